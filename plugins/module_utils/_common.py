@@ -1,0 +1,86 @@
+# -*- coding: utf-8 -*-
+# Copyright: Contributors to the TrailWatch project
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Private to trailwatch.aws: retry policy, caller identity and small helpers shared by the service utils."""
+
+import random
+import time
+
+try:
+    import botocore
+except ImportError:
+    pass  # Modules are responsible for handling this.
+
+from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
+from ansible_collections.amazon.aws.plugins.module_utils.errors import AWSErrorHandler
+from ansible_collections.amazon.aws.plugins.module_utils.exceptions import AnsibleAWSError
+from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
+from ansible_collections.amazon.aws.plugins.module_utils.tagging import compare_aws_tags
+
+# AWSRetry already retries Throttling/RequestLimitExceeded/ServiceUnavailable/InternalError; the JSON services
+# (CloudTrail, CloudWatch Logs, KMS) spell throttling differently, and S3 sends SlowDown/OperationAborted.
+_EXTRA_RETRY_CODES = [
+    "ThrottlingException",
+    "ThrottledException",
+    "SlowDown",
+    "OperationAborted",
+    "ServiceUnavailableException",
+    "InternalServerError",
+    "InternalFailure",
+    "KMSInternalException",
+    "DependencyTimeoutException",
+    "ConcurrentModificationException",
+    "OperationAbortedException",
+]
+
+
+def retry():
+    """The jittered backoff every TrailWatch API wrapper runs under."""
+    return AWSRetry.jittered_backoff(retries=8, delay=1, max_delay=20, catch_extra_error_codes=_EXTRA_RETRY_CODES)
+
+
+class TrailWatchError(AnsibleAWSError):
+    pass
+
+
+class StsErrorHandler(AWSErrorHandler):
+    _CUSTOM_EXCEPTION = TrailWatchError
+
+
+@StsErrorHandler.common_error_handler("read the caller identity (check the AWS credentials)")
+@retry()
+def caller_identity(client):
+    """Returns (account_id, partition) of the credentials in use."""
+    identity = client.get_caller_identity()
+    return identity["Account"], identity["Arn"].split(":")[1]
+
+
+def retry_while(func, codes, timeout, sleep=time.sleep, clock=time.monotonic):
+    """Calls func() until it stops failing with one of the error codes or timeout seconds have passed.
+
+    For errors that are eventual consistency rather than throttling (a fresh IAM role that CloudTrail
+    cannot assume yet): AWS asks for up to about two minutes of patience, with jittered waits.
+    """
+    deadline = clock() + timeout
+    delay = 1.0
+    while True:
+        try:
+            return func()
+        except botocore.exceptions.ClientError as e:
+            if is_boto3_error_code(codes, e) is not botocore.exceptions.ClientError or clock() >= deadline:
+                raise
+        sleep(min(random.uniform(delay / 2, delay), max(0.0, deadline - clock())))
+        delay = min(delay * 2, 16.0)
+
+
+
+def converge_tags(current, desired, purge, tag, untag, check_mode):
+    """Applies the tag difference through tag(dict)/untag(keys); returns (changed, tags afterwards)."""
+    to_set, to_unset = compare_aws_tags(current, desired, purge)
+    after = {k: v for k, v in {**current, **to_set}.items() if k not in to_unset}
+    if not check_mode:
+        if to_set:
+            tag(to_set)
+        if to_unset:
+            untag(to_unset)
+    return bool(to_set or to_unset), after

@@ -1,0 +1,143 @@
+# -*- coding: utf-8 -*-
+# Copyright: Contributors to the TrailWatch project
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Private to trailwatch.aws: IAM wrappers and the role CloudTrail assumes to write to CloudWatch Logs."""
+
+import json
+from urllib.parse import unquote
+
+from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
+from ansible_collections.amazon.aws.plugins.module_utils.errors import AWSErrorHandler
+from ansible_collections.amazon.aws.plugins.module_utils.policy import compare_policies
+
+from ._common import TrailWatchError
+from ._common import converge_tags
+from ._common import retry
+
+INLINE_POLICY_NAME = "trailwatch-cloudtrail-to-logs"
+
+
+class IamError(TrailWatchError):
+    pass
+
+
+class IamErrorHandler(AWSErrorHandler):
+    _CUSTOM_EXCEPTION = IamError
+
+    @classmethod
+    def _is_missing(cls):
+        return is_boto3_error_code("NoSuchEntity")
+
+
+def _document(value):
+    # boto3 decodes IAM policy documents into dicts; raw API answers are URL-encoded JSON.
+    return json.loads(unquote(value)) if isinstance(value, str) else value
+
+
+@IamErrorHandler.list_error_handler("read the IAM role")
+@retry()
+def get_role(client, name):
+    return client.get_role(RoleName=name)["Role"]
+
+
+@IamErrorHandler.list_error_handler("read the IAM role's inline policy")
+@retry()
+def get_role_policy(client, role, policy_name):
+    return _document(client.get_role_policy(RoleName=role, PolicyName=policy_name)["PolicyDocument"])
+
+
+@IamErrorHandler.common_error_handler("create the IAM role")
+@retry()
+def create_role(client, name, trust, description, tags):
+    return client.create_role(
+        RoleName=name,
+        AssumeRolePolicyDocument=json.dumps(trust),
+        Description=description,
+        Tags=[{"Key": k, "Value": v} for k, v in tags.items()],
+    )["Role"]
+
+
+@IamErrorHandler.common_error_handler("update the IAM role's trust policy")
+@retry()
+def update_trust(client, name, trust):
+    client.update_assume_role_policy(RoleName=name, PolicyDocument=json.dumps(trust))
+
+
+@IamErrorHandler.common_error_handler("set the IAM role's inline policy")
+@retry()
+def put_role_policy(client, role, policy_name, document):
+    client.put_role_policy(RoleName=role, PolicyName=policy_name, PolicyDocument=json.dumps(document))
+
+
+@IamErrorHandler.common_error_handler("tag the IAM role")
+@retry()
+def tag_role(client, name, tags):
+    client.tag_role(RoleName=name, Tags=[{"Key": k, "Value": v} for k, v in tags.items()])
+
+
+@IamErrorHandler.common_error_handler("untag the IAM role")
+@retry()
+def untag_role(client, name, keys):
+    client.untag_role(RoleName=name, TagKeys=keys)
+
+
+@IamErrorHandler.deletion_error_handler("delete the IAM role's inline policy")
+@retry()
+def delete_role_policy(client, role, policy_name):
+    client.delete_role_policy(RoleName=role, PolicyName=policy_name)
+    return True
+
+
+@IamErrorHandler.deletion_error_handler("delete the IAM role")
+@retry()
+def delete_role(client, name):
+    client.delete_role(RoleName=name)
+    return True
+
+
+def read_role(client, name):
+    role = get_role(client, name)
+    if role is None:
+        return None
+    return {
+        "name": name,
+        "arn": role["Arn"],
+        "trust_policy": _document(role.get("AssumeRolePolicyDocument")),
+        "permissions_policy": get_role_policy(client, name, INLINE_POLICY_NAME),
+        "tags": {t["Key"]: t["Value"] for t in role.get("Tags", [])},
+    }
+
+
+def ensure_role_present(client, current, name, arn, trust, permissions, tags, purge_tags, check_mode):
+    """Returns (changed, predicted state, created): a created role needs time before CloudTrail can assume it."""
+    desired = {"name": name, "arn": arn, "trust_policy": trust, "permissions_policy": permissions, "tags": dict(tags)}
+    if current is None:
+        if not check_mode:
+            desired["arn"] = create_role(client, name, trust, "CloudTrail delivers the TrailWatch trail to CloudWatch Logs", tags)["Arn"]
+            put_role_policy(client, name, INLINE_POLICY_NAME, permissions)
+        return True, desired, True
+
+    changed = False
+    desired["arn"] = current["arn"]
+    if compare_policies(current["trust_policy"], trust, default_version=None):
+        changed = True
+        if not check_mode:
+            update_trust(client, name, trust)
+    if current["permissions_policy"] is None or compare_policies(current["permissions_policy"], permissions, default_version=None):
+        changed = True
+        if not check_mode:
+            put_role_policy(client, name, INLINE_POLICY_NAME, permissions)
+    tags_changed, desired["tags"] = converge_tags(
+        current["tags"], tags, purge_tags, lambda t: tag_role(client, name, t), lambda k: untag_role(client, name, k), check_mode
+    )
+    changed |= tags_changed
+    return changed, desired, False
+
+
+def ensure_role_absent(client, current, name, check_mode):
+    if current is None:
+        return False
+    if not check_mode:
+        delete_role_policy(client, name, INLINE_POLICY_NAME)
+        delete_role(client, name)
+    return True

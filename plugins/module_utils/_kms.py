@@ -1,0 +1,188 @@
+# -*- coding: utf-8 -*-
+# Copyright: Contributors to the TrailWatch project
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Private to trailwatch.aws: KMS wrappers and the customer managed key TrailWatch encrypts with."""
+
+import json
+
+from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
+from ansible_collections.amazon.aws.plugins.module_utils.errors import AWSErrorHandler
+from ansible_collections.amazon.aws.plugins.module_utils.policy import compare_policies
+
+from ._common import TrailWatchError
+from ._common import converge_tags
+from ._common import retry
+
+
+class KmsError(TrailWatchError):
+    pass
+
+
+class KmsErrorHandler(AWSErrorHandler):
+    _CUSTOM_EXCEPTION = KmsError
+
+    @classmethod
+    def _is_missing(cls):
+        return is_boto3_error_code("NotFoundException")
+
+
+@KmsErrorHandler.list_error_handler("describe the KMS key")
+@retry()
+def describe_key(client, key_id):
+    return client.describe_key(KeyId=key_id)["KeyMetadata"]
+
+
+@KmsErrorHandler.common_error_handler("read the KMS key policy")
+@retry()
+def get_key_policy(client, key_id):
+    return json.loads(client.get_key_policy(KeyId=key_id, PolicyName="default")["Policy"])
+
+
+@KmsErrorHandler.common_error_handler("read the KMS key rotation status")
+@retry()
+def get_rotation_enabled(client, key_id):
+    return client.get_key_rotation_status(KeyId=key_id)["KeyRotationEnabled"]
+
+
+@KmsErrorHandler.common_error_handler("read the KMS key tags")
+@retry()
+def get_tags(client, key_id):
+    pages = client.get_paginator("list_resource_tags").paginate(KeyId=key_id).build_full_result()
+    return {t["TagKey"]: t["TagValue"] for t in pages.get("Tags", [])}
+
+
+@KmsErrorHandler.common_error_handler("create the KMS key (is kms:CreateKey allowed?)")
+@retry()
+def create_key(client, description, policy, tags):
+    return client.create_key(
+        Description=description,
+        KeyUsage="ENCRYPT_DECRYPT",
+        KeySpec="SYMMETRIC_DEFAULT",
+        Policy=json.dumps(policy),
+        Tags=[{"TagKey": k, "TagValue": v} for k, v in tags.items()],
+    )["KeyMetadata"]
+
+
+@KmsErrorHandler.common_error_handler("create the KMS alias")
+@retry()
+def create_alias(client, alias, key_id):
+    client.create_alias(AliasName=alias, TargetKeyId=key_id)
+
+
+@KmsErrorHandler.common_error_handler("point the KMS alias at the new key")
+@retry()
+def update_alias(client, alias, key_id):
+    client.update_alias(AliasName=alias, TargetKeyId=key_id)
+
+
+@KmsErrorHandler.deletion_error_handler("delete the KMS alias")
+@retry()
+def delete_alias(client, alias):
+    client.delete_alias(AliasName=alias)
+    return True
+
+
+@KmsErrorHandler.common_error_handler("update the KMS key policy")
+@retry()
+def put_key_policy(client, key_id, policy):
+    client.put_key_policy(KeyId=key_id, PolicyName="default", Policy=json.dumps(policy))
+
+
+@KmsErrorHandler.common_error_handler("enable KMS key rotation")
+@retry()
+def enable_rotation(client, key_id):
+    client.enable_key_rotation(KeyId=key_id)
+
+
+@KmsErrorHandler.common_error_handler("tag the KMS key")
+@retry()
+def tag_key(client, key_id, tags):
+    client.tag_resource(KeyId=key_id, Tags=[{"TagKey": k, "TagValue": v} for k, v in tags.items()])
+
+
+@KmsErrorHandler.common_error_handler("untag the KMS key")
+@retry()
+def untag_key(client, key_id, keys):
+    client.untag_resource(KeyId=key_id, TagKeys=keys)
+
+
+@KmsErrorHandler.common_error_handler("schedule the KMS key deletion")
+@retry()
+def schedule_deletion(client, key_id, days):
+    return client.schedule_key_deletion(KeyId=key_id, PendingWindowInDays=days)
+
+
+def resolve_key_arn(client, key_id):
+    """The key ARN for a key id, key ARN, alias name or alias ARN; None when nothing answers to it.
+
+    CloudTrail, S3 and CloudWatch Logs report the key ARN, so comparisons need the ARN, not the alias.
+    """
+    meta = describe_key(client, key_id)
+    return meta["Arn"] if meta else None
+
+
+def read_key(client, alias):
+    """Current state of the key behind the alias, or None. A key pending deletion counts as absent."""
+    meta = describe_key(client, alias)
+    if not meta or meta.get("KeyState") == "PendingDeletion":
+        return None
+    key_id = meta["KeyId"]
+    return {
+        "key_id": key_id,
+        "key_arn": meta["Arn"],
+        "alias": alias,
+        "description": meta.get("Description", ""),
+        "key_state": meta.get("KeyState"),
+        "enabled": meta.get("Enabled"),
+        "policy": get_key_policy(client, key_id),
+        "rotation_enabled": get_rotation_enabled(client, key_id),
+        "tags": get_tags(client, key_id),
+    }
+
+
+def ensure_key_present(client, current, alias, description, policy, tags, purge_tags, check_mode):
+    """Creates or converges the key; returns (changed, predicted state)."""
+    if current is None:
+        desired = {"key_id": None, "key_arn": None, "alias": alias, "description": description,
+                   "key_state": "Enabled", "enabled": True, "policy": policy, "rotation_enabled": True,
+                   "tags": dict(tags)}
+        if check_mode:
+            return True, desired
+        meta = create_key(client, description, policy, tags)
+        if describe_key(client, alias):
+            # The alias still names a key that is pending deletion: move it to the new key.
+            update_alias(client, alias, meta["KeyId"])
+        else:
+            create_alias(client, alias, meta["KeyId"])
+        enable_rotation(client, meta["KeyId"])
+        desired.update(key_id=meta["KeyId"], key_arn=meta["Arn"])
+        return True, desired
+
+    after = dict(current)
+    changed = False
+    if compare_policies(current["policy"], policy, default_version=None):
+        changed = True
+        after["policy"] = policy
+        if not check_mode:
+            put_key_policy(client, current["key_id"], policy)
+    if not current["rotation_enabled"]:
+        changed = True
+        after["rotation_enabled"] = True
+        if not check_mode:
+            enable_rotation(client, current["key_id"])
+    key_id = current["key_id"]
+    tags_changed, after["tags"] = converge_tags(
+        current["tags"], tags, purge_tags, lambda t: tag_key(client, key_id, t), lambda k: untag_key(client, key_id, k), check_mode
+    )
+    changed |= tags_changed
+    return changed, after
+
+
+def ensure_key_absent(client, current, alias, deletion_window_days, check_mode):
+    """Deleting a key is always a scheduled deletion; the alias goes at once so a new deploy makes a new key."""
+    if current is None:
+        return False
+    if not check_mode:
+        delete_alias(client, alias)
+        schedule_deletion(client, current["key_id"], deletion_window_days)
+    return True

@@ -1,0 +1,204 @@
+# -*- coding: utf-8 -*-
+# Copyright: Contributors to the TrailWatch project
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Private to trailwatch.aws: the resource policy documents of docs aws-policies.md, as pure functions.
+
+Every statement carries a Sid starting with ``TrailWatch`` so that TrailWatch's statements can be told
+apart from anyone else's in a shared policy.
+"""
+
+SID_PREFIX = "TrailWatch"
+
+
+def trail_arn(partition, region, account, trail_name):
+    """CloudTrail always names a trail by its home-region ARN, also for multi-region trails."""
+    return f"arn:{partition}:cloudtrail:{region}:{account}:trail/{trail_name}"
+
+
+def log_group_arn(partition, region, account, log_group_name):
+    return f"arn:{partition}:logs:{region}:{account}:log-group:{log_group_name}"
+
+
+def topic_arn(partition, region, account, topic_name):
+    return f"arn:{partition}:sns:{region}:{account}:{topic_name}"
+
+
+def _document(statements):
+    return {"Version": "2012-10-17", "Statement": statements}
+
+
+def _service(name):
+    return {"Service": name}
+
+
+def kms_key_policy(partition, region, account, trail, log_group_name):
+    """Key policy for the key that encrypts the trail's log files, its log group and (optionally) the topic."""
+    arn = trail_arn(partition, region, account, trail)
+    any_trail = f"arn:{partition}:cloudtrail:*:{account}:trail/*"
+    return _document(
+        [
+            {
+                # Without the root statement the key is locked out; real KMS refuses such a policy.
+                "Sid": "TrailWatchAccountRoot",
+                "Effect": "Allow",
+                "Principal": {"AWS": f"arn:{partition}:iam::{account}:root"},
+                "Action": "kms:*",
+                "Resource": "*",
+            },
+            {
+                "Sid": "TrailWatchCloudTrailEncrypt",
+                "Effect": "Allow",
+                "Principal": _service("cloudtrail.amazonaws.com"),
+                "Action": "kms:GenerateDataKey*",
+                "Resource": "*",
+                "Condition": {
+                    "StringLike": {"kms:EncryptionContext:aws:cloudtrail:arn": any_trail},
+                    "StringEquals": {"aws:SourceArn": arn},
+                },
+            },
+            {
+                "Sid": "TrailWatchCloudTrailDescribe",
+                "Effect": "Allow",
+                "Principal": _service("cloudtrail.amazonaws.com"),
+                "Action": "kms:DescribeKey",
+                "Resource": "*",
+                "Condition": {"StringEquals": {"aws:SourceArn": arn}},
+            },
+            {
+                "Sid": "TrailWatchAccountReadersDecrypt",
+                "Effect": "Allow",
+                "Principal": {"AWS": "*"},
+                "Action": ["kms:Decrypt", "kms:ReEncryptFrom"],
+                "Resource": "*",
+                "Condition": {
+                    "StringEquals": {"kms:CallerAccount": account},
+                    "StringLike": {"kms:EncryptionContext:aws:cloudtrail:arn": any_trail},
+                },
+            },
+            {
+                "Sid": "TrailWatchCloudWatchLogs",
+                "Effect": "Allow",
+                "Principal": _service(f"logs.{region}.amazonaws.com"),
+                "Action": ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"],
+                "Resource": "*",
+                "Condition": {
+                    "ArnEquals": {
+                        "kms:EncryptionContext:aws:logs:arn": log_group_arn(partition, region, account, log_group_name)
+                    }
+                },
+            },
+            {
+                # Lets alarms publish to a topic encrypted with this key (alias/aws/sns cannot grant this).
+                "Sid": "TrailWatchCloudWatchAlarms",
+                "Effect": "Allow",
+                "Principal": _service("cloudwatch.amazonaws.com"),
+                "Action": ["kms:GenerateDataKey*", "kms:Decrypt"],
+                "Resource": "*",
+                "Condition": {
+                    "StringEquals": {"aws:SourceAccount": account},
+                    "ArnLike": {"aws:SourceArn": f"arn:{partition}:cloudwatch:{region}:{account}:alarm:*"},
+                },
+            },
+        ]
+    )
+
+
+def log_bucket_policy(partition, region, account, trail, bucket, key_prefix=None):
+    """Bucket policy: CloudTrail may check the ACL and write under AWSLogs/ACCOUNT; TLS only."""
+    arn = trail_arn(partition, region, account, trail)
+    bucket_arn = f"arn:{partition}:s3:::{bucket}"
+    prefix = f"{key_prefix.strip('/')}/" if key_prefix else ""
+    return _document(
+        [
+            {
+                "Sid": "TrailWatchCloudTrailAclCheck",
+                "Effect": "Allow",
+                "Principal": _service("cloudtrail.amazonaws.com"),
+                "Action": "s3:GetBucketAcl",
+                "Resource": bucket_arn,
+                "Condition": {"StringEquals": {"aws:SourceArn": arn}},
+            },
+            {
+                "Sid": "TrailWatchCloudTrailWrite",
+                "Effect": "Allow",
+                "Principal": _service("cloudtrail.amazonaws.com"),
+                "Action": "s3:PutObject",
+                "Resource": f"{bucket_arn}/{prefix}AWSLogs/{account}/*",
+                "Condition": {"StringEquals": {"s3:x-amz-acl": "bucket-owner-full-control", "aws:SourceArn": arn}},
+            },
+            {
+                # "false" is a string on purpose: Security Hub and prowler read the string form.
+                "Sid": "TrailWatchDenyInsecureTransport",
+                "Effect": "Deny",
+                "Principal": "*",
+                "Action": "s3:*",
+                "Resource": [bucket_arn, f"{bucket_arn}/*"],
+                "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+            },
+        ]
+    )
+
+
+def cloudtrail_role_trust_policy(partition, region, account, trail):
+    return _document(
+        [
+            {
+                "Sid": "TrailWatchCloudTrailAssume",
+                "Effect": "Allow",
+                "Principal": _service("cloudtrail.amazonaws.com"),
+                "Action": "sts:AssumeRole",
+                "Condition": {"StringEquals": {"aws:SourceArn": trail_arn(partition, region, account, trail)}},
+            }
+        ]
+    )
+
+
+def cloudtrail_role_permissions_policy(partition, region, account, log_group_name):
+    """CloudTrail may only create and write its own log streams in the one log group."""
+    streams = f"{log_group_arn(partition, region, account, log_group_name)}:log-stream:{account}_CloudTrail_{region}*"
+    return _document(
+        [
+            {
+                "Sid": "TrailWatchWriteTrailLogStreams",
+                "Effect": "Allow",
+                "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+                "Resource": streams,
+            }
+        ]
+    )
+
+
+def topic_policy(partition, region, account, topic):
+    """The owner keeps managing the topic; CloudWatch alarms of this account may publish."""
+    arn = topic_arn(partition, region, account, topic)
+    return _document(
+        [
+            {
+                "Sid": "TrailWatchOwnerManage",
+                "Effect": "Allow",
+                "Principal": {"AWS": f"arn:{partition}:iam::{account}:root"},
+                "Action": [
+                    "sns:GetTopicAttributes",
+                    "sns:SetTopicAttributes",
+                    "sns:AddPermission",
+                    "sns:RemovePermission",
+                    "sns:DeleteTopic",
+                    "sns:Subscribe",
+                    "sns:ListSubscriptionsByTopic",
+                    "sns:Publish",
+                ],
+                "Resource": arn,
+            },
+            {
+                "Sid": "TrailWatchCloudWatchAlarmsPublish",
+                "Effect": "Allow",
+                "Principal": _service("cloudwatch.amazonaws.com"),
+                "Action": "sns:Publish",
+                "Resource": arn,
+                "Condition": {
+                    "StringEquals": {"aws:SourceAccount": account},
+                    "ArnLike": {"aws:SourceArn": f"arn:{partition}:cloudwatch:{region}:{account}:alarm:*"},
+                },
+            },
+        ]
+    )

@@ -1,0 +1,172 @@
+# -*- coding: utf-8 -*-
+# Copyright: Contributors to the TrailWatch project
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Private to trailwatch.aws: a watch is a metric filter on the trail's log group plus the alarm on its metric."""
+
+import re
+
+from ._cloudwatch import alarm_spec
+from ._cloudwatch import delete_alarms
+from ._cloudwatch import describe_alarms
+from ._cloudwatch import get_tags as get_alarm_tags
+from ._cloudwatch import put_metric_alarm
+from ._cloudwatch import tag_alarm
+from ._cloudwatch import untag_alarm
+from ._common import converge_tags
+from ._filter_pattern import pattern_error
+from ._logs import delete_metric_filter
+from ._logs import describe_metric_filters
+from ._logs import put_metric_filter
+
+WATCH_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
+
+
+def metric_name_for(watch_name):
+    """s3-bucket-created -> S3BucketCreated: a metric name that says what it counts."""
+    return "".join(part[:1].upper() + part[1:] for part in watch_name.split("-") if part)
+
+
+def validation_errors(watches):
+    """Every problem in the watch list, each naming the watch; empty when the list is usable."""
+    errors = []
+    seen = set()
+    for index, watch in enumerate(watches):
+        name = watch.get("name") or ""
+        label = f"watch {index} ({name or 'no name'})"
+        if not WATCH_NAME.match(name):
+            errors.append(f"{label}: name must match {WATCH_NAME.pattern}")
+        if name in seen:
+            errors.append(f"{label}: name is used twice")
+        seen.add(name)
+        problem = pattern_error(watch.get("pattern"))
+        if problem:
+            errors.append(f"{label}: pattern: {problem}")
+        for field in ("threshold", "period", "evaluation_periods"):
+            value = watch.get(field)
+            if value is not None and value <= 0:
+                errors.append(f"{label}: {field} must be positive")
+        period = watch.get("period")
+        if period is not None and period not in (10, 20, 30) and period % 60:
+            errors.append(f"{label}: period must be 10, 20, 30 or a multiple of 60 seconds")
+    return errors
+
+
+def desired_watches(watches, name_prefix, namespace, alarm_actions):
+    """The filter and alarm each watch stands for."""
+    result = []
+    for watch in watches:
+        full_name = f"{name_prefix}{watch['name']}"
+        metric = watch.get("metric_name") or metric_name_for(watch["name"])
+        periods = watch.get("evaluation_periods") or 1
+        result.append(
+            {
+                "name": watch["name"],
+                "filter": {
+                    "filterName": full_name,
+                    "filterPattern": watch["pattern"],
+                    "metricTransformations": [
+                        {"metricName": metric, "metricNamespace": namespace, "metricValue": "1", "unit": "Count"}
+                    ],
+                },
+                "alarm": {
+                    "AlarmName": full_name,
+                    "AlarmDescription": watch.get("description") or f"TrailWatch: {watch['name']}",
+                    "ActionsEnabled": True,
+                    "AlarmActions": sorted(alarm_actions),
+                    "OKActions": [],
+                    "InsufficientDataActions": [],
+                    "MetricName": metric,
+                    "Namespace": namespace,
+                    "Statistic": "Sum",
+                    "Period": watch.get("period") or 60,
+                    "EvaluationPeriods": periods,
+                    "DatapointsToAlarm": periods,
+                    "Threshold": float(watch.get("threshold") or 1),
+                    "ComparisonOperator": "GreaterThanOrEqualToThreshold",
+                    # Back to OK when no event arrives, so the next event alarms again.
+                    "TreatMissingData": "notBreaching",
+                },
+            }
+        )
+    return result
+
+
+def _filter_spec(found):
+    transformations = [
+        {
+            "metricName": t.get("metricName"),
+            "metricNamespace": t.get("metricNamespace"),
+            "metricValue": t.get("metricValue"),
+            "unit": t.get("unit", "None"),
+        }
+        for t in found.get("metricTransformations", [])
+    ]
+    return {"filterName": found["filterName"], "filterPattern": found.get("filterPattern", ""),
+            "metricTransformations": transformations}
+
+
+def read_watches(logs, cloudwatch, log_group_name, names, with_tags=True):
+    """{full name: {"filters": [...], "alarm": spec or None, "alarm_arn", "tags"}} for the given names.
+
+    Two bulk reads for all watches (plus one tag read per existing alarm), not one call per watch.
+    """
+    state = {name: {"filters": [], "alarm": None, "alarm_arn": None, "tags": {}} for name in names}
+    for found in describe_metric_filters(logs, log_group_name):
+        if found["filterName"] in state:
+            state[found["filterName"]]["filters"].append(_filter_spec(found))
+    if names:
+        for alarm in describe_alarms(cloudwatch, list(names)):
+            entry = state.get(alarm["AlarmName"])
+            if entry is not None:
+                entry["alarm"] = alarm_spec(alarm)
+                entry["alarm_arn"] = alarm["AlarmArn"]
+                entry["tags"] = get_alarm_tags(cloudwatch, alarm["AlarmArn"]) if with_tags else {}
+    return state
+
+
+def ensure_watches_present(logs, cloudwatch, log_group_name, desired, current, tags, purge_tags, check_mode):
+    """Converges every watch; returns (changed names, after view)."""
+    changed = []
+    after = {}
+    for watch in desired:
+        name = watch["filter"]["filterName"]
+        have = current[name]
+        filter_ok = have["filters"] == [watch["filter"]]
+        alarm_ok = have["alarm"] == watch["alarm"]
+        if not filter_ok and not check_mode:
+            if have["filters"]:
+                # PutMetricFilter on moto appends a duplicate instead of replacing: delete first.
+                delete_metric_filter(logs, log_group_name, name)
+            put_metric_filter(logs, log_group_name, name, watch["filter"]["filterPattern"],
+                              watch["filter"]["metricTransformations"])
+        tags_ok = True
+        after_tags = dict(tags)
+        if not alarm_ok:
+            if not check_mode:
+                # PutMetricAlarm only applies Tags on creation; existing alarms get them below.
+                put_metric_alarm(cloudwatch, watch["alarm"], tags if have["alarm"] is None else {})
+        if have["alarm"] is not None:
+            arn = have["alarm_arn"]
+            tags_changed, after_tags = converge_tags(
+                have["tags"], tags, purge_tags,
+                lambda t, a=arn: tag_alarm(cloudwatch, a, t), lambda k, a=arn: untag_alarm(cloudwatch, a, k),
+                check_mode,
+            )
+            tags_ok = not tags_changed
+        if not (filter_ok and alarm_ok and tags_ok):
+            changed.append(watch["name"])
+        after[watch["name"]] = {"filter": watch["filter"], "alarm": watch["alarm"], "tags": after_tags}
+    return changed, after
+
+
+def ensure_watches_absent(logs, cloudwatch, log_group_name, current, check_mode):
+    """Deletes the filters and alarms of the named watches; returns the full names removed."""
+    removed = sorted(name for name, have in current.items() if have["filters"] or have["alarm"])
+    if removed and not check_mode:
+        for name in removed:
+            if current[name]["filters"]:
+                delete_metric_filter(logs, log_group_name, name)
+        alarms = [name for name in removed if current[name]["alarm"]]
+        if alarms:
+            delete_alarms(cloudwatch, alarms)
+    return removed

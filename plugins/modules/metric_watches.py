@@ -1,0 +1,188 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: Contributors to the TrailWatch project
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+DOCUMENTATION = r"""
+---
+module: metric_watches
+short_description: Metric filters on a CloudTrail log group and the alarms that notify on them
+version_added: 0.1.0
+description:
+  - A watch is a metric filter on the trail's log group that counts matching events (value C(1), unit
+    C(Count)) and an alarm on that metric, Sum over the period, C(>= threshold), missing data
+    C(notBreaching) (so the alarm returns to OK and fires again on the next event), ALARM action to the
+    given topics and no OK or INSUFFICIENT_DATA actions.
+  - All watches of a log group are managed in one invocation, with two bulk reads (filters of the log group,
+    alarms by name) plus one tag read per alarm.
+  - The filter and the alarm of a watch are both named C(<name_prefix><watch name>).
+  - Why not M(amazon.aws.cloudwatchlogs_log_group_metric_filter) and M(amazon.aws.cloudwatch_metric_alarm)?
+    The filter module takes a filter name prefix match for an exact match and re-puts a filter that exists,
+    which duplicates it on some endpoints; together they need two module invocations per watch.
+author:
+  - TrailWatch contributors
+options:
+  state:
+    description: Whether the watches should exist. V(absent) deletes only the named watches.
+    type: str
+    choices: [present, absent]
+    default: present
+  log_group_name:
+    description: Log group the trail delivers to.
+    type: str
+    required: true
+  name_prefix:
+    description: Prefix of every filter and alarm name, so that they are recognisable.
+    type: str
+    default: ""
+  namespace:
+    description: CloudWatch namespace of the watch metrics.
+    type: str
+    default: TrailWatch
+  alarm_actions:
+    description: ARNs notified when an alarm goes to ALARM (usually one SNS topic). Required with O(state=present).
+    type: list
+    elements: str
+    default: []
+  watches:
+    description: The watches.
+    type: list
+    elements: dict
+    required: true
+    suboptions:
+      name:
+        description: Watch name, lower case letters, digits and dashes.
+        type: str
+        required: true
+      pattern:
+        description: CloudWatch Logs filter pattern the CloudTrail events must match.
+        type: str
+        required: true
+      description:
+        description: Alarm description.
+        type: str
+      metric_name:
+        description: Metric name; defaults to the watch name in CamelCase (C(s3-bucket-created) is C(S3BucketCreated)).
+        type: str
+      threshold:
+        description: Matching events per period that raise the alarm.
+        type: float
+        default: 1
+      period:
+        description: Alarm period in seconds (10, 20, 30 or a multiple of 60).
+        type: int
+        default: 60
+      evaluation_periods:
+        description: Periods (and datapoints) that must breach.
+        type: int
+        default: 1
+extends_documentation_fragment:
+  - amazon.aws.common.modules
+  - amazon.aws.region.modules
+  - amazon.aws.tags.modules
+  - amazon.aws.boto3
+  - trailwatch.aws._attributes
+"""
+
+EXAMPLES = r"""
+- name: A mail goes out when someone creates a bucket
+  trailwatch.aws.metric_watches:
+    log_group_name: aws-cloudtrail-logs-trailwatch
+    name_prefix: trailwatch-
+    alarm_actions: [arn:aws:sns:eu-west-1:123456789012:trailwatch-alerts]
+    watches:
+      - name: s3-bucket-created
+        pattern: '{ ($.eventName = "CreateBucket") }'
+        metric_name: S3BucketCreated
+"""
+
+RETURN = r"""
+watches:
+  description: Per watch name, its filter and alarm as they are after the run (as predicted in check mode).
+  returned: always
+  type: dict
+  sample:
+    s3-bucket-created:
+      filter:
+        filterName: trailwatch-s3-bucket-created
+        filterPattern: '{ ($.eventName = "CreateBucket") }'
+      alarm:
+        AlarmName: trailwatch-s3-bucket-created
+        Threshold: 1.0
+changed_watches:
+  description: Names of the watches that were created, changed or (with O(state=absent)) deleted.
+  returned: always
+  type: list
+  elements: str
+"""
+
+from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
+
+from ansible_collections.trailwatch.aws.plugins.module_utils._common import TrailWatchError
+from ansible_collections.trailwatch.aws.plugins.module_utils._watches import desired_watches
+from ansible_collections.trailwatch.aws.plugins.module_utils._watches import ensure_watches_absent
+from ansible_collections.trailwatch.aws.plugins.module_utils._watches import ensure_watches_present
+from ansible_collections.trailwatch.aws.plugins.module_utils._watches import read_watches
+from ansible_collections.trailwatch.aws.plugins.module_utils._watches import validation_errors
+
+
+def main():
+    argument_spec = dict(
+        state=dict(choices=["present", "absent"], default="present"),
+        log_group_name=dict(required=True),
+        name_prefix=dict(default=""),
+        namespace=dict(default="TrailWatch"),
+        alarm_actions=dict(type="list", elements="str", default=[]),
+        watches=dict(
+            type="list",
+            elements="dict",
+            required=True,
+            options=dict(
+                name=dict(required=True),
+                pattern=dict(required=True),
+                description=dict(),
+                metric_name=dict(),
+                threshold=dict(type="float", default=1),
+                period=dict(type="int", default=60),
+                evaluation_periods=dict(type="int", default=1),
+            ),
+        ),
+        tags=dict(type="dict", aliases=["resource_tags"]),
+        purge_tags=dict(type="bool", default=True),
+    )
+    module = AnsibleAWSModule(argument_spec=argument_spec, supports_check_mode=True)
+    p = module.params
+    errors = validation_errors(p["watches"])
+    if p["state"] == "present" and not p["alarm_actions"]:
+        errors.append("alarm_actions: at least one ARN (the SNS topic) is needed, or the alarms notify nobody")
+    if errors:
+        module.fail_json(msg="watches: " + "; ".join(errors), errors=errors)
+
+    logs = module.client("logs")
+    cloudwatch = module.client("cloudwatch")
+    desired = desired_watches(p["watches"], p["name_prefix"], p["namespace"], p["alarm_actions"])
+    names = [w["filter"]["filterName"] for w in desired]
+    try:
+        before = read_watches(logs, cloudwatch, p["log_group_name"], names)
+        if p["state"] == "absent":
+            removed = ensure_watches_absent(logs, cloudwatch, p["log_group_name"], before, module.check_mode)
+            changed_watches = [w["name"] for w in desired if w["filter"]["filterName"] in removed]
+            after = {}
+        else:
+            changed_watches, after = ensure_watches_present(
+                logs, cloudwatch, p["log_group_name"], desired, before, p["tags"] or {},
+                p["purge_tags"] if p["tags"] is not None else False, module.check_mode,
+            )
+    except TrailWatchError as e:
+        module.fail_json_aws_error(e)
+
+    module.exit_json(
+        changed=bool(changed_watches),
+        changed_watches=changed_watches,
+        watches=after,
+        diff={"before": before, "after": after},
+    )
+
+
+if __name__ == "__main__":
+    main()
