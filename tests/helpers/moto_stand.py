@@ -506,6 +506,7 @@ def _parser() -> argparse.ArgumentParser:
         cmd.add_argument("--endpoint", required=True, help="e.g. http://127.0.0.1:5000")
         if name == "record-stop":
             cmd.add_argument("--out", help="also write the JSON summary to this file")
+            cmd.add_argument("--extra", default="{}", help="JSON object merged into the summary (run labels)")
     return parser
 
 
@@ -521,9 +522,10 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "record-start":
             record_start(args.endpoint)
         elif args.command == "record-stop":
-            text = json.dumps(record_stop(args.endpoint), indent=2)
+            text = json.dumps({**json.loads(args.extra), **record_stop(args.endpoint)}, indent=2)
             print(text)
             if args.out:
+                Path(args.out).parent.mkdir(parents=True, exist_ok=True)
                 Path(args.out).write_text(text + "\n")
     except (MotoStandError, OSError) as exc:
         print(f"moto_stand {args.command}: error: {exc}", file=sys.stderr)
