@@ -10,6 +10,8 @@ export ANSIBLE_FORCE_COLOR := 0
 export PY_COLORS := 0
 export ANSIBLE_NOCOLOR := 1
 
+SCENARIOS ?= default teardown
+
 .PHONY: help venv test unit molecule demo lint clean
 
 help:
@@ -31,19 +33,34 @@ venv: $(VENV)/.installed $(COLLECTION_LINK)
 
 lint: venv
 	$(BIN)/ruff check plugins tests
+	for module in $$(ls plugins/modules/*.py | xargs -n1 basename | sed 's/\.py$$//'); do \
+	  $(BIN)/ansible-doc trailwatch.aws.$$module > /dev/null || exit 1; \
+	done
 
+# Unit tests, then playbook-level tests against a throwaway moto_server (bad input never reaches AWS).
 unit: venv
-	$(BIN)/python -m pytest tests/unit -q
+	$(BIN)/python -m pytest tests/unit tests/integration -q
 
 molecule: venv
-	cd extensions && for scenario in default teardown; do \
+	for scenario in $(SCENARIOS); do \
 	  $(BIN)/molecule test -s $$scenario || exit 1; \
 	done
 
 test: venv lint unit molecule
 
+# A throwaway moto_server on a free loopback port; stopped whatever happens.
 demo: venv
-	$(BIN)/python tests/helpers/demo.py
+	@state=$$(mktemp -d); \
+	trap '$(BIN)/python tests/helpers/moto_stand.py stop --state-dir '"$$state"'; rm -rf '"$$state" EXIT; \
+	endpoint=$$($(BIN)/python tests/helpers/moto_stand.py start --state-dir "$$state") || exit 1; \
+	echo "moto_server at $$endpoint (a local AWS stand-in; nothing reaches AWS)"; \
+	unset AWS_PROFILE AWS_DEFAULT_PROFILE AWS_SESSION_TOKEN; export AWS_ENDPOINT_URL=$$endpoint AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing \
+	       AWS_REGION=$${AWS_REGION:-us-east-1} ANSIBLE_DISPLAY_SKIPPED_HOSTS=false; \
+	echo "== first run: deploys the pipeline"; \
+	$(BIN)/ansible-playbook playbooks/site.yml -e '{"trailwatch_notify_emails": ["me@example.com"]}' || exit 1; \
+	echo "== second run: nothing changes"; \
+	$(BIN)/ansible-playbook playbooks/site.yml -e '{"trailwatch_notify_emails": ["me@example.com"]}' | tee "$$state/second.log" || exit 1; \
+	grep -q 'changed=0 ' "$$state/second.log" && echo "== second run changed nothing"
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -175,8 +175,14 @@ def read_trail(client, name):
 def ensure_trail_present(client, current, settings, selectors, arn, tags, purge_tags, check_mode):
     """Creates or converges the trail; returns (changed, predicted state, changed parts)."""
     desired_settings = dict({"S3KeyPrefix": None}, **settings)
-    after = {"name": settings["Name"], "arn": arn, "settings": desired_settings, "is_logging": True,
-             "event_selectors": _normalise_selectors(selectors), "tags": dict(tags)}
+    after = {
+        "name": settings["Name"],
+        "arn": arn,
+        "settings": desired_settings,
+        "is_logging": True,
+        "event_selectors": _normalise_selectors(selectors),
+        "tags": dict(tags),
+    }
     if current is None:
         after["home_region"] = None
         if not check_mode:
@@ -204,8 +210,12 @@ def ensure_trail_present(client, current, settings, selectors, arn, tags, purge_
         if not check_mode:
             start_logging(client, settings["Name"])
     tags_changed, after["tags"] = converge_tags(
-        current["tags"], tags, purge_tags,
-        lambda t: add_tags(client, current["arn"], t), lambda k: remove_tags(client, current["arn"], k), check_mode,
+        current["tags"],
+        tags,
+        purge_tags,
+        lambda t: add_tags(client, current["arn"], t),
+        lambda k: remove_tags(client, current["arn"], k),
+        check_mode,
     )
     if tags_changed:
         parts.append("tags")

@@ -29,7 +29,7 @@ def describe_alarms(client, names):
     alarms = []
     for start in range(0, len(names), 100):
         pages = client.get_paginator("describe_alarms").paginate(
-            AlarmNames=names[start:start + 100], AlarmTypes=["MetricAlarm"]
+            AlarmNames=names[start : start + 100], AlarmTypes=["MetricAlarm"]
         )
         alarms.extend(pages.build_full_result().get("MetricAlarms", []))
     return alarms
@@ -66,15 +66,27 @@ def untag_alarm(client, arn, keys):
 @retry()
 def delete_alarms(client, names):
     for start in range(0, len(names), 100):
-        client.delete_alarms(AlarmNames=names[start:start + 100])
+        client.delete_alarms(AlarmNames=names[start : start + 100])
     return True
 
 
 # The fields of PutMetricAlarm that TrailWatch sets, as DescribeAlarms reports them.
 ALARM_FIELDS = (
-    "AlarmName", "AlarmDescription", "ActionsEnabled", "AlarmActions", "OKActions", "InsufficientDataActions",
-    "MetricName", "Namespace", "Statistic", "Period", "EvaluationPeriods", "DatapointsToAlarm", "Threshold",
-    "ComparisonOperator", "TreatMissingData",
+    "AlarmName",
+    "AlarmDescription",
+    "ActionsEnabled",
+    "AlarmActions",
+    "OKActions",
+    "InsufficientDataActions",
+    "MetricName",
+    "Namespace",
+    "Statistic",
+    "Period",
+    "EvaluationPeriods",
+    "DatapointsToAlarm",
+    "Threshold",
+    "ComparisonOperator",
+    "TreatMissingData",
 )
 
 

@@ -73,7 +73,6 @@ def retry_while(func, codes, timeout, sleep=time.sleep, clock=time.monotonic):
         delay = min(delay * 2, 16.0)
 
 
-
 def converge_tags(current, desired, purge, tag, untag, check_mode):
     """Applies the tag difference through tag(dict)/untag(keys); returns (changed, tags afterwards)."""
     to_set, to_unset = compare_aws_tags(current, desired, purge)

@@ -113,7 +113,9 @@ def ensure_role_present(client, current, name, arn, trust, permissions, tags, pu
     desired = {"name": name, "arn": arn, "trust_policy": trust, "permissions_policy": permissions, "tags": dict(tags)}
     if current is None:
         if not check_mode:
-            desired["arn"] = create_role(client, name, trust, "CloudTrail delivers the TrailWatch trail to CloudWatch Logs", tags)["Arn"]
+            desired["arn"] = create_role(
+                client, name, trust, "CloudTrail delivers the TrailWatch trail to CloudWatch Logs", tags
+            )["Arn"]
             put_role_policy(client, name, INLINE_POLICY_NAME, permissions)
         return True, desired, True
 
@@ -123,12 +125,19 @@ def ensure_role_present(client, current, name, arn, trust, permissions, tags, pu
         changed = True
         if not check_mode:
             update_trust(client, name, trust)
-    if current["permissions_policy"] is None or compare_policies(current["permissions_policy"], permissions, default_version=None):
+    if current["permissions_policy"] is None or compare_policies(
+        current["permissions_policy"], permissions, default_version=None
+    ):
         changed = True
         if not check_mode:
             put_role_policy(client, name, INLINE_POLICY_NAME, permissions)
     tags_changed, desired["tags"] = converge_tags(
-        current["tags"], tags, purge_tags, lambda t: tag_role(client, name, t), lambda k: untag_role(client, name, k), check_mode
+        current["tags"],
+        tags,
+        purge_tags,
+        lambda t: tag_role(client, name, t),
+        lambda k: untag_role(client, name, k),
+        check_mode,
     )
     changed |= tags_changed
     return changed, desired, False

@@ -143,9 +143,17 @@ def read_key(client, alias):
 def ensure_key_present(client, current, alias, description, policy, tags, purge_tags, check_mode):
     """Creates or converges the key; returns (changed, predicted state)."""
     if current is None:
-        desired = {"key_id": None, "key_arn": None, "alias": alias, "description": description,
-                   "key_state": "Enabled", "enabled": True, "policy": policy, "rotation_enabled": True,
-                   "tags": dict(tags)}
+        desired = {
+            "key_id": None,
+            "key_arn": None,
+            "alias": alias,
+            "description": description,
+            "key_state": "Enabled",
+            "enabled": True,
+            "policy": policy,
+            "rotation_enabled": True,
+            "tags": dict(tags),
+        }
         if check_mode:
             return True, desired
         meta = create_key(client, description, policy, tags)
@@ -172,7 +180,12 @@ def ensure_key_present(client, current, alias, description, policy, tags, purge_
             enable_rotation(client, current["key_id"])
     key_id = current["key_id"]
     tags_changed, after["tags"] = converge_tags(
-        current["tags"], tags, purge_tags, lambda t: tag_key(client, key_id, t), lambda k: untag_key(client, key_id, k), check_mode
+        current["tags"],
+        tags,
+        purge_tags,
+        lambda t: tag_key(client, key_id, t),
+        lambda k: untag_key(client, key_id, k),
+        check_mode,
     )
     changed |= tags_changed
     return changed, after

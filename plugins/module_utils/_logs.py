@@ -11,8 +11,30 @@ from ._common import converge_tags
 from ._common import retry
 
 # The values PutRetentionPolicy accepts.
-RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922,
-                  3288, 3653)
+RETENTION_DAYS = (
+    1,
+    3,
+    5,
+    7,
+    14,
+    30,
+    60,
+    90,
+    120,
+    150,
+    180,
+    365,
+    400,
+    545,
+    731,
+    1096,
+    1827,
+    2192,
+    2557,
+    2922,
+    3288,
+    3653,
+)
 
 
 class LogsError(TrailWatchError):
@@ -147,8 +169,12 @@ def ensure_log_group_present(client, current, name, arn, key_arn, retention, tag
             put_retention(client, name, retention)
     group_arn = current["arn"]
     tags_changed, desired["tags"] = converge_tags(
-        current["tags"], tags, purge_tags,
-        lambda t: tag_log_group(client, group_arn, t), lambda k: untag_log_group(client, group_arn, k), check_mode,
+        current["tags"],
+        tags,
+        purge_tags,
+        lambda t: tag_log_group(client, group_arn, t),
+        lambda k: untag_log_group(client, group_arn, k),
+        check_mode,
     )
     changed |= tags_changed
     return changed, desired

@@ -166,9 +166,12 @@ def empty_bucket(client, bucket):
     """Deletes every object version and delete marker; returns how many were deleted."""
     deleted = 0
     for page in client.get_paginator("list_object_versions").paginate(Bucket=bucket):
-        batch = [{"Key": v["Key"], "VersionId": v["VersionId"]} for v in page.get("Versions", []) + page.get("DeleteMarkers", [])]
+        batch = [
+            {"Key": v["Key"], "VersionId": v["VersionId"]}
+            for v in page.get("Versions", []) + page.get("DeleteMarkers", [])
+        ]
         for start in range(0, len(batch), 1000):
-            client.delete_objects(Bucket=bucket, Delete={"Objects": batch[start:start + 1000], "Quiet": True})
+            client.delete_objects(Bucket=bucket, Delete={"Objects": batch[start : start + 1000], "Quiet": True})
         deleted += len(batch)
     return deleted
 
@@ -208,8 +211,15 @@ def ensure_bucket_present(client, current, bucket, region, key_arn, policy, tags
         "object_ownership": "BucketOwnerEnforced",
         "tags": dict(tags),
     }
-    before = current or {"name": bucket, "policy": None, "public_access_block": {}, "versioning": "Disabled",
-                         "encryption": {}, "object_ownership": None, "tags": {}}
+    before = current or {
+        "name": bucket,
+        "policy": None,
+        "public_access_block": {},
+        "versioning": "Disabled",
+        "encryption": {},
+        "object_ownership": None,
+        "tags": {},
+    }
     if current is None and not check_mode:
         create_bucket(client, bucket, region)
 

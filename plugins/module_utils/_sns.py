@@ -147,27 +147,47 @@ def ensure_subscriptions(client, arn, current, wanted, purge, check_mode):
         changed = True
         sub_arn = PENDING if check_mode else subscribe(client, arn, w["protocol"], w["endpoint"])
         # ReturnSubscriptionArn gives an ARN even while confirmation is pending, so ask the topic afterwards.
-        result.append({"protocol": w["protocol"], "endpoint": w["endpoint"], "subscription_arn": sub_arn,
-                       "pending_confirmation": w["protocol"] in ("email", "email-json", "http", "https")})
+        result.append(
+            {
+                "protocol": w["protocol"],
+                "endpoint": w["endpoint"],
+                "subscription_arn": sub_arn,
+                "pending_confirmation": w["protocol"] in ("email", "email-json", "http", "https"),
+            }
+        )
     return changed, result
 
 
-def ensure_topic_present(client, current, arn, name, attributes, tags, purge_tags, subscriptions, purge_subscriptions,
-                         check_mode):
+def ensure_topic_present(
+    client, current, arn, name, attributes, tags, purge_tags, subscriptions, purge_subscriptions, check_mode
+):
     """Creates or converges the topic; returns (changed, predicted state)."""
-    after = {"arn": arn, "name": name, "display_name": attributes.get("DisplayName", ""),
-             "kms_master_key_id": attributes.get("KmsMasterKeyId", ""),
-             "policy": json.loads(attributes["Policy"]), "subscriptions": [], "tags": dict(tags)}
+    after = {
+        "arn": arn,
+        "name": name,
+        "display_name": attributes.get("DisplayName", ""),
+        "kms_master_key_id": attributes.get("KmsMasterKeyId", ""),
+        "policy": json.loads(attributes["Policy"]),
+        "subscriptions": [],
+        "tags": dict(tags),
+    }
     changed = False
     if current is None:
         changed = True
         if not check_mode:
             arn = after["arn"] = create_topic(client, name, attributes, tags)
-        current = {"subscriptions": [], "tags": dict(tags), "policy": after["policy"],
-                   "display_name": after["display_name"], "kms_master_key_id": after["kms_master_key_id"]}
+        current = {
+            "subscriptions": [],
+            "tags": dict(tags),
+            "policy": after["policy"],
+            "display_name": after["display_name"],
+            "kms_master_key_id": after["kms_master_key_id"],
+        }
     else:
-        wanted = {"DisplayName": ("display_name", attributes.get("DisplayName", "")),
-                  "KmsMasterKeyId": ("kms_master_key_id", attributes.get("KmsMasterKeyId", ""))}
+        wanted = {
+            "DisplayName": ("display_name", attributes.get("DisplayName", "")),
+            "KmsMasterKeyId": ("kms_master_key_id", attributes.get("KmsMasterKeyId", "")),
+        }
         for attribute, (field, value) in wanted.items():
             if current[field] != value:
                 changed = True
@@ -178,8 +198,12 @@ def ensure_topic_present(client, current, arn, name, attributes, tags, purge_tag
             if not check_mode:
                 set_topic_attribute(client, arn, "Policy", attributes["Policy"])
         tags_changed, after["tags"] = converge_tags(
-            current["tags"], tags, purge_tags,
-            lambda t: tag_topic(client, arn, t), lambda k: untag_topic(client, arn, k), check_mode,
+            current["tags"],
+            tags,
+            purge_tags,
+            lambda t: tag_topic(client, arn, t),
+            lambda k: untag_topic(client, arn, k),
+            check_mode,
         )
         changed |= tags_changed
     subs_changed, after["subscriptions"] = ensure_subscriptions(

@@ -101,8 +101,11 @@ def _filter_spec(found):
         }
         for t in found.get("metricTransformations", [])
     ]
-    return {"filterName": found["filterName"], "filterPattern": found.get("filterPattern", ""),
-            "metricTransformations": transformations}
+    return {
+        "filterName": found["filterName"],
+        "filterPattern": found.get("filterPattern", ""),
+        "metricTransformations": transformations,
+    }
 
 
 def read_watches(logs, cloudwatch, log_group_name, names, with_tags=True):
@@ -137,8 +140,9 @@ def ensure_watches_present(logs, cloudwatch, log_group_name, desired, current, t
             if have["filters"]:
                 # PutMetricFilter on moto appends a duplicate instead of replacing: delete first.
                 delete_metric_filter(logs, log_group_name, name)
-            put_metric_filter(logs, log_group_name, name, watch["filter"]["filterPattern"],
-                              watch["filter"]["metricTransformations"])
+            put_metric_filter(
+                logs, log_group_name, name, watch["filter"]["filterPattern"], watch["filter"]["metricTransformations"]
+            )
         tags_ok = True
         after_tags = dict(tags)
         if not alarm_ok:
@@ -148,8 +152,11 @@ def ensure_watches_present(logs, cloudwatch, log_group_name, desired, current, t
         if have["alarm"] is not None:
             arn = have["alarm_arn"]
             tags_changed, after_tags = converge_tags(
-                have["tags"], tags, purge_tags,
-                lambda t, a=arn: tag_alarm(cloudwatch, a, t), lambda k, a=arn: untag_alarm(cloudwatch, a, k),
+                have["tags"],
+                tags,
+                purge_tags,
+                lambda t, a=arn: tag_alarm(cloudwatch, a, t),
+                lambda k, a=arn: untag_alarm(cloudwatch, a, k),
                 check_mode,
             )
             tags_ok = not tags_changed

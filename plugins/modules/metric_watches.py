@@ -170,8 +170,14 @@ def main():
             after = {}
         else:
             changed_watches, after = ensure_watches_present(
-                logs, cloudwatch, p["log_group_name"], desired, before, p["tags"] or {},
-                p["purge_tags"] if p["tags"] is not None else False, module.check_mode,
+                logs,
+                cloudwatch,
+                p["log_group_name"],
+                desired,
+                before,
+                p["tags"] or {},
+                p["purge_tags"] if p["tags"] is not None else False,
+                module.check_mode,
             )
     except TrailWatchError as e:
         module.fail_json_aws_error(e)

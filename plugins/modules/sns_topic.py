@@ -125,7 +125,9 @@ from ansible_collections.trailwatch.aws.plugins.module_utils._sns import read_to
 
 def _with_pending(topic):
     if topic is not None:
-        topic["pending_confirmations"] = sorted(s["endpoint"] for s in topic["subscriptions"] if s["pending_confirmation"])
+        topic["pending_confirmations"] = sorted(
+            s["endpoint"] for s in topic["subscriptions"] if s["pending_confirmation"]
+        )
     return topic
 
 
@@ -174,9 +176,16 @@ def main():
                 "Policy": json.dumps(topic_policy(partition, module.region, account, p["name"])),
             }
             changed, after = ensure_topic_present(
-                sns, before, arn, p["name"], attributes, p["tags"] or {},
+                sns,
+                before,
+                arn,
+                p["name"],
+                attributes,
+                p["tags"] or {},
                 p["purge_tags"] if p["tags"] is not None else False,
-                p["subscriptions"], p["purge_subscriptions"], module.check_mode,
+                p["subscriptions"],
+                p["purge_subscriptions"],
+                module.check_mode,
             )
             if changed and not module.check_mode:
                 # Whether SNS holds a new subscription as pending is only known by asking it.

@@ -61,7 +61,8 @@ options:
     choices: [WriteOnly, ReadOnly, All]
     default: WriteOnly
   exclude_management_event_sources:
-    description: Event sources whose management events are not recorded (C(kms.amazonaws.com), C(rdsdata.amazonaws.com)).
+    description:
+      - Event sources whose management events are not recorded, C(kms.amazonaws.com) and C(rdsdata.amazonaws.com).
     type: list
     elements: str
     default: []
@@ -179,18 +180,30 @@ def _present(module, clients, account, partition, before):
 
     group_arn = log_group_arn(partition, region, account, p["log_group_name"])
     changed, log_group = ensure_log_group_present(
-        clients["logs"], before["log_group"], p["log_group_name"], group_arn, key_arn, p["log_retention_days"],
-        tags, purge, check,
+        clients["logs"],
+        before["log_group"],
+        p["log_group_name"],
+        group_arn,
+        key_arn,
+        p["log_retention_days"],
+        tags,
+        purge,
+        check,
     )
     if changed:
         changes.append("log_group")
 
     role_arn = f"arn:{partition}:iam::{account}:role/{p['role_name']}"
     changed, role, _created = ensure_role_present(
-        clients["iam"], before["role"], p["role_name"], role_arn,
+        clients["iam"],
+        before["role"],
+        p["role_name"],
+        role_arn,
         cloudtrail_role_trust_policy(partition, region, account, p["name"]),
         cloudtrail_role_permissions_policy(partition, region, account, p["log_group_name"]),
-        tags, purge, check,
+        tags,
+        purge,
+        check,
     )
     if changed:
         changes.append("role")
@@ -198,8 +211,14 @@ def _present(module, clients, account, partition, before):
     settings = trail_settings(p["name"], p["s3_bucket_name"], p["s3_key_prefix"], key_arn, group_arn, role["arn"])
     selectors = event_selectors(p["read_write_type"], p["exclude_management_event_sources"])
     changed, trail, parts = ensure_trail_present(
-        clients["cloudtrail"], before["trail"], settings, selectors,
-        trail_arn(partition, region, account, p["name"]), tags, purge, check,
+        clients["cloudtrail"],
+        before["trail"],
+        settings,
+        selectors,
+        trail_arn(partition, region, account, p["name"]),
+        tags,
+        purge,
+        check,
     )
     changes.extend(f"trail:{part}" for part in parts)
     return changes, {"trail": trail, "log_group": log_group, "role": role}

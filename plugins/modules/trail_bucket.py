@@ -156,10 +156,18 @@ def main():
             if changed and deleted is not None:
                 result["objects_deleted"] = deleted
         else:
-            policy = log_bucket_policy(partition, module.region, account, params["trail_name"], name, params["key_prefix"])
+            policy = log_bucket_policy(
+                partition, module.region, account, params["trail_name"], name, params["key_prefix"]
+            )
             changed, after = ensure_bucket_present(
-                s3, before, name, module.region, _key_arn(module, params["kms_key_id"]), policy,
-                params["tags"] or {}, params["purge_tags"] if params["tags"] is not None else False,
+                s3,
+                before,
+                name,
+                module.region,
+                _key_arn(module, params["kms_key_id"]),
+                policy,
+                params["tags"] or {},
+                params["purge_tags"] if params["tags"] is not None else False,
                 module.check_mode,
             )
     except TrailWatchError as e:

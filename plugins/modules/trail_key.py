@@ -139,8 +139,13 @@ def main():
             account, partition = caller_identity(module.client("sts"))
             policy = kms_key_policy(partition, module.region, account, params["trail_name"], params["log_group_name"])
             changed, after = ensure_key_present(
-                kms, before, params["alias"], params["description"], policy,
-                params["tags"] or {}, params["purge_tags"] if params["tags"] is not None else False,
+                kms,
+                before,
+                params["alias"],
+                params["description"],
+                policy,
+                params["tags"] or {},
+                params["purge_tags"] if params["tags"] is not None else False,
                 module.check_mode,
             )
     except TrailWatchError as e:

@@ -81,13 +81,9 @@ _QUERY_VERSION_SERVICES = {
     "2016-11-15": "ec2",
 }
 # S3 query keys that select an operation even though they carry a value.
-_S3_VALUED_SUBRESOURCES = frozenset(
-    {"list-type", "partNumber", "uploadId", "versionId"}
-)
+_S3_VALUED_SUBRESOURCES = frozenset({"list-type", "partNumber", "uploadId", "versionId"})
 
-_CREDENTIAL_RE = re.compile(
-    r"Credential=[^/,\s]+/\d{8}/[^/,\s]+/([^/,\s]+)/aws4_request"
-)
+_CREDENTIAL_RE = re.compile(r"Credential=[^/,\s]+/\d{8}/[^/,\s]+/([^/,\s]+)/aws4_request")
 _CBOR_PATH_RE = re.compile(r"/service/([^/]+)/operation/([^/?]+)")
 _VERSIONED_PREFIX_RE = re.compile(r"^([A-Za-z][A-Za-z0-9]*?)_?\d{8}$")
 
@@ -132,17 +128,13 @@ def _body_candidates(record: Mapping[str, Any]) -> list[bytes]:
     return [decoded, raw] if record.get("body_encoded") else [raw, decoded]
 
 
-def _form_action(
-    record: Mapping[str, Any], method: str
-) -> tuple[str, str | None] | None:
+def _form_action(record: Mapping[str, Any], method: str) -> tuple[str, str | None] | None:
     """``(Action, Version)`` of a query-protocol request, if it is one."""
     query = parse_qs(urlsplit(str(record.get("url", ""))).query)
     if query.get("Action"):
         return query["Action"][0], (query.get("Version") or [None])[0]
     content_type = (_header(record.get("headers"), "Content-Type") or "").lower()
-    if method != "POST" or (
-        content_type and "x-www-form-urlencoded" not in content_type
-    ):
+    if method != "POST" or (content_type and "x-www-form-urlencoded" not in content_type):
         return None
     for body in _body_candidates(record):
         form = parse_qs(body.decode("utf-8", errors="replace"))
@@ -180,9 +172,7 @@ def _s3_operation(method: str, url: str) -> str:
     for key, value in pairs:
         if key == "x-id" and value:
             return value
-    keys = sorted(
-        {key for key, value in pairs if value == "" or key in _S3_VALUED_SUBRESOURCES}
-    )
+    keys = sorted({key for key, value in pairs if value == "" or key in _S3_VALUED_SUBRESOURCES})
     return f"{method}?{'&'.join(keys)}" if keys else method
 
 
@@ -283,9 +273,7 @@ def parse_recording(text: str) -> list[dict[str, Any]]:
 _OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 
-def _request(
-    url: str, method: str = "GET", timeout: float = HTTP_TIMEOUT
-) -> tuple[int, bytes]:
+def _request(url: str, method: str = "GET", timeout: float = HTTP_TIMEOUT) -> tuple[int, bytes]:
     data = b"" if method == "POST" else None
     req = urllib.request.Request(url, data=data, method=method)
     try:
@@ -434,9 +422,7 @@ def start(state_dir: str | os.PathLike[str], timeout: float = START_TIMEOUT) -> 
 
     executable = find_moto_server()
     if executable is None:
-        raise MotoStandError(
-            "moto_server not found next to the Python interpreter or on PATH"
-        )
+        raise MotoStandError("moto_server not found next to the Python interpreter or on PATH")
 
     port = _free_port()
     endpoint = f"http://{HOST}:{port}"
@@ -472,8 +458,7 @@ def start(state_dir: str | os.PathLike[str], timeout: float = START_TIMEOUT) -> 
         if time.monotonic() >= deadline:
             stop(state)
             raise MotoStandError(
-                f"moto_server on {endpoint} not ready after {timeout:.0f}s; "
-                f"log {log_path}:\n{_log_tail(log_path)}"
+                f"moto_server on {endpoint} not ready after {timeout:.0f}s; log {log_path}:\n{_log_tail(log_path)}"
             )
         time.sleep(POLL_INTERVAL)
 
@@ -494,9 +479,7 @@ def _parser() -> argparse.ArgumentParser:
         ("stop", "stop the moto_server started in --state-dir"),
     ):
         cmd = sub.add_parser(name, help=help_text)
-        cmd.add_argument(
-            "--state-dir", required=True, help="directory holding pid, endpoint and log"
-        )
+        cmd.add_argument("--state-dir", required=True, help="directory holding pid, endpoint and log")
     for name, help_text in (
         ("reset", "reset all moto state"),
         ("record-start", "clear and start the request recorder"),

@@ -29,7 +29,9 @@ def main(argv=None):
     policy = s3.get_bucket_policy(Bucket=bucket)["Policy"]
     s3.delete_bucket_policy(Bucket=bucket)
     try:
-        key = f"AWSLogs/{account}/CloudTrail/{args.region}/2026/11/28/{account}_CloudTrail_{args.region}_example.json.gz"
+        key = (
+            f"AWSLogs/{account}/CloudTrail/{args.region}/2026/11/28/{account}_CloudTrail_{args.region}_example.json.gz"
+        )
         s3.put_object(Bucket=bucket, Key=key, Body=b"first version")
         s3.put_object(Bucket=bucket, Key=key, Body=b"second version")
         s3.put_object(Bucket=bucket, Key=f"AWSLogs/{account}/CloudTrail-Digest/example.json.gz", Body=b"digest")
@@ -44,7 +46,10 @@ def main(argv=None):
     now = int(time.time() * 1000)
     events = [
         {"timestamp": now, "message": json.dumps({"eventName": "CreateBucket", "eventSource": "s3.amazonaws.com"})},
-        {"timestamp": now + 1, "message": json.dumps({"eventName": "PutBucketPolicy", "eventSource": "s3.amazonaws.com"})},
+        {
+            "timestamp": now + 1,
+            "message": json.dumps({"eventName": "PutBucketPolicy", "eventSource": "s3.amazonaws.com"}),
+        },
     ]
     logs.put_log_events(logGroupName=group, logStreamName=stream, logEvents=events)
     json.dump({"objects": 4, "events": len(events)}, sys.stdout)

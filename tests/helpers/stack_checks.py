@@ -121,33 +121,60 @@ def check_key(chk, st):
         return
     chk.equal("kms key is enabled", meta["KeyState"], "Enabled")
     chk.equal("kms key is customer managed", meta.get("KeyManager"), "CUSTOMER")
-    chk.equal("kms key rotation is enabled (KMS.4)",
-              st.c["kms"].get_key_rotation_status(KeyId=meta["KeyId"])["KeyRotationEnabled"], True)
+    chk.equal(
+        "kms key rotation is enabled (KMS.4)",
+        st.c["kms"].get_key_rotation_status(KeyId=meta["KeyId"])["KeyRotationEnabled"],
+        True,
+    )
     policy = json.loads(st.c["kms"].get_key_policy(KeyId=meta["KeyId"], PolicyName="default")["Policy"])
     root = _statement(policy, "TrailWatchAccountRoot")
-    chk.equal("kms policy keeps the account root statement", (root.get("Principal"), root.get("Action")),
-              ({"AWS": f"arn:aws:iam::{st.account}:root"}, "kms:*"))
+    chk.equal(
+        "kms policy keeps the account root statement",
+        (root.get("Principal"), root.get("Action")),
+        ({"AWS": f"arn:aws:iam::{st.account}:root"}, "kms:*"),
+    )
     enc = _statement(policy, "TrailWatchCloudTrailEncrypt")
-    chk.equal("kms policy lets CloudTrail GenerateDataKey*", (enc.get("Principal"), enc.get("Action")),
-              ({"Service": "cloudtrail.amazonaws.com"}, "kms:GenerateDataKey*"))
-    chk.equal("kms policy CloudTrail encrypt is bound to the trail (SourceArn)",
-              enc.get("Condition", {}).get("StringEquals", {}).get("aws:SourceArn"), st.trail_arn)
-    chk.equal("kms policy CloudTrail encrypt requires the trail encryption context",
-              enc.get("Condition", {}).get("StringLike", {}).get("kms:EncryptionContext:aws:cloudtrail:arn"),
-              f"arn:aws:cloudtrail:*:{st.account}:trail/*")
+    chk.equal(
+        "kms policy lets CloudTrail GenerateDataKey*",
+        (enc.get("Principal"), enc.get("Action")),
+        ({"Service": "cloudtrail.amazonaws.com"}, "kms:GenerateDataKey*"),
+    )
+    chk.equal(
+        "kms policy CloudTrail encrypt is bound to the trail (SourceArn)",
+        enc.get("Condition", {}).get("StringEquals", {}).get("aws:SourceArn"),
+        st.trail_arn,
+    )
+    chk.equal(
+        "kms policy CloudTrail encrypt requires the trail encryption context",
+        enc.get("Condition", {}).get("StringLike", {}).get("kms:EncryptionContext:aws:cloudtrail:arn"),
+        f"arn:aws:cloudtrail:*:{st.account}:trail/*",
+    )
     desc = _statement(policy, "TrailWatchCloudTrailDescribe")
-    chk.equal("kms policy lets the trail DescribeKey",
-              (desc.get("Action"), desc.get("Condition", {}).get("StringEquals", {}).get("aws:SourceArn")),
-              ("kms:DescribeKey", st.trail_arn))
+    chk.equal(
+        "kms policy lets the trail DescribeKey",
+        (desc.get("Action"), desc.get("Condition", {}).get("StringEquals", {}).get("aws:SourceArn")),
+        ("kms:DescribeKey", st.trail_arn),
+    )
     readers = _statement(policy, "TrailWatchAccountReadersDecrypt")
-    chk.equal("kms policy lets account principals decrypt trail logs",
-              (sorted(_as_list(readers.get("Action"))), readers.get("Condition", {}).get("StringEquals", {}).get("kms:CallerAccount")),
-              (["kms:Decrypt", "kms:ReEncryptFrom"], st.account))
+    chk.equal(
+        "kms policy lets account principals decrypt trail logs",
+        (
+            sorted(_as_list(readers.get("Action"))),
+            readers.get("Condition", {}).get("StringEquals", {}).get("kms:CallerAccount"),
+        ),
+        (["kms:Decrypt", "kms:ReEncryptFrom"], st.account),
+    )
     logs = _statement(policy, "TrailWatchCloudWatchLogs")
-    chk.equal("kms policy lets the regional CloudWatch Logs principal use the key",
-              logs.get("Principal"), {"Service": f"logs.{st.region}.amazonaws.com"})
-    chk.equal("kms policy CloudWatch Logs use is bound to the log group (no :*)",
-              logs.get("Condition", {}).get("ArnEquals", {}).get("kms:EncryptionContext:aws:logs:arn"), st.log_group_arn)
+    chk.equal(
+        "kms policy lets the regional CloudWatch Logs principal use the key",
+        logs.get("Principal"),
+        {"Service": f"logs.{st.region}.amazonaws.com"},
+    )
+    chk.equal(
+        "kms policy CloudWatch Logs use is bound to the log group (no :*)",
+        logs.get("Condition", {}).get("ArnEquals", {}).get("kms:EncryptionContext:aws:logs:arn"),
+        st.log_group_arn,
+    )
 
 
 def check_bucket(chk, st, key_arn):
@@ -158,32 +185,55 @@ def check_bucket(chk, st, key_arn):
         chk.equal(f"log bucket public access block {flag} (CloudTrail.6)", pab.get(flag), True)
     chk.equal("log bucket versioning is enabled", s3.get_bucket_versioning(Bucket=st.bucket).get("Status"), "Enabled")
     rule = s3.get_bucket_encryption(Bucket=st.bucket)["ServerSideEncryptionConfiguration"]["Rules"][0]
-    chk.equal("log bucket default encryption is SSE-KMS",
-              rule["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"], "aws:kms")
-    chk.equal("log bucket default encryption uses the trail key",
-              rule["ApplyServerSideEncryptionByDefault"].get("KMSMasterKeyID"), key_arn)
-    chk.equal("log bucket object ownership is BucketOwnerEnforced",
-              s3.get_bucket_ownership_controls(Bucket=st.bucket)["OwnershipControls"]["Rules"][0]["ObjectOwnership"],
-              "BucketOwnerEnforced")
+    chk.equal(
+        "log bucket default encryption is SSE-KMS",
+        rule["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"],
+        "aws:kms",
+    )
+    chk.equal(
+        "log bucket default encryption uses the trail key",
+        rule["ApplyServerSideEncryptionByDefault"].get("KMSMasterKeyID"),
+        key_arn,
+    )
+    chk.equal(
+        "log bucket object ownership is BucketOwnerEnforced",
+        s3.get_bucket_ownership_controls(Bucket=st.bucket)["OwnershipControls"]["Rules"][0]["ObjectOwnership"],
+        "BucketOwnerEnforced",
+    )
     policy = json.loads(s3.get_bucket_policy(Bucket=st.bucket)["Policy"])
     acl = _statement(policy, "TrailWatchCloudTrailAclCheck")
-    chk.equal("log bucket policy lets the trail GetBucketAcl",
-              (acl.get("Principal"), acl.get("Action"), acl.get("Resource"),
-               acl.get("Condition", {}).get("StringEquals", {}).get("aws:SourceArn")),
-              ({"Service": "cloudtrail.amazonaws.com"}, "s3:GetBucketAcl", f"arn:aws:s3:::{st.bucket}", st.trail_arn))
+    chk.equal(
+        "log bucket policy lets the trail GetBucketAcl",
+        (
+            acl.get("Principal"),
+            acl.get("Action"),
+            acl.get("Resource"),
+            acl.get("Condition", {}).get("StringEquals", {}).get("aws:SourceArn"),
+        ),
+        ({"Service": "cloudtrail.amazonaws.com"}, "s3:GetBucketAcl", f"arn:aws:s3:::{st.bucket}", st.trail_arn),
+    )
     put = _statement(policy, "TrailWatchCloudTrailWrite")
-    chk.equal("log bucket policy lets the trail PutObject under AWSLogs/ACCOUNT only",
-              (put.get("Action"), put.get("Resource")),
-              ("s3:PutObject", f"arn:aws:s3:::{st.bucket}/AWSLogs/{st.account}/*"))
-    chk.equal("log bucket policy PutObject requires bucket-owner-full-control and the trail ARN",
-              put.get("Condition", {}).get("StringEquals"),
-              {"s3:x-amz-acl": "bucket-owner-full-control", "aws:SourceArn": st.trail_arn})
+    chk.equal(
+        "log bucket policy lets the trail PutObject under AWSLogs/ACCOUNT only",
+        (put.get("Action"), put.get("Resource")),
+        ("s3:PutObject", f"arn:aws:s3:::{st.bucket}/AWSLogs/{st.account}/*"),
+    )
+    chk.equal(
+        "log bucket policy PutObject requires bucket-owner-full-control and the trail ARN",
+        put.get("Condition", {}).get("StringEquals"),
+        {"s3:x-amz-acl": "bucket-owner-full-control", "aws:SourceArn": st.trail_arn},
+    )
     tls = _statement(policy, "TrailWatchDenyInsecureTransport")
-    chk.equal("log bucket policy denies non-TLS requests (S3.5)",
-              (tls.get("Effect"), tls.get("Principal"), tls.get("Action"), sorted(_as_list(tls.get("Resource")))),
-              ("Deny", "*", "s3:*", sorted([f"arn:aws:s3:::{st.bucket}", f"arn:aws:s3:::{st.bucket}/*"])))
-    chk.equal("log bucket TLS condition is the string \"false\"",
-              tls.get("Condition", {}).get("Bool", {}).get("aws:SecureTransport"), "false")
+    chk.equal(
+        "log bucket policy denies non-TLS requests (S3.5)",
+        (tls.get("Effect"), tls.get("Principal"), tls.get("Action"), sorted(_as_list(tls.get("Resource")))),
+        ("Deny", "*", "s3:*", sorted([f"arn:aws:s3:::{st.bucket}", f"arn:aws:s3:::{st.bucket}/*"])),
+    )
+    chk.equal(
+        'log bucket TLS condition is the string "false"',
+        tls.get("Condition", {}).get("Bool", {}).get("aws:SecureTransport"),
+        "false",
+    )
 
 
 def check_log_group(chk, st, key_arn):
@@ -201,20 +251,35 @@ def check_role(chk, st):
         return
     trust = role["AssumeRolePolicyDocument"]
     statement = trust["Statement"][0]
-    chk.equal("cloudtrail role trusts cloudtrail.amazonaws.com only",
-              (statement.get("Principal"), statement.get("Action")), ({"Service": "cloudtrail.amazonaws.com"}, "sts:AssumeRole"))
-    chk.equal("cloudtrail role trust is bound to the trail (SourceArn)",
-              statement.get("Condition", {}).get("StringEquals", {}).get("aws:SourceArn"), st.trail_arn)
+    chk.equal(
+        "cloudtrail role trusts cloudtrail.amazonaws.com only",
+        (statement.get("Principal"), statement.get("Action")),
+        ({"Service": "cloudtrail.amazonaws.com"}, "sts:AssumeRole"),
+    )
+    chk.equal(
+        "cloudtrail role trust is bound to the trail (SourceArn)",
+        statement.get("Condition", {}).get("StringEquals", {}).get("aws:SourceArn"),
+        st.trail_arn,
+    )
     names = st.c["iam"].list_role_policies(RoleName=st.role)["PolicyNames"]
     chk.equal("cloudtrail role has exactly the TrailWatch inline policy", names, ["trailwatch-cloudtrail-to-logs"])
     doc = st.c["iam"].get_role_policy(RoleName=st.role, PolicyName="trailwatch-cloudtrail-to-logs")["PolicyDocument"]
     perm = doc["Statement"][0]
-    chk.equal("cloudtrail role may only CreateLogStream and PutLogEvents",
-              sorted(_as_list(perm.get("Action"))), ["logs:CreateLogStream", "logs:PutLogEvents"])
-    chk.equal("cloudtrail role permissions are scoped to the trail's log streams", perm.get("Resource"),
-              f"{st.log_group_arn}:log-stream:{st.account}_CloudTrail_{st.region}*")
-    chk.equal("cloudtrail role has no attached managed policies",
-              st.c["iam"].list_attached_role_policies(RoleName=st.role)["AttachedPolicies"], [])
+    chk.equal(
+        "cloudtrail role may only CreateLogStream and PutLogEvents",
+        sorted(_as_list(perm.get("Action"))),
+        ["logs:CreateLogStream", "logs:PutLogEvents"],
+    )
+    chk.equal(
+        "cloudtrail role permissions are scoped to the trail's log streams",
+        perm.get("Resource"),
+        f"{st.log_group_arn}:log-stream:{st.account}_CloudTrail_{st.region}*",
+    )
+    chk.equal(
+        "cloudtrail role has no attached managed policies",
+        st.c["iam"].list_attached_role_policies(RoleName=st.role)["AttachedPolicies"],
+        [],
+    )
 
 
 def check_trail(chk, st, key_arn, read_write_type, excluded):
@@ -227,9 +292,16 @@ def check_trail(chk, st, key_arn, read_write_type, excluded):
     chk.equal("trail validates log files (CloudTrail.4)", trail.get("LogFileValidationEnabled"), True)
     chk.equal("trail is encrypted with the customer key (CloudTrail.2)", trail.get("KmsKeyId"), key_arn)
     chk.equal("trail delivers to the log bucket", trail.get("S3BucketName"), st.bucket)
-    chk.equal("trail delivers to the log group (CloudTrail.5)", trail.get("CloudWatchLogsLogGroupArn"), f"{st.log_group_arn}:*")
-    chk.equal("trail uses the TrailWatch role", trail.get("CloudWatchLogsRoleArn"),
-              f"arn:aws:iam::{st.account}:role/{st.role}")
+    chk.equal(
+        "trail delivers to the log group (CloudTrail.5)",
+        trail.get("CloudWatchLogsLogGroupArn"),
+        f"{st.log_group_arn}:*",
+    )
+    chk.equal(
+        "trail uses the TrailWatch role",
+        trail.get("CloudWatchLogsRoleArn"),
+        f"arn:aws:iam::{st.account}:role/{st.role}",
+    )
     chk.equal("trail lives in the home region", trail.get("TrailARN"), st.trail_arn)
     chk.equal("trail is logging", st.c["cloudtrail"].get_trail_status(Name=st.name).get("IsLogging"), True)
     selectors = st.c["cloudtrail"].get_event_selectors(TrailName=st.name).get("EventSelectors") or []
@@ -237,8 +309,11 @@ def check_trail(chk, st, key_arn, read_write_type, excluded):
     selector = selectors[0] if selectors else {}
     chk.equal(f"trail records {read_write_type} management events", selector.get("ReadWriteType"), read_write_type)
     chk.equal("trail includes management events", selector.get("IncludeManagementEvents"), True)
-    chk.equal("trail excludes exactly the requested event sources",
-              sorted(selector.get("ExcludeManagementEventSources") or []), sorted(excluded))
+    chk.equal(
+        "trail excludes exactly the requested event sources",
+        sorted(selector.get("ExcludeManagementEventSources") or []),
+        sorted(excluded),
+    )
     chk.equal("trail records no data events", selector.get("DataResources") or [], [])
 
 
@@ -247,11 +322,17 @@ def check_watch(chk, st):
     chk.equal("exactly one metric filter for the watch (no duplicates)", len(filters), 1)
     if filters:
         f = filters[0]
-        chk.equal("metric filter pattern is the CreateBucket pattern", f.get("filterPattern"),
-                  '{ ($.eventName = "CreateBucket") }')
+        chk.equal(
+            "metric filter pattern is the CreateBucket pattern",
+            f.get("filterPattern"),
+            '{ ($.eventName = "CreateBucket") }',
+        )
         t = f["metricTransformations"][0]
-        chk.equal("metric filter counts into TrailWatch/S3BucketCreated", (t.get("metricNamespace"), t.get("metricName")),
-                  ("TrailWatch", "S3BucketCreated"))
+        chk.equal(
+            "metric filter counts into TrailWatch/S3BucketCreated",
+            (t.get("metricNamespace"), t.get("metricName")),
+            ("TrailWatch", "S3BucketCreated"),
+        )
         chk.equal("metric filter emits value 1", t.get("metricValue"), "1")
     alarms = st.alarms()
     chk.equal("exactly one alarm for the watch", len(alarms), 1)
@@ -259,10 +340,19 @@ def check_watch(chk, st):
         return
     a = alarms[0]
     expected = {
-        "Namespace": "TrailWatch", "MetricName": "S3BucketCreated", "Statistic": "Sum", "Period": 60,
-        "EvaluationPeriods": 1, "DatapointsToAlarm": 1, "Threshold": 1.0,
-        "ComparisonOperator": "GreaterThanOrEqualToThreshold", "TreatMissingData": "notBreaching",
-        "ActionsEnabled": True, "AlarmActions": [st.topic_arn], "OKActions": [], "InsufficientDataActions": [],
+        "Namespace": "TrailWatch",
+        "MetricName": "S3BucketCreated",
+        "Statistic": "Sum",
+        "Period": 60,
+        "EvaluationPeriods": 1,
+        "DatapointsToAlarm": 1,
+        "Threshold": 1.0,
+        "ComparisonOperator": "GreaterThanOrEqualToThreshold",
+        "TreatMissingData": "notBreaching",
+        "ActionsEnabled": True,
+        "AlarmActions": [st.topic_arn],
+        "OKActions": [],
+        "InsufficientDataActions": [],
     }
     for field, value in expected.items():
         chk.equal(f"alarm {field} is {value!r}", a.get(field), value)
@@ -275,19 +365,30 @@ def check_topic(chk, st):
         return
     policy = json.loads(attributes["Policy"])
     publish = _statement(policy, "TrailWatchCloudWatchAlarmsPublish")
-    chk.equal("topic policy lets CloudWatch publish",
-              (publish.get("Effect"), publish.get("Principal"), publish.get("Action")),
-              ("Allow", {"Service": "cloudwatch.amazonaws.com"}, "sns:Publish"))
-    chk.equal("topic policy publish is limited to this account's alarms",
-              (publish.get("Condition", {}).get("StringEquals", {}).get("aws:SourceAccount"),
-               publish.get("Condition", {}).get("ArnLike", {}).get("aws:SourceArn")),
-              (st.account, f"arn:aws:cloudwatch:{st.region}:{st.account}:alarm:*"))
+    chk.equal(
+        "topic policy lets CloudWatch publish",
+        (publish.get("Effect"), publish.get("Principal"), publish.get("Action")),
+        ("Allow", {"Service": "cloudwatch.amazonaws.com"}, "sns:Publish"),
+    )
+    chk.equal(
+        "topic policy publish is limited to this account's alarms",
+        (
+            publish.get("Condition", {}).get("StringEquals", {}).get("aws:SourceAccount"),
+            publish.get("Condition", {}).get("ArnLike", {}).get("aws:SourceArn"),
+        ),
+        (st.account, f"arn:aws:cloudwatch:{st.region}:{st.account}:alarm:*"),
+    )
     owner = _statement(policy, "TrailWatchOwnerManage")
-    chk.equal("topic policy keeps the owner statement", owner.get("Principal"), {"AWS": f"arn:aws:iam::{st.account}:root"})
+    chk.equal(
+        "topic policy keeps the owner statement", owner.get("Principal"), {"AWS": f"arn:aws:iam::{st.account}:root"}
+    )
     subs = st.c["sns"].list_subscriptions_by_topic(TopicArn=st.topic_arn)["Subscriptions"]
     for email in st.emails:
-        chk.equal(f"topic has exactly one e-mail subscription for {email}",
-                  sum(1 for s in subs if s["Protocol"] == "email" and s["Endpoint"] == email), 1)
+        chk.equal(
+            f"topic has exactly one e-mail subscription for {email}",
+            sum(1 for s in subs if s["Protocol"] == "email" and s["Endpoint"] == email),
+            1,
+        )
 
 
 def check_removed_parts(chk, st):
@@ -300,8 +401,11 @@ def check_removed_parts(chk, st):
 
 def check_kept(chk, st, objects, events):
     meta = st.key()
-    chk.add("kms key is kept and usable (not scheduled for deletion)", meta and meta["KeyState"] == "Enabled",
-            meta and meta["KeyState"])
+    chk.add(
+        "kms key is kept and usable (not scheduled for deletion)",
+        meta and meta["KeyState"] == "Enabled",
+        meta and meta["KeyState"],
+    )
     chk.add("log bucket is kept", st.bucket_exists())
     if st.bucket_exists():
         found = st.c["s3"].list_object_versions(Bucket=st.bucket)
@@ -324,8 +428,11 @@ def check_purged(chk, st):
     chk.add("kms alias is deleted (purge)", alias_gone)
     keys = [st.c["kms"].describe_key(KeyId=k["KeyId"])["KeyMetadata"] for k in st.c["kms"].list_keys()["Keys"]]
     ours = [k for k in keys if k.get("Description", "").startswith("TrailWatch")]
-    chk.add("kms key is scheduled for deletion, not deleted (purge)",
-            ours and all(k["KeyState"] == "PendingDeletion" for k in ours), [k["KeyState"] for k in ours])
+    chk.add(
+        "kms key is scheduled for deletion, not deleted (purge)",
+        ours and all(k["KeyState"] == "PendingDeletion" for k in ours),
+        [k["KeyState"] for k in ours],
+    )
 
 
 def main(argv=None):

@@ -6,9 +6,8 @@ request parameters are checked against the botocore model and an unexpected call
 
 import boto3
 import pytest
-from botocore.stub import Stubber
-
 from ansible_collections.amazon.aws.plugins.module_utils import cloud
+from botocore.stub import Stubber
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
@@ -65,13 +64,28 @@ def fake_clock():
     return FakeClock()
 
 
+_SESSION = []
+
+
+def _session():
+    """One boto3 session for the whole run: clients share its loaded service models (each client still has its
+    own event hooks, so a test that changes them changes nothing else). Created on first use, after aws_env."""
+    if not _SESSION:
+        _SESSION.append(boto3.session.Session())
+    return _SESSION[0]
+
+
 @pytest.fixture
-def stubbed():
-    """Factory: ``client, stubber = stubbed("kms")``; every queued response must be used by the end of the test."""
+def stubbed(request):
+    """Factory: ``client, stubber = stubbed("kms")``; every queued response must be used by the end of the test.
+
+    (Not checked for tests marked xfail: a known bug may stop the code before it uses what was queued.)
+    """
     stubbers = []
+    expect_failure = request.node.get_closest_marker("xfail") is not None
 
     def make(service, region=REGION):
-        client = boto3.session.Session().client(
+        client = _session().client(
             service, region_name=region, aws_access_key_id="testing", aws_secret_access_key="testing"
         )
         stubber = Stubber(client)
@@ -81,7 +95,8 @@ def stubbed():
 
     yield make
     for stubber in stubbers:
-        stubber.assert_no_pending_responses()
+        if not expect_failure:
+            stubber.assert_no_pending_responses()
         stubber.deactivate()
 
 

@@ -1,9 +1,7 @@
 """_cloudtrail with botocore's Stubber: propagation retries, reads, check mode and idempotence."""
 
 import pytest
-
-from ansible_collections.trailwatch.aws.plugins.module_utils import _cloudtrail
-from ansible_collections.trailwatch.aws.plugins.module_utils import _common
+from ansible_collections.trailwatch.aws.plugins.module_utils import _cloudtrail, _common
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
@@ -382,3 +380,12 @@ def test_delete_of_a_trail_already_gone_is_not_an_error(cloudtrail):
     stub.add_client_error("delete_trail", "TrailNotFoundException", "gone", 400)
     assert _cloudtrail.delete_trail(client, NAME) is False
 
+
+
+@pytest.mark.xfail(strict=True, reason="BUG: non-string tag values reach CreateTrail unconverted (see test_common.py)")
+def test_create_trail_sends_tag_values_as_strings(cloudtrail, propagation):
+    client, stub = cloudtrail
+    stub.add_response("create_trail", {"Name": NAME, "TrailARN": ARN},
+                      dict(settings(), TagsList=[{"Key": "cost-center", "Value": "1234"}]))
+    assert _cloudtrail.create_trail(client, settings(), {"cost-center": 1234})["TrailARN"] == ARN
+    stub.assert_no_pending_responses()

@@ -1,8 +1,9 @@
 """_filter_pattern.pattern_error: the structural checks run before any AWS call."""
 
 import pytest
-
-from ansible_collections.trailwatch.aws.plugins.module_utils._filter_pattern import pattern_error
+from ansible_collections.trailwatch.aws.plugins.module_utils._filter_pattern import (
+    pattern_error,
+)
 
 # docs cis-watches.md: the CIS / Security Hub CloudWatch.1-14 patterns, verbatim.
 CIS_PATTERNS = {

@@ -5,10 +5,8 @@ import json
 from urllib.parse import quote
 
 import pytest
+from ansible_collections.trailwatch.aws.plugins.module_utils import _iam, _policies
 from botocore.handlers import json_decode_policies
-
-from ansible_collections.trailwatch.aws.plugins.module_utils import _iam
-from ansible_collections.trailwatch.aws.plugins.module_utils import _policies
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
@@ -26,7 +24,7 @@ def encoded(document):
 
 def aws_role(trust):
     return {"Path": "/", "RoleName": ROLE, "RoleId": "AROAEXAMPLEEXAMPLE1", "Arn": ROLE_ARN,
-            "CreateDate": datetime.datetime(2025, 1, 1, tzinfo=datetime.timezone.utc),
+            "CreateDate": datetime.datetime(2025, 1, 1, tzinfo=datetime.UTC),
             "AssumeRolePolicyDocument": trust, "Tags": [{"Key": "team", "Value": "security"}]}
 
 
@@ -78,6 +76,8 @@ def test_read_role_decodes_url_encoded_documents(raw_iam):
 
 def test_read_role_with_documents_boto3_already_decoded(iam):
     client, stub = iam
+    stub.add_response("get_role", {"Role": aws_role(encoded(TRUST))}, {"RoleName": ROLE})
+    assert client.get_role(RoleName=ROLE)["Role"]["AssumeRolePolicyDocument"] == TRUST  # botocore's hook decoded it
     stub_read(stub)
     assert _iam.read_role(client, ROLE) == EXPECTED
 

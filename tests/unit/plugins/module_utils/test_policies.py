@@ -3,7 +3,6 @@
 import json
 
 import pytest
-
 from ansible_collections.trailwatch.aws.plugins.module_utils import _policies
 
 ACCOUNT = "123456789012"

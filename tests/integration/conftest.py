@@ -1,0 +1,56 @@
+"""A moto_server shared by the playbook-level tests, with its request recorder."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO / "tests" / "helpers"))
+
+import moto_stand  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def moto_endpoint(tmp_path_factory):
+    state = tmp_path_factory.mktemp("moto")
+    endpoint = moto_stand.start(state)
+    yield endpoint
+    moto_stand.stop(state)
+
+
+@pytest.fixture
+def run_playbook(moto_endpoint):
+    """Runs a playbook of this repository against the moto_server; returns (completed process, recorded calls)."""
+
+    def run(playbook, extra_vars):
+        moto_stand.reset(moto_endpoint)
+        moto_stand.record_start(moto_endpoint)
+        env = dict(
+            os.environ,
+            AWS_ENDPOINT_URL=moto_endpoint,
+            AWS_ACCESS_KEY_ID="testing",
+            AWS_SECRET_ACCESS_KEY="testing",
+            AWS_REGION="eu-west-1",
+            ANSIBLE_COLLECTIONS_PATH=str(REPO / ".venv" / "collections"),
+            ANSIBLE_NOCOLOR="1",
+        )
+        env.pop("AWS_PROFILE", None)
+        bin_dir = Path(sys.executable).parent
+        proc = subprocess.run(
+            [str(bin_dir / "ansible-playbook"), str(REPO / playbook), "-e", extra_vars],
+            cwd=REPO,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        return proc, moto_stand.record_stop(moto_endpoint)
+
+    return run
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "integration: runs playbooks against a local moto_server")
