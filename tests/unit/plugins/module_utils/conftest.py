@@ -4,10 +4,18 @@ Every AWS call goes through botocore's ``Stubber`` on a real boto3 client: nothi
 request parameters are checked against the botocore model and an unexpected call fails the test.
 """
 
+import importlib
+import runpy
+from pathlib import Path
+
 import boto3
 import pytest
-from ansible_collections.amazon.aws.plugins.module_utils import cloud
 from botocore.stub import Stubber
+
+# tests/unit/plugins/conftest.py makes ansible_collections.trailwatch importable; pytest skips it when started
+# from inside this directory (it only loads conftests below the rootdir), so run it here too (it is idempotent).
+runpy.run_path(str(Path(__file__).resolve().parent.parent / "conftest.py"))
+cloud = importlib.import_module("ansible_collections.amazon.aws.plugins.module_utils.cloud")
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"

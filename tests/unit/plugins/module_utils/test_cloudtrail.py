@@ -1,7 +1,9 @@
 """_cloudtrail with botocore's Stubber: propagation retries, reads, check mode and idempotence."""
 
 import pytest
-from ansible_collections.trailwatch.aws.plugins.module_utils import _cloudtrail, _common
+
+from ansible_collections.trailwatch.aws.plugins.module_utils import _cloudtrail
+from ansible_collections.trailwatch.aws.plugins.module_utils import _common
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"

@@ -4,6 +4,7 @@ import random
 
 import botocore.exceptions
 import pytest
+
 from ansible_collections.trailwatch.aws.plugins.module_utils import _common
 
 CODES = ["InvalidCloudWatchLogsRoleArnException", "InvalidCloudWatchLogsLogGroupArnException"]
@@ -74,7 +75,7 @@ def test_retry_while_real_jitter_stays_within_bounds(fake_clock, monkeypatch, se
     _common.retry_while(func, CODES, 10_000, sleep=fake_clock.sleep, clock=fake_clock)
     bounds = [1.0, 2.0, 4.0, 8.0, 16.0, 16.0, 16.0, 16.0, 16.0, 16.0]
     assert len(fake_clock.sleeps) == 10
-    for wait, high in zip(fake_clock.sleeps, bounds):
+    for wait, high in zip(fake_clock.sleeps, bounds, strict=True):
         assert high / 2 <= wait <= high
 
 

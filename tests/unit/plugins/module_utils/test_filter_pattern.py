@@ -1,13 +1,14 @@
 """_filter_pattern.pattern_error: the structural checks run before any AWS call."""
 
 import pytest
-from ansible_collections.trailwatch.aws.plugins.module_utils._filter_pattern import (
-    pattern_error,
-)
+
+from ansible_collections.trailwatch.aws.plugins.module_utils._filter_pattern import pattern_error
 
 # docs cis-watches.md: the CIS / Security Hub CloudWatch.1-14 patterns, verbatim.
 CIS_PATTERNS = {
-    "CloudWatch.1": '{$.userIdentity.type="Root" && $.userIdentity.invokedBy NOT EXISTS && $.eventType !="AwsServiceEvent"}',
+    "CloudWatch.1": (
+        '{$.userIdentity.type="Root" && $.userIdentity.invokedBy NOT EXISTS && $.eventType !="AwsServiceEvent"}'
+    ),
     "CloudWatch.2": '{($.errorCode="*UnauthorizedOperation") || ($.errorCode="AccessDenied*")}',
     "CloudWatch.3": (
         '{ ($.eventName = "ConsoleLogin") && ($.additionalEventData.MFAUsed != "Yes") && '

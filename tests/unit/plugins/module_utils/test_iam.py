@@ -5,8 +5,10 @@ import json
 from urllib.parse import quote
 
 import pytest
-from ansible_collections.trailwatch.aws.plugins.module_utils import _iam, _policies
 from botocore.handlers import json_decode_policies
+
+from ansible_collections.trailwatch.aws.plugins.module_utils import _iam
+from ansible_collections.trailwatch.aws.plugins.module_utils import _policies
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"

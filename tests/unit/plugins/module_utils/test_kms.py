@@ -4,7 +4,9 @@ import inspect
 import json
 
 import pytest
-from ansible_collections.trailwatch.aws.plugins.module_utils import _kms, _policies
+
+from ansible_collections.trailwatch.aws.plugins.module_utils import _kms
+from ansible_collections.trailwatch.aws.plugins.module_utils import _policies
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"

@@ -1,6 +1,7 @@
 """_logs with botocore's Stubber: exact log group lookup and key association (AWS only: moto lacks it)."""
 
 import pytest
+
 from ansible_collections.trailwatch.aws.plugins.module_utils import _logs
 
 REGION = "us-east-1"

@@ -3,6 +3,7 @@
 import json
 
 import pytest
+
 from ansible_collections.trailwatch.aws.plugins.module_utils import _policies
 
 ACCOUNT = "123456789012"

@@ -3,7 +3,9 @@
 import json
 
 import pytest
-from ansible_collections.trailwatch.aws.plugins.module_utils import _policies, _sns
+
+from ansible_collections.trailwatch.aws.plugins.module_utils import _policies
+from ansible_collections.trailwatch.aws.plugins.module_utils import _sns
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"

@@ -3,10 +3,9 @@
 import copy
 
 import pytest
+
 from ansible_collections.trailwatch.aws.plugins.module_utils import _watches
-from ansible_collections.trailwatch.aws.plugins.module_utils._cloudwatch import (
-    alarm_spec,
-)
+from ansible_collections.trailwatch.aws.plugins.module_utils._cloudwatch import alarm_spec
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
