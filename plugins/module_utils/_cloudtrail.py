@@ -5,8 +5,10 @@
 
 from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
 from ansible_collections.amazon.aws.plugins.module_utils.errors import AWSErrorHandler
+from ansible_collections.amazon.aws.plugins.module_utils.tagging import ansible_dict_to_boto3_tag_list
 
 from ._common import TrailWatchError
+from ._policies import log_prefix
 from ._common import converge_tags
 from ._common import retry
 from ._common import retry_while
@@ -63,7 +65,7 @@ def get_tags(client, arn):
     "create the trail (CloudTrail must be able to write to the bucket, use the key and assume the role)"
 )
 def create_trail(client, settings, tags, timeout=PROPAGATION_TIMEOUT):
-    params = dict(settings, TagsList=[{"Key": k, "Value": v} for k, v in tags.items()])
+    params = dict(settings, TagsList=ansible_dict_to_boto3_tag_list(tags))
     return retry_while(lambda: retry()(client.create_trail)(**params), PROPAGATION_ERRORS, timeout)
 
 
@@ -89,7 +91,7 @@ def start_logging(client, name):
 @CloudTrailErrorHandler.common_error_handler("tag the trail")
 @retry()
 def add_tags(client, arn, tags):
-    client.add_tags(ResourceId=arn, TagsList=[{"Key": k, "Value": v} for k, v in tags.items()])
+    client.add_tags(ResourceId=arn, TagsList=ansible_dict_to_boto3_tag_list(tags))
 
 
 @CloudTrailErrorHandler.common_error_handler("untag the trail")
@@ -137,8 +139,8 @@ def trail_settings(name, bucket, key_prefix, key_arn, log_group_arn, role_arn):
         "CloudWatchLogsLogGroupArn": f"{log_group_arn}:*",
         "CloudWatchLogsRoleArn": role_arn,
     }
-    if key_prefix:
-        settings["S3KeyPrefix"] = key_prefix
+    if log_prefix(key_prefix):
+        settings["S3KeyPrefix"] = log_prefix(key_prefix)
     return settings
 
 

@@ -5,6 +5,7 @@
 
 from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
 from ansible_collections.amazon.aws.plugins.module_utils.errors import AWSErrorHandler
+from ansible_collections.amazon.aws.plugins.module_utils.tagging import ansible_dict_to_boto3_tag_list
 
 from ._common import TrailWatchError
 from ._common import retry
@@ -46,14 +47,14 @@ def get_tags(client, arn):
 def put_metric_alarm(client, spec, tags):
     params = dict(spec)
     if tags:
-        params["Tags"] = [{"Key": k, "Value": v} for k, v in tags.items()]
+        params["Tags"] = ansible_dict_to_boto3_tag_list(tags)
     client.put_metric_alarm(**params)
 
 
 @CloudWatchErrorHandler.common_error_handler("tag the alarm")
 @retry()
 def tag_alarm(client, arn, tags):
-    client.tag_resource(ResourceARN=arn, Tags=[{"Key": k, "Value": v} for k, v in tags.items()])
+    client.tag_resource(ResourceARN=arn, Tags=ansible_dict_to_boto3_tag_list(tags))
 
 
 @CloudWatchErrorHandler.common_error_handler("untag the alarm")

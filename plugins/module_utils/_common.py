@@ -11,6 +11,8 @@ try:
 except ImportError:
     pass  # Modules are responsible for handling this.
 
+from ansible.module_utils.common.text.converters import to_text
+
 from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
 from ansible_collections.amazon.aws.plugins.module_utils.errors import AWSErrorHandler
 from ansible_collections.amazon.aws.plugins.module_utils.exceptions import AnsibleAWSError
@@ -73,8 +75,14 @@ def retry_while(func, codes, timeout, sleep=time.sleep, clock=time.monotonic):
         delay = min(delay * 2, 16.0)
 
 
+def text_tags(tags):
+    """Tag values as AWS stores them: text (YAML gives ints and booleans for `cost-center: 1234`)."""
+    return {to_text(k): to_text(v) for k, v in (tags or {}).items()}
+
+
 def converge_tags(current, desired, purge, tag, untag, check_mode):
     """Applies the tag difference through tag(dict)/untag(keys); returns (changed, tags afterwards)."""
+    desired = text_tags(desired)
     to_set, to_unset = compare_aws_tags(current, desired, purge)
     after = {k: v for k, v in {**current, **to_set}.items() if k not in to_unset}
     if not check_mode:

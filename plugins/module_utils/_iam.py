@@ -8,6 +8,7 @@ from urllib.parse import unquote
 
 from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
 from ansible_collections.amazon.aws.plugins.module_utils.errors import AWSErrorHandler
+from ansible_collections.amazon.aws.plugins.module_utils.tagging import ansible_dict_to_boto3_tag_list
 from ansible_collections.amazon.aws.plugins.module_utils.policy import compare_policies
 
 from ._common import TrailWatchError
@@ -53,7 +54,7 @@ def create_role(client, name, trust, description, tags):
         RoleName=name,
         AssumeRolePolicyDocument=json.dumps(trust),
         Description=description,
-        Tags=[{"Key": k, "Value": v} for k, v in tags.items()],
+        Tags=ansible_dict_to_boto3_tag_list(tags),
     )["Role"]
 
 
@@ -72,7 +73,7 @@ def put_role_policy(client, role, policy_name, document):
 @IamErrorHandler.common_error_handler("tag the IAM role")
 @retry()
 def tag_role(client, name, tags):
-    client.tag_role(RoleName=name, Tags=[{"Key": k, "Value": v} for k, v in tags.items()])
+    client.tag_role(RoleName=name, Tags=ansible_dict_to_boto3_tag_list(tags))
 
 
 @IamErrorHandler.common_error_handler("untag the IAM role")

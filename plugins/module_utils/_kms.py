@@ -7,6 +7,7 @@ import json
 
 from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
 from ansible_collections.amazon.aws.plugins.module_utils.errors import AWSErrorHandler
+from ansible_collections.amazon.aws.plugins.module_utils.tagging import ansible_dict_to_boto3_tag_list
 from ansible_collections.amazon.aws.plugins.module_utils.policy import compare_policies
 
 from ._common import TrailWatchError
@@ -59,7 +60,7 @@ def create_key(client, description, policy, tags):
         KeyUsage="ENCRYPT_DECRYPT",
         KeySpec="SYMMETRIC_DEFAULT",
         Policy=json.dumps(policy),
-        Tags=[{"TagKey": k, "TagValue": v} for k, v in tags.items()],
+        Tags=ansible_dict_to_boto3_tag_list(tags, "TagKey", "TagValue"),
     )["KeyMetadata"]
 
 
@@ -97,7 +98,7 @@ def enable_rotation(client, key_id):
 @KmsErrorHandler.common_error_handler("tag the KMS key")
 @retry()
 def tag_key(client, key_id, tags):
-    client.tag_resource(KeyId=key_id, Tags=[{"TagKey": k, "TagValue": v} for k, v in tags.items()])
+    client.tag_resource(KeyId=key_id, Tags=ansible_dict_to_boto3_tag_list(tags, "TagKey", "TagValue"))
 
 
 @KmsErrorHandler.common_error_handler("untag the KMS key")

@@ -9,6 +9,7 @@ from ansible_collections.amazon.aws.plugins.module_utils.errors import AWSErrorH
 from ._common import TrailWatchError
 from ._common import converge_tags
 from ._common import retry
+from ._common import text_tags
 
 # The values PutRetentionPolicy accepts.
 RETENTION_DAYS = (
@@ -72,7 +73,7 @@ def get_tags(client, group_arn):
 def create_log_group(client, name, key_arn, tags):
     params = {"logGroupName": name, "kmsKeyId": key_arn}
     if tags:
-        params["tags"] = tags
+        params["tags"] = text_tags(tags)
     client.create_log_group(**params)
 
 
@@ -93,7 +94,7 @@ def put_retention(client, name, days):
 @LogsErrorHandler.common_error_handler("tag the log group")
 @retry()
 def tag_log_group(client, group_arn, tags):
-    client.tag_resource(resourceArn=group_arn, tags=tags)
+    client.tag_resource(resourceArn=group_arn, tags=text_tags(tags))
 
 
 @LogsErrorHandler.common_error_handler("untag the log group")

@@ -23,6 +23,12 @@ def topic_arn(partition, region, account, topic_name):
     return f"arn:{partition}:sns:{region}:{account}:{topic_name}"
 
 
+def log_prefix(key_prefix):
+    """The S3 key prefix as CloudTrail uses it: no leading or trailing slash; None when there is none."""
+    prefix = (key_prefix or "").strip("/")
+    return prefix or None
+
+
 def _document(statements):
     return {"Version": "2012-10-17", "Statement": statements}
 
@@ -107,7 +113,7 @@ def log_bucket_policy(partition, region, account, trail, bucket, key_prefix=None
     """Bucket policy: CloudTrail may check the ACL and write under AWSLogs/ACCOUNT; TLS only."""
     arn = trail_arn(partition, region, account, trail)
     bucket_arn = f"arn:{partition}:s3:::{bucket}"
-    prefix = f"{key_prefix.strip('/')}/" if key_prefix else ""
+    prefix = f"{log_prefix(key_prefix)}/" if log_prefix(key_prefix) else ""
     return _document(
         [
             {

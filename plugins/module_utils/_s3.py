@@ -7,11 +7,13 @@ import json
 
 from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
 from ansible_collections.amazon.aws.plugins.module_utils.errors import AWSErrorHandler
+from ansible_collections.amazon.aws.plugins.module_utils.tagging import ansible_dict_to_boto3_tag_list
 from ansible_collections.amazon.aws.plugins.module_utils.policy import compare_policies
 from ansible_collections.amazon.aws.plugins.module_utils.tagging import compare_aws_tags
 
 from ._common import TrailWatchError
 from ._common import retry
+from ._common import text_tags
 
 PUBLIC_ACCESS_BLOCK = {
     "BlockPublicAcls": True,
@@ -155,7 +157,7 @@ def delete_bucket_policy(client, bucket):
 @retry()
 def put_tags(client, bucket, tags):
     if tags:
-        client.put_bucket_tagging(Bucket=bucket, Tagging={"TagSet": [{"Key": k, "Value": v} for k, v in tags.items()]})
+        client.put_bucket_tagging(Bucket=bucket, Tagging={"TagSet": ansible_dict_to_boto3_tag_list(tags)})
     else:
         client.delete_bucket_tagging(Bucket=bucket)
 
@@ -201,6 +203,7 @@ def read_bucket(client, bucket):
 
 def ensure_bucket_present(client, current, bucket, region, key_arn, policy, tags, purge_tags, check_mode):
     """Creates or hardens the log bucket; returns (changed, predicted state)."""
+    tags = text_tags(tags)
     encryption = {"sse_algorithm": "aws:kms", "kms_key_id": key_arn, "bucket_key_enabled": True}
     desired = {
         "name": bucket,

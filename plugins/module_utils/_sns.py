@@ -7,6 +7,7 @@ import json
 
 from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
 from ansible_collections.amazon.aws.plugins.module_utils.errors import AWSErrorHandler
+from ansible_collections.amazon.aws.plugins.module_utils.tagging import ansible_dict_to_boto3_tag_list
 from ansible_collections.amazon.aws.plugins.module_utils.policy import compare_policies
 
 from ._common import TrailWatchError
@@ -52,7 +53,7 @@ def get_tags(client, arn):
 def create_topic(client, name, attributes, tags):
     params = {"Name": name, "Attributes": attributes}
     if tags:
-        params["Tags"] = [{"Key": k, "Value": v} for k, v in tags.items()]
+        params["Tags"] = ansible_dict_to_boto3_tag_list(tags)
     return client.create_topic(**params)["TopicArn"]
 
 
@@ -80,7 +81,7 @@ def unsubscribe(client, subscription_arn):
 @SnsErrorHandler.common_error_handler("tag the topic")
 @retry()
 def tag_topic(client, arn, tags):
-    client.tag_resource(ResourceArn=arn, Tags=[{"Key": k, "Value": v} for k, v in tags.items()])
+    client.tag_resource(ResourceArn=arn, Tags=ansible_dict_to_boto3_tag_list(tags))
 
 
 @SnsErrorHandler.common_error_handler("untag the topic")

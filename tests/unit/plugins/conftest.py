@@ -34,9 +34,7 @@ def _setup_collection_imports():
     # Last resort: ansible's collection finder merges every collections path (and site-packages).
     for name in [m for m in sys.modules if m == "ansible_collections" or m.startswith("ansible_collections.")]:
         del sys.modules[name]
-    from ansible.utils.collection_loader._collection_finder import (
-        _AnsibleCollectionFinder,
-    )
+    from ansible.utils.collection_loader._collection_finder import _AnsibleCollectionFinder
 
     _AnsibleCollectionFinder(paths=[str(COLLECTIONS_DIR)])._install()
 

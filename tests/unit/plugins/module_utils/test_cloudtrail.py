@@ -384,7 +384,6 @@ def test_delete_of_a_trail_already_gone_is_not_an_error(cloudtrail):
 
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: non-string tag values reach CreateTrail unconverted (see test_common.py)")
 def test_create_trail_sends_tag_values_as_strings(cloudtrail, propagation):
     client, stub = cloudtrail
     stub.add_response("create_trail", {"Name": NAME, "TrailARN": ARN},

@@ -243,14 +243,7 @@ def test_converge_tags(current, desired, purge, expect_set, expect_unset, after,
         assert [sorted(keys) for keys in untagged] == ([expect_unset] if expect_unset else [])
 
 
-# Found while writing these tests: see the reason. The fix belongs in module_utils (converge_tags and the create
-# wrappers), as amazon.aws's ansible_dict_to_boto3_tag_list does with to_native().
-TAG_VALUE_BUG = (
-    "BUG: tag values that are not strings (YAML `cost-center: 1234`, `critical: true`) are passed to AWS as they "
-    "are; botocore rejects them (ParamValidationError), amazon.aws converts them with to_native()"
-)
-
-
+# Tag values that are not strings (YAML `cost-center: 1234`, `critical: true`) are sent to AWS as text.
 def test_converge_tags_compares_values_as_text():
     """Already right: an int tag equal to the stored string is no change (compare_aws_tags uses to_text)."""
     tagged, untagged = [], []
@@ -260,7 +253,6 @@ def test_converge_tags_compares_values_as_text():
     assert tagged == [] and untagged == []
 
 
-@pytest.mark.xfail(strict=True, reason=TAG_VALUE_BUG)
 def test_converge_tags_sends_tag_values_as_strings():
     tagged = []
     changed, after = _common.converge_tags({}, {"cost-center": 1234, "critical": True}, True, tagged.append,
