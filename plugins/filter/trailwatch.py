@@ -4,17 +4,59 @@
 """Filters the TrailWatch roles use to check and shape their input on the controller, before any AWS call."""
 
 from ansible.errors import AnsibleFilterError
+from ansible.module_utils.parsing.convert_bool import boolean
 
 from ansible_collections.trailwatch.aws.plugins.module_utils._watches import validation_errors
 
 
-def watch_errors(watches):
-    """Every problem of a trailwatch_watches list, each naming the watch; empty when the list is usable."""
-    if not isinstance(watches, list) or not all(isinstance(w, dict) for w in watches):
-        return ["trailwatch_watches must be a list of {name, pattern, ...} dicts"]
-    if not watches:
-        return ["trailwatch_watches is empty: give at least one watch"]
-    return validation_errors(watches)
+def _is_watch_list(watches):
+    return isinstance(watches, list) and all(isinstance(w, dict) for w in watches)
+
+
+def effective_watches(watches, catalog, presets):
+    """The watches a run manages: the named presets' watches, then trailwatch_watches merged in by name.
+
+    A user watch with a preset's name overrides the fields it sets (threshold, period, ...); `enabled: false`
+    drops the watch, so its filter and alarm are removed on the next run.
+    """
+    if not _is_watch_list(watches):
+        raise AnsibleFilterError("trailwatch_watches must be a list of {name, pattern, ...} dicts")
+    merged = {}
+    for preset in presets or []:
+        for watch in (catalog or {}).get(preset, []):
+            merged[watch["name"]] = dict(watch)
+    for watch in watches:
+        name = watch.get("name")
+        overrides = {k: v for k, v in watch.items() if v is not None}
+        merged[name] = dict(merged.get(name, {}), **overrides)
+    result = []
+    for watch in merged.values():
+        try:
+            enabled = boolean(watch.pop("enabled", True), strict=True)
+        except TypeError as e:
+            raise AnsibleFilterError(
+                f"trailwatch_watches: enabled of watch {watch.get('name')} must be true or false"
+            ) from e
+        if enabled:
+            result.append(watch)
+    return result
+
+
+def watch_errors(watches, catalog=None, presets=None):
+    """Every problem of trailwatch_watch_presets and trailwatch_watches; empty when both are usable."""
+    unknown = [p for p in presets or [] if p not in (catalog or {})]
+    if unknown:
+        return [
+            f"trailwatch_watch_presets: unknown preset {', '.join(map(str, unknown))}; "
+            f"choose from {', '.join(sorted(catalog or {}))}"
+        ]
+    try:
+        effective = effective_watches(watches, catalog, presets)
+    except AnsibleFilterError as e:
+        return [str(e)]
+    if not effective:
+        return ["trailwatch_watches: no watch is left (give a watch or a preset in trailwatch_watch_presets)"]
+    return [f"trailwatch_watches: {error}" for error in validation_errors(effective)]
 
 
 def email_subscriptions(emails, others=None):
@@ -26,4 +68,8 @@ def email_subscriptions(emails, others=None):
 
 class FilterModule:
     def filters(self):
-        return {"watch_errors": watch_errors, "email_subscriptions": email_subscriptions}
+        return {
+            "effective_watches": effective_watches,
+            "watch_errors": watch_errors,
+            "email_subscriptions": email_subscriptions,
+        }

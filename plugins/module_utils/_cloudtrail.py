@@ -8,10 +8,10 @@ from ansible_collections.amazon.aws.plugins.module_utils.errors import AWSErrorH
 from ansible_collections.amazon.aws.plugins.module_utils.tagging import ansible_dict_to_boto3_tag_list
 
 from ._common import TrailWatchError
-from ._policies import log_prefix
 from ._common import converge_tags
 from ._common import retry
 from ._common import retry_while
+from ._policies import log_prefix
 
 # Real CloudTrail refuses a role or key policy it cannot use yet: IAM and KMS changes take seconds to
 # propagate. Terraform waits up to two minutes for these; so do we.

@@ -36,6 +36,14 @@ def describe_alarms(client, names):
     return alarms
 
 
+@CloudWatchErrorHandler.common_error_handler("describe the alarms")
+@retry()
+def describe_alarms_by_prefix(client, prefix):
+    """All metric alarms whose name starts with the prefix: one request for all of them."""
+    pages = client.get_paginator("describe_alarms").paginate(AlarmNamePrefix=prefix, AlarmTypes=["MetricAlarm"])
+    return pages.build_full_result().get("MetricAlarms", [])
+
+
 @CloudWatchErrorHandler.list_error_handler("read the alarm tags", {})
 @retry()
 def get_tags(client, arn):

@@ -8,6 +8,7 @@ import re
 from ._cloudwatch import alarm_spec
 from ._cloudwatch import delete_alarms
 from ._cloudwatch import describe_alarms
+from ._cloudwatch import describe_alarms_by_prefix
 from ._cloudwatch import get_tags as get_alarm_tags
 from ._cloudwatch import put_metric_alarm
 from ._cloudwatch import tag_alarm
@@ -108,22 +109,36 @@ def _filter_spec(found):
     }
 
 
-def read_watches(logs, cloudwatch, log_group_name, names, with_tags=True):
+def _empty():
+    return {"filters": [], "alarm": None, "alarm_arn": None, "tags": {}}
+
+
+def read_watches(logs, cloudwatch, log_group_name, names, owned=None, with_tags=True):
     """{full name: {"filters": [...], "alarm": spec or None, "alarm_arn", "tags"}} for the given names.
 
+    With owned=(name_prefix, namespace), also every filter and alarm TrailWatch created earlier: named with
+    the prefix and counting into the namespace (a filter or alarm of someone else's never matches both).
     Two bulk reads for all watches (plus one tag read per existing alarm), not one call per watch.
     """
-    state = {name: {"filters": [], "alarm": None, "alarm_arn": None, "tags": {}} for name in names}
+    state = {name: _empty() for name in names}
+
+    def ours(name, namespace):
+        return name in state or (owned is not None and name.startswith(owned[0]) and namespace == owned[1])
+
     for found in describe_metric_filters(logs, log_group_name):
-        if found["filterName"] in state:
-            state[found["filterName"]]["filters"].append(_filter_spec(found))
-    if names:
-        for alarm in describe_alarms(cloudwatch, list(names)):
-            entry = state.get(alarm["AlarmName"])
-            if entry is not None:
-                entry["alarm"] = alarm_spec(alarm)
-                entry["alarm_arn"] = alarm["AlarmArn"]
-                entry["tags"] = get_alarm_tags(cloudwatch, alarm["AlarmArn"]) if with_tags else {}
+        namespaces = {t.get("metricNamespace") for t in found.get("metricTransformations", [])}
+        if any(ours(found["filterName"], namespace) for namespace in namespaces or {None}):
+            state.setdefault(found["filterName"], _empty())["filters"].append(_filter_spec(found))
+    if owned is not None and owned[0]:
+        alarms = describe_alarms_by_prefix(cloudwatch, owned[0])
+    else:
+        alarms = describe_alarms(cloudwatch, list(names)) if names else []
+    for alarm in alarms:
+        if ours(alarm["AlarmName"], alarm.get("Namespace")):
+            entry = state.setdefault(alarm["AlarmName"], _empty())
+            entry["alarm"] = alarm_spec(alarm)
+            entry["alarm_arn"] = alarm["AlarmArn"]
+            entry["tags"] = get_alarm_tags(cloudwatch, alarm["AlarmArn"]) if with_tags else {}
     return state
 
 
@@ -166,9 +181,11 @@ def ensure_watches_present(logs, cloudwatch, log_group_name, desired, current, t
     return changed, after
 
 
-def ensure_watches_absent(logs, cloudwatch, log_group_name, current, check_mode):
-    """Deletes the filters and alarms of the named watches; returns the full names removed."""
-    removed = sorted(name for name, have in current.items() if have["filters"] or have["alarm"])
+def ensure_watches_absent(logs, cloudwatch, log_group_name, current, check_mode, keep=()):
+    """Deletes the filters and alarms in current except those named in keep; returns the full names removed."""
+    removed = sorted(
+        name for name, have in current.items() if name not in keep and (have["filters"] or have["alarm"])
+    )
     if removed and not check_mode:
         for name in removed:
             if current[name]["filters"]:

@@ -23,7 +23,9 @@ author:
   - TrailWatch contributors
 options:
   state:
-    description: Whether the watches should exist. V(absent) deletes only the named watches.
+    description:
+      - Whether the watches should exist. V(absent) deletes the named watches, and with O(purge_watches=true)
+        every watch TrailWatch created with this O(name_prefix) and O(namespace).
     type: str
     choices: [present, absent]
     default: present
@@ -39,6 +41,13 @@ options:
     description: CloudWatch namespace of the watch metrics.
     type: str
     default: TrailWatch
+  purge_watches:
+    description:
+      - Delete the watches created earlier with the same O(name_prefix) and O(namespace) that are not in
+        O(watches) (a watch the user removed). A filter or alarm is only taken for TrailWatch's when its name
+        starts with O(name_prefix) B(and) it counts into O(namespace), so nobody else's is touched.
+    type: bool
+    default: false
   alarm_actions:
     description: ARNs notified when an alarm goes to ALARM (usually one SNS topic). Required with O(state=present).
     type: list
@@ -110,10 +119,16 @@ watches:
         AlarmName: trailwatch-s3-bucket-created
         Threshold: 1.0
 changed_watches:
-  description: Names of the watches that were created, changed or (with O(state=absent)) deleted.
+  description: Names of the watches that were created or changed (with O(state=absent), deleted).
   returned: always
   type: list
   elements: str
+removed_watches:
+  description: Full names of the filters and alarms deleted because they are no longer wanted (O(purge_watches)).
+  returned: always
+  type: list
+  elements: str
+  sample: [trailwatch-old-watch]
 """
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
@@ -147,6 +162,7 @@ def main():
                 evaluation_periods=dict(type="int", default=1),
             ),
         ),
+        purge_watches=dict(type="bool", default=False),
         tags=dict(type="dict", aliases=["resource_tags"]),
         purge_tags=dict(type="bool", default=True),
     )
@@ -162,8 +178,9 @@ def main():
     cloudwatch = module.client("cloudwatch")
     desired = desired_watches(p["watches"], p["name_prefix"], p["namespace"], p["alarm_actions"])
     names = [w["filter"]["filterName"] for w in desired]
+    owned = (p["name_prefix"], p["namespace"]) if p["purge_watches"] else None
     try:
-        before = read_watches(logs, cloudwatch, p["log_group_name"], names)
+        before = read_watches(logs, cloudwatch, p["log_group_name"], names, owned=owned)
         if p["state"] == "absent":
             removed = ensure_watches_absent(logs, cloudwatch, p["log_group_name"], before, module.check_mode)
             changed_watches = [w["name"] for w in desired if w["filter"]["filterName"] in removed]
@@ -179,12 +196,14 @@ def main():
                 p["purge_tags"] if p["tags"] is not None else False,
                 module.check_mode,
             )
+            removed = ensure_watches_absent(logs, cloudwatch, p["log_group_name"], before, module.check_mode, names)
     except TrailWatchError as e:
         module.fail_json_aws_error(e)
 
     module.exit_json(
-        changed=bool(changed_watches),
+        changed=bool(changed_watches or removed),
         changed_watches=changed_watches,
+        removed_watches=[name for name in removed if name not in names],
         watches=after,
         diff={"before": before, "after": after},
     )
