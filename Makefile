@@ -12,11 +12,12 @@ export ANSIBLE_NOCOLOR := 1
 
 SCENARIOS ?= default teardown presets
 
-.PHONY: help venv test unit molecule demo lint clean
+.PHONY: help venv test unit molecule demo bench lint clean
 
 help:
 	@echo "make demo   deploy the pipeline into a local moto_server, twice, and show the summary"
 	@echo "make test   every check CI runs (installs what it needs into $(VENV))"
+	@echo "make bench  time site.yml against moto_server (median of 5), write docs/benchmarks.md"
 
 # The venv is rebuilt when requirements.txt changes; the collection is linked into it so that
 # `trailwatch.aws` resolves from this checkout.
@@ -61,6 +62,10 @@ demo: venv
 	echo "== second run: nothing changes"; \
 	$(BIN)/ansible-playbook playbooks/site.yml -e '{"trailwatch_notify_emails": ["me@example.com"]}' | tee "$$state/second.log" || exit 1; \
 	grep -q 'changed=0 ' "$$state/second.log" && echo "== second run changed nothing"
+
+# Not part of `make test`: about five minutes; rewrites docs/benchmarks.md.
+bench: venv
+	$(BIN)/python tests/bench/bench.py --runs $${RUNS:-5}
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -6,21 +6,26 @@
 DOCUMENTATION = r"""
 ---
 module: trail
-short_description: A multi-region CloudTrail trail delivering to CloudWatch Logs, with explicit event selectors
+short_description: A multi-region CloudTrail trail with everything it needs, KMS key, log bucket, log group and role
 version_added: 0.1.0
 description:
-  - Manages everything a trail needs to deliver to CloudWatch Logs, in this order, the log group
-    (encrypted with the key, with retention), the IAM role CloudTrail assumes to write to it (trust limited to
-    this trail, permissions limited to the trail's log streams) and the trail itself (multi-region, global
-    service events, log file validation, SSE-KMS, logging on) with its management event selectors set
-    explicitly.
+  - Manages everything a trail needs, in this order, the customer managed KMS key (found by its alias, policy of
+    M(trailwatch.aws.trail_key), rotation on), the hardened S3 log bucket (as M(trailwatch.aws.trail_bucket)
+    makes it), the CloudWatch Logs group (encrypted with the key, with retention), the IAM role CloudTrail assumes
+    to write to it (trust limited to this trail, permissions limited to the trail's log streams) and the trail
+    itself (multi-region, global service events, log file validation, SSE-KMS, logging on) with its management
+    event selectors set explicitly.
+  - One invocation for all of it, because each module invocation costs about a second while the API calls cost
+    milliseconds; each resource's logic lives in its service's module_utils, shared with the single-resource modules.
+  - An existing key (O(kms_key_id)) or bucket (O(manage_s3_bucket=false)) is used as it is and never changed.
   - A role created in the same run takes seconds to propagate in IAM; real CloudTrail answers
     C(InvalidCloudWatchLogsRoleArnException) meanwhile. The module retries such answers for up to two minutes.
-  - With O(state=absent) the trail and the role are deleted. The log group (log data) is kept unless
-    O(purge_log_group=true).
+  - With O(state=absent) the trail and the role are deleted. Log data is kept unless O(purge_data=true), which
+    also deletes the log group, empties and deletes the managed bucket and schedules the managed key's deletion.
   - Why not M(amazon.aws.cloudtrail)? It cannot set event selectors, and it looks trails up with
     C(DescribeTrails), which picks the wrong trail when a second trail exists on some endpoints. This module
-    uses C(GetTrail).
+    uses C(GetTrail). M(amazon.aws.kms_key) and M(amazon.aws.s3_bucket) need about 15 and 12 API calls to find
+    that nothing changed, where this module needs 5 and 6.
 author:
   - TrailWatch contributors
 options:
@@ -33,15 +38,34 @@ options:
     description: Trail name.
     type: str
     required: true
-  s3_bucket_name:
-    description: Bucket the trail delivers its log files to. Required with O(state=present).
-    type: str
-  s3_key_prefix:
-    description: Prefix of the log files in the bucket.
+  kms_key_alias:
+    description:
+      - Alias (C(alias/...)) of the customer managed key TrailWatch manages for the trail and the log group.
+      - Mutually exclusive with O(kms_key_id). One of them is required with O(state=present).
     type: str
   kms_key_id:
     description:
-      - Key that encrypts the log files and the log group; key ARN, key id or alias. Required with O(state=present).
+      - An existing key to use as it is (key ARN, key id or alias); its key policy must already allow CloudTrail
+        and CloudWatch Logs (see M(trailwatch.aws.resource_policy_statements)).
+    type: str
+  kms_key_deletion_window_days:
+    description: Waiting period of the managed key's scheduled deletion when purging.
+    type: int
+    default: 30
+  s3_bucket_name:
+    description: Bucket the trail delivers its log files to. Mutually exclusive with O(s3_bucket_name_prefix).
+    type: str
+  s3_bucket_name_prefix:
+    description: Builds the bucket name as C(<prefix>-<account id>-<region>).
+    type: str
+  manage_s3_bucket:
+    description:
+      - Whether TrailWatch creates and hardens the bucket. With V(false) the bucket must exist and is not changed;
+        its policy must already allow this trail.
+    type: bool
+    default: true
+  s3_key_prefix:
+    description: Prefix of the log files in the bucket.
     type: str
   log_group_name:
     description: CloudWatch Logs group the trail delivers to.
@@ -66,8 +90,10 @@ options:
     type: list
     elements: str
     default: []
-  purge_log_group:
-    description: With O(state=absent), also delete the log group and the log events in it.
+  purge_data:
+    description:
+      - With O(state=absent), also delete the log group, empty and delete the managed bucket (every object version)
+        and schedule the deletion of the managed key.
     type: bool
     default: false
 extends_documentation_fragment:
@@ -82,21 +108,32 @@ EXAMPLES = r"""
 - name: Every region's write events reach CloudWatch Logs
   trailwatch.aws.trail:
     name: trailwatch
-    s3_bucket_name: trailwatch-logs-123456789012-eu-west-1
-    kms_key_id: alias/trailwatch
+    kms_key_alias: alias/trailwatch
+    s3_bucket_name_prefix: trailwatch-logs
     log_group_name: aws-cloudtrail-logs-trailwatch
     role_name: trailwatch-cloudtrail-to-logs
     exclude_management_event_sources: [kms.amazonaws.com, rdsdata.amazonaws.com]
     region: eu-west-1
 
-- name: Trail records all management events (CIS 3.1)
+- name: Trail records all management events (CIS 3.1) into an existing bucket
   trailwatch.aws.trail:
     name: trailwatch
-    s3_bucket_name: trailwatch-logs-123456789012-eu-west-1
-    kms_key_id: alias/trailwatch
+    kms_key_alias: alias/trailwatch
+    s3_bucket_name: corp-cloudtrail-logs
+    manage_s3_bucket: false
     log_group_name: aws-cloudtrail-logs-trailwatch
     role_name: trailwatch-cloudtrail-to-logs
     read_write_type: All
+
+- name: Trail and role are gone, log data and key too
+  trailwatch.aws.trail:
+    state: absent
+    name: trailwatch
+    kms_key_alias: alias/trailwatch
+    s3_bucket_name_prefix: trailwatch-logs
+    log_group_name: aws-cloudtrail-logs-trailwatch
+    role_name: trailwatch-cloudtrail-to-logs
+    purge_data: true
 """
 
 RETURN = r"""
@@ -125,6 +162,18 @@ trail:
     tags:
       description: The trail's tags.
       type: dict
+kms_key:
+  description:
+    - The key (key_id, key_arn, alias, policy, rotation_enabled, tags) when managed, else its ARN only; key_arn is null
+      in check mode before the key exists; null once scheduled for deletion.
+  returned: always
+  type: dict
+s3_bucket:
+  description:
+    - The bucket (name, policy, public_access_block, versioning, encryption, object_ownership, tags) when managed,
+      else its name only; null once deleted.
+  returned: always
+  type: dict
 log_group:
   description: The log group (name, arn, kms_key_id, retention_in_days, tags); null once deleted.
   returned: always
@@ -139,6 +188,10 @@ changes:
   type: list
   elements: str
   sample: ["trail:event_selectors"]
+objects_deleted:
+  description: With O(purge_data), how many object versions and delete markers were deleted.
+  returned: when the bucket was purged
+  type: int
 """
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
@@ -153,6 +206,9 @@ from ansible_collections.trailwatch.aws.plugins.module_utils._common import call
 from ansible_collections.trailwatch.aws.plugins.module_utils._iam import ensure_role_absent
 from ansible_collections.trailwatch.aws.plugins.module_utils._iam import ensure_role_present
 from ansible_collections.trailwatch.aws.plugins.module_utils._iam import read_role
+from ansible_collections.trailwatch.aws.plugins.module_utils._kms import ensure_key_absent
+from ansible_collections.trailwatch.aws.plugins.module_utils._kms import ensure_key_present
+from ansible_collections.trailwatch.aws.plugins.module_utils._kms import read_key
 from ansible_collections.trailwatch.aws.plugins.module_utils._kms import resolve_key_arn
 from ansible_collections.trailwatch.aws.plugins.module_utils._logs import RETENTION_DAYS
 from ansible_collections.trailwatch.aws.plugins.module_utils._logs import delete_log_group
@@ -160,130 +216,225 @@ from ansible_collections.trailwatch.aws.plugins.module_utils._logs import ensure
 from ansible_collections.trailwatch.aws.plugins.module_utils._logs import read_log_group
 from ansible_collections.trailwatch.aws.plugins.module_utils._policies import cloudtrail_role_permissions_policy
 from ansible_collections.trailwatch.aws.plugins.module_utils._policies import cloudtrail_role_trust_policy
+from ansible_collections.trailwatch.aws.plugins.module_utils._policies import kms_key_policy
+from ansible_collections.trailwatch.aws.plugins.module_utils._policies import log_bucket_policy
 from ansible_collections.trailwatch.aws.plugins.module_utils._policies import log_group_arn
 from ansible_collections.trailwatch.aws.plugins.module_utils._policies import trail_arn
+from ansible_collections.trailwatch.aws.plugins.module_utils._s3 import ensure_bucket_absent
+from ansible_collections.trailwatch.aws.plugins.module_utils._s3 import ensure_bucket_present
+from ansible_collections.trailwatch.aws.plugins.module_utils._s3 import read_bucket
+
+KEY_DESCRIPTION = "TrailWatch CloudTrail and CloudWatch Logs encryption"
 
 
-def _present(module, clients, account, partition, before):
-    p = module.params
-    region = module.region
-    check = module.check_mode
-    tags = p["tags"] or {}
-    purge = p["purge_tags"] if p["tags"] is not None else False
-    changes = []
+class _Run:
+    """One invocation: the module's parameters, clients, identity and the parts that changed."""
 
+    def __init__(self, module):
+        self.module = module
+        self.p = module.params
+        self.check = module.check_mode
+        self.region = module.region
+        self.clients = {name: module.client(name) for name in ("kms", "s3", "logs", "iam", "cloudtrail")}
+        self.account, self.partition = caller_identity(module.client("sts"))
+        self.tags = self.p["tags"] or {}
+        self.purge_tags = self.p["purge_tags"] if self.p["tags"] is not None else False
+        self.changes = []
+        self.extra = {}
+
+    def changed(self, part, did_change):
+        if did_change:
+            self.changes.append(part)
+
+    @property
+    def bucket_name(self):
+        return self.p["s3_bucket_name"] or f"{self.p['s3_bucket_name_prefix']}-{self.account}-{self.region}"
+
+
+def _read(run):
+    p = run.p
+    return {
+        "kms_key": read_key(run.clients["kms"], p["kms_key_alias"]) if p["kms_key_alias"] else None,
+        "s3_bucket": read_bucket(run.clients["s3"], run.bucket_name) if _bucket_named(p) else None,
+        "log_group": read_log_group(run.clients["logs"], p["log_group_name"]),
+        "role": read_role(run.clients["iam"], p["role_name"]),
+        "trail": read_trail(run.clients["cloudtrail"], p["name"]),
+    }
+
+
+def _bucket_named(p):
+    return bool(p["s3_bucket_name"] or p["s3_bucket_name_prefix"])
+
+
+def _key(run, before):
+    """The key ARN the trail and log group use: the managed key's, or the given key's."""
+    p = run.p
+    if p["kms_key_alias"]:
+        policy = kms_key_policy(run.partition, run.region, run.account, p["name"], p["log_group_name"])
+        changed, key = ensure_key_present(
+            run.clients["kms"], before, p["kms_key_alias"], KEY_DESCRIPTION, policy, run.tags, run.purge_tags, run.check
+        )
+        run.changed("kms_key", changed)
+        return key["key_arn"], key
     key_arn = p["kms_key_id"]
     if not (key_arn.startswith("arn:") and ":key/" in key_arn):
-        key_arn = resolve_key_arn(clients["kms"], p["kms_key_id"])
-        if key_arn is None and not check:
-            module.fail_json(msg=f"kms_key_id: no KMS key answers to '{p['kms_key_id']}' in {region}; create it first")
+        key_arn = resolve_key_arn(run.clients["kms"], p["kms_key_id"])
+    if key_arn is None:
+        run.module.fail_json(msg=f"kms_key_id: no KMS key answers to '{p['kms_key_id']}' in {run.region}")
+    return key_arn, {"key_arn": key_arn}
 
-    group_arn = log_group_arn(partition, region, account, p["log_group_name"])
+
+def _bucket(run, before, key_arn):
+    if not run.p["manage_s3_bucket"]:
+        if before is None:
+            run.module.fail_json(
+                msg=f"s3_bucket_name: bucket {run.bucket_name} does not exist or is not readable; create it first "
+                "or let TrailWatch manage it (manage_s3_bucket: true)"
+            )
+        return {"name": run.bucket_name}
+    policy = log_bucket_policy(
+        run.partition, run.region, run.account, run.p["name"], run.bucket_name, run.p["s3_key_prefix"]
+    )
+    changed, bucket = ensure_bucket_present(
+        run.clients["s3"], before, run.bucket_name, run.region, key_arn, policy, run.tags, run.purge_tags, run.check
+    )
+    run.changed("s3_bucket", changed)
+    return bucket
+
+
+def _present(run, before):
+    p = run.p
+    key_arn, key = _key(run, before["kms_key"])
+    bucket = _bucket(run, before["s3_bucket"], key_arn)
+
+    group_arn = log_group_arn(run.partition, run.region, run.account, p["log_group_name"])
     changed, log_group = ensure_log_group_present(
-        clients["logs"],
+        run.clients["logs"],
         before["log_group"],
         p["log_group_name"],
         group_arn,
         key_arn,
         p["log_retention_days"],
-        tags,
-        purge,
-        check,
+        run.tags,
+        run.purge_tags,
+        run.check,
     )
-    if changed:
-        changes.append("log_group")
+    run.changed("log_group", changed)
 
-    role_arn = f"arn:{partition}:iam::{account}:role/{p['role_name']}"
     changed, role, _created = ensure_role_present(
-        clients["iam"],
+        run.clients["iam"],
         before["role"],
         p["role_name"],
-        role_arn,
-        cloudtrail_role_trust_policy(partition, region, account, p["name"]),
-        cloudtrail_role_permissions_policy(partition, region, account, p["log_group_name"]),
-        tags,
-        purge,
-        check,
+        f"arn:{run.partition}:iam::{run.account}:role/{p['role_name']}",
+        cloudtrail_role_trust_policy(run.partition, run.region, run.account, p["name"]),
+        cloudtrail_role_permissions_policy(run.partition, run.region, run.account, p["log_group_name"]),
+        run.tags,
+        run.purge_tags,
+        run.check,
     )
-    if changed:
-        changes.append("role")
+    run.changed("role", changed)
 
-    settings = trail_settings(p["name"], p["s3_bucket_name"], p["s3_key_prefix"], key_arn, group_arn, role["arn"])
+    settings = trail_settings(p["name"], run.bucket_name, p["s3_key_prefix"], key_arn, group_arn, role["arn"])
     selectors = event_selectors(p["read_write_type"], p["exclude_management_event_sources"])
-    changed, trail, parts = ensure_trail_present(
-        clients["cloudtrail"],
+    _changed, trail, parts = ensure_trail_present(
+        run.clients["cloudtrail"],
         before["trail"],
         settings,
         selectors,
-        trail_arn(partition, region, account, p["name"]),
-        tags,
-        purge,
-        check,
+        trail_arn(run.partition, run.region, run.account, p["name"]),
+        run.tags,
+        run.purge_tags,
+        run.check,
     )
-    changes.extend(f"trail:{part}" for part in parts)
-    return changes, {"trail": trail, "log_group": log_group, "role": role}
+    run.changes.extend(f"trail:{part}" for part in parts)
+    return {"trail": trail, "kms_key": key, "s3_bucket": bucket, "log_group": log_group, "role": role}
 
 
-def _absent(module, clients, before):
-    p = module.params
-    check = module.check_mode
-    changes = []
-    if ensure_trail_absent(clients["cloudtrail"], before["trail"], p["name"], check):
-        changes.append("trail")
-    if ensure_role_absent(clients["iam"], before["role"], p["role_name"], check):
-        changes.append("role")
-    after = {"trail": None, "role": None, "log_group": before["log_group"]}
-    if p["purge_log_group"] and before["log_group"]:
-        changes.append("log_group")
+def _absent(run, before):
+    """Trail and role go; log data (log group, bucket, key) only when purging, and only what TrailWatch manages."""
+    p = run.p
+    run.changed("trail", ensure_trail_absent(run.clients["cloudtrail"], before["trail"], p["name"], run.check))
+    run.changed("role", ensure_role_absent(run.clients["iam"], before["role"], p["role_name"], run.check))
+    after = dict(before, trail=None, role=None)
+    if not p["purge_data"]:
+        return after
+    if before["log_group"]:
+        run.changed("log_group", True)
         after["log_group"] = None
-        if not check:
-            delete_log_group(clients["logs"], p["log_group_name"])
-    return changes, after
+        if not run.check:
+            delete_log_group(run.clients["logs"], p["log_group_name"])
+    if p["manage_s3_bucket"] and _bucket_named(p):
+        changed, deleted = ensure_bucket_absent(run.clients["s3"], before["s3_bucket"], run.bucket_name, run.check)
+        run.changed("s3_bucket", changed)
+        if changed:
+            after["s3_bucket"] = None
+            if deleted is not None:
+                run.extra["objects_deleted"] = deleted
+    if p["kms_key_alias"]:
+        changed = ensure_key_absent(
+            run.clients["kms"], before["kms_key"], p["kms_key_alias"], p["kms_key_deletion_window_days"], run.check
+        )
+        run.changed("kms_key", changed)
+        if changed:
+            after["kms_key"] = None
+    return after
+
+
+def _validate(module):
+    p = module.params
+    if p["log_retention_days"] not in RETENTION_DAYS:
+        module.fail_json(
+            msg=f"log_retention_days: {p['log_retention_days']} is not a value CloudWatch Logs accepts; "
+            f"use one of {', '.join(map(str, RETENTION_DAYS))}"
+        )
+    alias = p["kms_key_alias"]
+    if alias and (not alias.startswith("alias/") or alias.startswith("alias/aws/")):
+        module.fail_json(
+            msg="kms_key_alias must start with 'alias/' and must not be an AWS managed alias (alias/aws/...)"
+        )
+    if not 7 <= p["kms_key_deletion_window_days"] <= 30:
+        module.fail_json(msg="kms_key_deletion_window_days must be between 7 and 30 (KMS's limits)")
+    if p["state"] == "present" and not _bucket_named(p):
+        module.fail_json(msg="one of s3_bucket_name or s3_bucket_name_prefix is required with state=present")
 
 
 def main():
     argument_spec = dict(
         state=dict(choices=["present", "absent"], default="present"),
         name=dict(required=True),
+        kms_key_alias=dict(no_log=False),
+        kms_key_id=dict(no_log=False),
+        kms_key_deletion_window_days=dict(type="int", default=30),
         s3_bucket_name=dict(),
+        s3_bucket_name_prefix=dict(),
+        manage_s3_bucket=dict(type="bool", default=True),
         s3_key_prefix=dict(no_log=False),
-        kms_key_id=dict(),
         log_group_name=dict(required=True),
         log_retention_days=dict(type="int", default=365),
         role_name=dict(required=True),
         read_write_type=dict(choices=["WriteOnly", "ReadOnly", "All"], default="WriteOnly"),
         exclude_management_event_sources=dict(type="list", elements="str", default=[]),
-        purge_log_group=dict(type="bool", default=False),
+        purge_data=dict(type="bool", default=False),
         tags=dict(type="dict", aliases=["resource_tags"]),
         purge_tags=dict(type="bool", default=True),
     )
     module = AnsibleAWSModule(
         argument_spec=argument_spec,
         supports_check_mode=True,
-        required_if=[["state", "present", ["s3_bucket_name", "kms_key_id"]]],
+        mutually_exclusive=[["kms_key_alias", "kms_key_id"], ["s3_bucket_name", "s3_bucket_name_prefix"]],
+        required_if=[["state", "present", ["kms_key_alias", "kms_key_id"], True]],
     )
-    if module.params["log_retention_days"] not in RETENTION_DAYS:
-        module.fail_json(
-            msg=f"log_retention_days: {module.params['log_retention_days']} is not a value CloudWatch Logs accepts; "
-            f"use one of {', '.join(map(str, RETENTION_DAYS))}"
-        )
-
-    clients = {name: module.client(name) for name in ("logs", "iam", "cloudtrail", "kms")}
+    _validate(module)
     try:
-        before = {
-            "log_group": read_log_group(clients["logs"], module.params["log_group_name"]),
-            "role": read_role(clients["iam"], module.params["role_name"]),
-            "trail": read_trail(clients["cloudtrail"], module.params["name"]),
-        }
-        if module.params["state"] == "absent":
-            changes, after = _absent(module, clients, before)
-        else:
-            account, partition = caller_identity(module.client("sts"))
-            changes, after = _present(module, clients, account, partition, before)
+        run = _Run(module)
+        before = _read(run)
+        after = _present(run, before) if module.params["state"] == "present" else _absent(run, before)
     except TrailWatchError as e:
         module.fail_json_aws_error(e)
 
-    module.exit_json(changed=bool(changes), changes=changes, diff={"before": before, "after": after}, **after)
+    module.exit_json(
+        changed=bool(run.changes), changes=run.changes, diff={"before": before, "after": after}, **after, **run.extra
+    )
 
 
 if __name__ == "__main__":

@@ -93,13 +93,17 @@ def env_int(name, default, minimum=None, maximum=None):
     return value
 
 
-def lock_secret(parameter_name):
-    """The HMAC secret: an SSM SecureString (GetParameter WithDecryption), cached per container for a few minutes."""
+def lock_secret(parameter_name, refresh=False):
+    """The HMAC secret: an SSM SecureString (GetParameter WithDecryption), cached per container for a few minutes.
+
+    ``refresh=True`` bypasses the cache (the lock function retries once that way after a bad signature, in case
+    the secret was rotated while this container kept the old one).
+    """
     if not parameter_name:
         raise RuntimeError("LOCK_SECRET_PARAMETER is not set")
     cached = _secrets.get(parameter_name)
     now = time.monotonic()
-    if cached and now - cached[1] < SECRET_CACHE_SECONDS:
+    if cached and not refresh and now - cached[1] < SECRET_CACHE_SECONDS:
         return cached[0]
     response = client("ssm").get_parameter(Name=parameter_name, WithDecryption=True)
     secret = response["Parameter"]["Value"].encode("utf-8")

@@ -1,0 +1,173 @@
+#!/usr/bin/env python3
+"""Benchmarks playbooks/site.yml against a local moto_server; writes docs/benchmarks.md.
+
+    python tests/bench/bench.py [--runs 5] [--out docs/benchmarks.md]
+
+For 1 watch and for the cis preset (15 watches): converge on an empty account, the no-op re-run and check
+mode, each as median/min/max wall time of --runs runs, with API calls per run (total and write) from
+moto's recorder; the same for a one-task playbook calling amazon.aws.aws_caller_info (the floor).
+"""
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from importlib import metadata
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO / "tests" / "helpers"))
+
+import moto_stand  # noqa: E402
+
+CASES = {
+    "1 watch": {},
+    "cis preset (15 watches)": {"trailwatch_watch_presets": ["s3_bucket_created", "cis"]},
+}
+TARGETS = [
+    ("no-op, 1 watch <= 3.5x floor", lambda r: r["1 watch"]["no-op"]["median"] / r["floor"]["median"], 3.5),
+    ("no-op, 1 watch <= 30 API calls", lambda r: r["1 watch"]["no-op"]["calls"], 30),
+    (
+        "no-op, 15 watches <= 1.25x no-op, 1 watch",
+        lambda r: r["cis preset (15 watches)"]["no-op"]["median"] / r["1 watch"]["no-op"]["median"],
+        1.25,
+    ),
+    ("converge, 1 watch <= 6x floor", lambda r: r["1 watch"]["converge"]["median"] / r["floor"]["median"], 6),
+]
+
+
+def _env(endpoint):
+    env = dict(
+        os.environ,
+        AWS_ENDPOINT_URL=endpoint,
+        AWS_ACCESS_KEY_ID="testing",
+        AWS_SECRET_ACCESS_KEY="testing",
+        AWS_REGION="us-east-1",
+        ANSIBLE_COLLECTIONS_PATH=str(REPO / ".venv" / "collections"),
+    )
+    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_DEFAULT_PROFILE"):
+        env.pop(name, None)
+    return env
+
+
+def _run(endpoint, playbook, extra_vars, check=False):
+    """One timed ansible-playbook run with its API calls recorded: (seconds, calls, writes)."""
+    command = [
+        str(Path(sys.executable).parent / "ansible-playbook"),
+        str(REPO / playbook),
+        "-e",
+        json.dumps(extra_vars),
+    ]
+    if check:
+        command.append("--check")
+    moto_stand.record_start(endpoint)
+    start = time.perf_counter()
+    proc = subprocess.run(command, cwd=REPO, env=_env(endpoint), capture_output=True, text=True, timeout=600)
+    elapsed = time.perf_counter() - start
+    calls = moto_stand.record_stop(endpoint)
+    if proc.returncode != 0:
+        raise SystemExit(f"{playbook} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-2000:]}")
+    return elapsed, calls["total"], calls["writes"]
+
+
+def _stats(samples):
+    times = [s[0] for s in samples]
+    return {
+        "median": statistics.median(times),
+        "min": min(times),
+        "max": max(times),
+        "calls": statistics.median(s[1] for s in samples),
+        "writes": statistics.median(s[2] for s in samples),
+    }
+
+
+def measure(endpoint, runs):
+    results = {"floor": _stats([_run(endpoint, "tests/bench/floor.yml", {}) for _ in range(runs)])}
+    for case, extra_vars in CASES.items():
+        samples = {"converge": [], "no-op": [], "check mode": []}
+        for _ in range(runs):
+            moto_stand.reset(endpoint)
+            samples["converge"].append(_run(endpoint, "playbooks/site.yml", extra_vars))
+            samples["no-op"].append(_run(endpoint, "playbooks/site.yml", extra_vars))
+            samples["check mode"].append(_run(endpoint, "playbooks/site.yml", extra_vars, check=True))
+        results[case] = {kind: _stats(s) for kind, s in samples.items()}
+    return results
+
+
+def _versions():
+    names = ("ansible-core", "ansible", "boto3", "botocore", "moto")
+    versions = {name: metadata.version(name) for name in names}
+    manifest = sys.modules["json"].loads(
+        (Path(metadata.distribution("ansible").locate_file("ansible_collections/amazon/aws/MANIFEST.json"))).read_text()
+    )
+    versions["amazon.aws"] = manifest["collection_info"]["version"]
+    return versions
+
+
+def _cpu():
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def report(results, runs):
+    lines = [
+        "# Benchmarks",
+        "",
+        "`make bench` (tests/bench/bench.py): `playbooks/site.yml` against a local moto_server, "
+        f"median of {runs} runs (min-max), API calls per run from moto's request recorder.",
+        "",
+        f"Machine: {os.cpu_count()} cores, {_cpu()}, Python {platform.python_version()}, "
+        + ", ".join(f"{k} {v}" for k, v in _versions().items())
+        + ".",
+        f"Measured: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}.",
+        "",
+        "| run | median s | min s | max s | API calls | write calls |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    floor = results["floor"]
+    lines.append(
+        f"| floor: one task, amazon.aws.aws_caller_info | {floor['median']:.2f} | {floor['min']:.2f} | "
+        f"{floor['max']:.2f} | {floor['calls']:.0f} | {floor['writes']:.0f} |"
+    )
+    for case in CASES:
+        for kind, s in results[case].items():
+            lines.append(
+                f"| {kind}, {case} | {s['median']:.2f} | {s['min']:.2f} | {s['max']:.2f} | "
+                f"{s['calls']:.0f} | {s['writes']:.0f} |"
+            )
+    lines += ["", "| target | measured | limit | met |", "|---|---:|---:|---|"]
+    for name, value, limit in TARGETS:
+        measured = value(results)
+        lines.append(f"| {name} | {measured:.2f} | {limit} | {'yes' if measured <= limit else 'NO'} |")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n", 1)[0])
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--out", default=str(REPO / "docs" / "benchmarks.md"))
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory() as state:
+        endpoint = moto_stand.start(state)
+        try:
+            results = measure(endpoint, args.runs)
+        finally:
+            moto_stand.stop(state)
+    text = report(results, args.runs)
+    Path(args.out).write_text(text)
+    print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
