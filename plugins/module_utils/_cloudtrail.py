@@ -127,7 +127,7 @@ def _normalise_selectors(selectors):
     ]
 
 
-def trail_settings(name, bucket, key_prefix, key_arn, log_group_arn, role_arn):
+def trail_settings(name, bucket, key_prefix, key_arn, log_group_arn, role_arn, organization=False):
     """The CreateTrail/UpdateTrail parameters TrailWatch owns (secure defaults are not options)."""
     settings = {
         "Name": name,
@@ -138,6 +138,7 @@ def trail_settings(name, bucket, key_prefix, key_arn, log_group_arn, role_arn):
         "KmsKeyId": key_arn,
         "CloudWatchLogsLogGroupArn": f"{log_group_arn}:*",
         "CloudWatchLogsRoleArn": role_arn,
+        "IsOrganizationTrail": bool(organization),
     }
     if log_prefix(key_prefix):
         settings["S3KeyPrefix"] = log_prefix(key_prefix)
@@ -155,6 +156,7 @@ def _settings_of(trail):
         "KmsKeyId": trail.get("KmsKeyId"),
         "CloudWatchLogsLogGroupArn": trail.get("CloudWatchLogsLogGroupArn"),
         "CloudWatchLogsRoleArn": trail.get("CloudWatchLogsRoleArn"),
+        "IsOrganizationTrail": trail.get("IsOrganizationTrail", False),
         "S3KeyPrefix": trail.get("S3KeyPrefix"),
     }
 

@@ -109,11 +109,15 @@ def kms_key_policy(partition, region, account, trail, log_group_name):
     )
 
 
-def log_bucket_policy(partition, region, account, trail, bucket, key_prefix=None):
-    """Bucket policy: CloudTrail may check the ACL and write under AWSLogs/ACCOUNT; TLS only."""
+def log_bucket_policy(partition, region, account, trail, bucket, key_prefix=None, org_id=None):
+    """Bucket policy: CloudTrail may check the ACL and write under AWSLogs/ACCOUNT (and o-ORGID); TLS only."""
     arn = trail_arn(partition, region, account, trail)
     bucket_arn = f"arn:{partition}:s3:::{bucket}"
     prefix = f"{log_prefix(key_prefix)}/" if log_prefix(key_prefix) else ""
+    writes = [f"{bucket_arn}/{prefix}AWSLogs/{account}/*"]
+    if org_id:
+        # An organization trail writes every member account's logs under AWSLogs/o-ORGID/.
+        writes.append(f"{bucket_arn}/{prefix}AWSLogs/{org_id}/*")
     return _document(
         [
             {
@@ -129,7 +133,7 @@ def log_bucket_policy(partition, region, account, trail, bucket, key_prefix=None
                 "Effect": "Allow",
                 "Principal": _service("cloudtrail.amazonaws.com"),
                 "Action": "s3:PutObject",
-                "Resource": f"{bucket_arn}/{prefix}AWSLogs/{account}/*",
+                "Resource": writes[0] if len(writes) == 1 else writes,
                 "Condition": {"StringEquals": {"s3:x-amz-acl": "bucket-owner-full-control", "aws:SourceArn": arn}},
             },
             {
@@ -159,9 +163,13 @@ def cloudtrail_role_trust_policy(partition, region, account, trail):
     )
 
 
-def cloudtrail_role_permissions_policy(partition, region, account, log_group_name):
+def cloudtrail_role_permissions_policy(partition, region, account, log_group_name, org_id=None):
     """CloudTrail may only create and write its own log streams in the one log group."""
-    streams = f"{log_group_arn(partition, region, account, log_group_name)}:log-stream:{account}_CloudTrail_{region}*"
+    group = log_group_arn(partition, region, account, log_group_name)
+    streams = f"{group}:log-stream:{account}_CloudTrail_{region}*"
+    if org_id:
+        # An organization trail names the streams of member accounts o-ORGID_<account>_CloudTrail_<region>.
+        streams = [streams, f"{group}:log-stream:{org_id}_*"]
     return _document(
         [
             {
@@ -195,16 +203,42 @@ def topic_policy(partition, region, account, topic):
                 ],
                 "Resource": arn,
             },
-            {
-                "Sid": "TrailWatchCloudWatchAlarmsPublish",
-                "Effect": "Allow",
-                "Principal": _service("cloudwatch.amazonaws.com"),
-                "Action": "sns:Publish",
-                "Resource": arn,
-                "Condition": {
-                    "StringEquals": {"aws:SourceAccount": account},
-                    "ArnLike": {"aws:SourceArn": f"arn:{partition}:cloudwatch:{region}:{account}:alarm:*"},
-                },
-            },
+            _alarms_publish_statement(partition, region, account, arn),
         ]
     )
+
+
+def _alarms_publish_statement(partition, region, account, arn):
+    """CloudWatch alarms of this account and region may publish to the topic (the default policy does not allow it)."""
+    return {
+        "Sid": "TrailWatchCloudWatchAlarmsPublish",
+        "Effect": "Allow",
+        "Principal": _service("cloudwatch.amazonaws.com"),
+        "Action": "sns:Publish",
+        "Resource": arn,
+        "Condition": {
+            "StringEquals": {"aws:SourceAccount": account},
+            "ArnLike": {"aws:SourceArn": f"arn:{partition}:cloudwatch:{region}:{account}:alarm:*"},
+        },
+    }
+
+
+# Statements a bring-your-own resource receives: only what CloudTrail needs, never the owner's own controls
+# (the TLS-only deny of our bucket, the root statement of our key: the key merge guards root separately).
+BYO_BUCKET_SIDS = ("TrailWatchCloudTrailAclCheck", "TrailWatchCloudTrailWrite")
+BYO_KEY_EXCLUDED_SIDS = ("TrailWatchAccountRoot",)
+
+
+def byo_bucket_statements(partition, region, account, trail, bucket, key_prefix=None, org_id=None):
+    policy = log_bucket_policy(partition, region, account, trail, bucket, key_prefix, org_id)
+    return [s for s in policy["Statement"] if s["Sid"] in BYO_BUCKET_SIDS]
+
+
+def byo_key_statements(partition, region, account, trail, log_group_name):
+    policy = kms_key_policy(partition, region, account, trail, log_group_name)
+    return [s for s in policy["Statement"] if s["Sid"] not in BYO_KEY_EXCLUDED_SIDS]
+
+
+def byo_topic_statements(partition, region, account, existing_topic_arn):
+    """The CloudWatch publish statement for an existing topic (its owner statement is the owner's business)."""
+    return [_alarms_publish_statement(partition, region, account, existing_topic_arn)]

@@ -15,6 +15,10 @@ description:
   - E-mail subscriptions stay pending until the recipient confirms them. A pending subscription is reported
     in RV(topic.pending_confirmations) and never subscribed again, so a re-run sends no new confirmation mail.
     SNS cannot remove a pending subscription; it expires by itself after three days.
+  - With O(arn), an existing topic is used instead; it is never created, changed otherwise or deleted. Only the
+    statement that lets CloudWatch alarms publish is merged into its policy (by C(Sid), every other statement kept),
+    and only the listed subscriptions are added; O(state=absent) removes just that statement and those
+    subscriptions.
   - Why a module of our own? M(amazon.aws) has no SNS topic module and C(community.aws) is not a dependency.
 author:
   - TrailWatch contributors
@@ -25,9 +29,11 @@ options:
     choices: [present, absent]
     default: present
   name:
-    description: Topic name.
+    description: Name of the topic TrailWatch manages. One of O(name) and O(arn) is required.
     type: str
-    required: true
+  arn:
+    description: ARN of an existing topic to use (bring your own topic).
+    type: str
   display_name:
     description: Display name, used as the sender name of e-mails.
     type: str
@@ -116,8 +122,12 @@ from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleA
 
 from ansible_collections.trailwatch.aws.plugins.module_utils._common import TrailWatchError
 from ansible_collections.trailwatch.aws.plugins.module_utils._common import caller_identity
+from ansible_collections.trailwatch.aws.plugins.module_utils._policies import byo_topic_statements
 from ansible_collections.trailwatch.aws.plugins.module_utils._policies import topic_arn
 from ansible_collections.trailwatch.aws.plugins.module_utils._policies import topic_policy
+from ansible_collections.trailwatch.aws.plugins.module_utils._resource_policies import ensure_statements
+from ansible_collections.trailwatch.aws.plugins.module_utils._resource_policies import read_resource
+from ansible_collections.trailwatch.aws.plugins.module_utils._sns import ensure_subscriptions
 from ansible_collections.trailwatch.aws.plugins.module_utils._sns import ensure_topic_absent
 from ansible_collections.trailwatch.aws.plugins.module_utils._sns import ensure_topic_present
 from ansible_collections.trailwatch.aws.plugins.module_utils._sns import read_topic
@@ -131,10 +141,54 @@ def _with_pending(topic):
     return topic
 
 
+def _existing_topic(module, sns):
+    """Someone else's topic: merge our publish statement and our subscriptions in, or take them out again."""
+    p = module.params
+    arn = p["arn"]
+    try:
+        account, partition = caller_identity(module.client("sts"))
+        before = _with_pending(read_topic(sns, arn))
+        if before is None:
+            module.fail_json(
+                msg=f"arn: topic {arn} does not exist or is not readable; create it first or let "
+                "TrailWatch create one (give name instead of arn)"
+            )
+        present = p["state"] == "present"
+        statements = byo_topic_statements(partition, module.region, account, arn) if present else []
+        merged = ensure_statements(
+            sns, "sns_topic", read_resource(sns, "sns_topic", arn), statements, "TrailWatch", module.check_mode
+        )
+        if present:
+            subs_changed, subscriptions = ensure_subscriptions(
+                sns, arn, before["subscriptions"], p["subscriptions"], False, module.check_mode
+            )
+        else:
+            # Only the listed subscriptions go; the topic's other subscribers are its owner's.
+            listed = before["subscriptions"]
+            keep = [s for s in listed if not _listed(s, p["subscriptions"])]
+            subs_changed, subscriptions = ensure_subscriptions(sns, arn, listed, keep, True, module.check_mode)
+        changed = merged["changed"] or subs_changed
+        after = dict(before, policy=merged["policy"], subscriptions=subscriptions)
+        if changed and not module.check_mode:
+            after = read_topic(sns, arn)
+        after = _with_pending(after)
+    except TrailWatchError as e:
+        module.fail_json_aws_error(e)
+    module.exit_json(changed=changed, topic=after, diff={"before": before, "after": after})
+
+
+def _listed(subscription, wanted):
+    return any(
+        w["protocol"] == subscription["protocol"] and w["endpoint"].lower() == subscription["endpoint"].lower()
+        for w in wanted
+    )
+
+
 def main():
     argument_spec = dict(
         state=dict(choices=["present", "absent"], default="present"),
-        name=dict(required=True),
+        name=dict(),
+        arn=dict(),
         display_name=dict(default=""),
         kms_master_key_id=dict(default=""),
         subscriptions=dict(
@@ -153,8 +207,15 @@ def main():
         tags=dict(type="dict", aliases=["resource_tags"]),
         purge_tags=dict(type="bool", default=True),
     )
-    module = AnsibleAWSModule(argument_spec=argument_spec, supports_check_mode=True)
+    module = AnsibleAWSModule(
+        argument_spec=argument_spec,
+        supports_check_mode=True,
+        mutually_exclusive=[["name", "arn"]],
+        required_one_of=[["name", "arn"]],
+    )
     p = module.params
+    if p["arn"] and not (p["arn"].startswith("arn:") and p["arn"].split(":")[2:3] == ["sns"]):
+        module.fail_json(msg=f"arn: '{p['arn']}' is not an SNS topic ARN (arn:aws:sns:REGION:ACCOUNT:NAME)")
     if p["kms_master_key_id"] in ("alias/aws/sns",) or p["kms_master_key_id"].endswith(":alias/aws/sns"):
         module.fail_json(
             msg="kms_master_key_id: alias/aws/sns cannot grant CloudWatch access, so alarms would fail silently; "
@@ -162,6 +223,8 @@ def main():
         )
 
     sns = module.client("sns")
+    if p["arn"]:
+        _existing_topic(module, sns)
     try:
         account, partition = caller_identity(module.client("sts"))
         arn = topic_arn(partition, module.region, account, p["name"])

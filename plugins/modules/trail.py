@@ -17,7 +17,10 @@ description:
     event selectors set explicitly.
   - One invocation for all of it, because each module invocation costs about a second while the API calls cost
     milliseconds; each resource's logic lives in its service's module_utils, shared with the single-resource modules.
-  - An existing key (O(kms_key_id)) or bucket (O(manage_s3_bucket=false)) is used as it is and never changed.
+  - An existing key (O(kms_key_id)) or bucket (O(manage_s3_bucket=false)) is not otherwise changed, but the statements
+    CloudTrail and CloudWatch Logs need are merged into its policy by C(Sid) (prefix C(TrailWatch)), keeping every
+    other statement as it is; with O(state=absent) only those statements are removed again. A key policy is never
+    written without a statement that lets the account root manage the key.
   - A role created in the same run takes seconds to propagate in IAM; real CloudTrail answers
     C(InvalidCloudWatchLogsRoleArnException) meanwhile. The module retries such answers for up to two minutes.
   - With O(state=absent) the trail and the role are deleted. Log data is kept unless O(purge_data=true), which
@@ -45,8 +48,8 @@ options:
     type: str
   kms_key_id:
     description:
-      - An existing key to use as it is (key ARN, key id or alias); its key policy must already allow CloudTrail
-        and CloudWatch Logs (see M(trailwatch.aws.resource_policy_statements)).
+      - An existing customer managed key to use (key ARN, key id or alias); the statements CloudTrail and CloudWatch
+        Logs need are merged into its key policy (as M(trailwatch.aws.resource_policy_statements) does).
     type: str
   kms_key_deletion_window_days:
     description: Waiting period of the managed key's scheduled deletion when purging.
@@ -60,13 +63,19 @@ options:
     type: str
   manage_s3_bucket:
     description:
-      - Whether TrailWatch creates and hardens the bucket. With V(false) the bucket must exist and is not changed;
-        its policy must already allow this trail.
+      - Whether TrailWatch creates and hardens the bucket. With V(false) the bucket must exist; only TrailWatch's
+        statements are merged into its policy.
     type: bool
     default: true
   s3_key_prefix:
     description: Prefix of the log files in the bucket.
     type: str
+  organization_trail:
+    description:
+      - Make the trail an organization trail (run from the management account or a delegated administrator), with
+        the bucket statement for C(AWSLogs/o-ORGID/*) and the role permission for the member accounts' log streams.
+    type: bool
+    default: false
   log_group_name:
     description: CloudWatch Logs group the trail delivers to.
     type: str
@@ -164,14 +173,14 @@ trail:
       type: dict
 kms_key:
   description:
-    - The key (key_id, key_arn, alias, policy, rotation_enabled, tags) when managed, else its ARN only; key_arn is null
-      in check mode before the key exists; null once scheduled for deletion.
+    - The key (key_id, key_arn, alias, policy, rotation_enabled, tags) when managed, else its key_arn and policy;
+      key_arn is null in check mode before the key exists; null once scheduled for deletion.
   returned: always
   type: dict
 s3_bucket:
   description:
     - The bucket (name, policy, public_access_block, versioning, encryption, object_ownership, tags) when managed,
-      else its name only; null once deleted.
+      else its name and policy; null once deleted.
   returned: always
   type: dict
 log_group:
@@ -209,17 +218,21 @@ from ansible_collections.trailwatch.aws.plugins.module_utils._iam import read_ro
 from ansible_collections.trailwatch.aws.plugins.module_utils._kms import ensure_key_absent
 from ansible_collections.trailwatch.aws.plugins.module_utils._kms import ensure_key_present
 from ansible_collections.trailwatch.aws.plugins.module_utils._kms import read_key
-from ansible_collections.trailwatch.aws.plugins.module_utils._kms import resolve_key_arn
 from ansible_collections.trailwatch.aws.plugins.module_utils._logs import RETENTION_DAYS
 from ansible_collections.trailwatch.aws.plugins.module_utils._logs import delete_log_group
 from ansible_collections.trailwatch.aws.plugins.module_utils._logs import ensure_log_group_present
 from ansible_collections.trailwatch.aws.plugins.module_utils._logs import read_log_group
+from ansible_collections.trailwatch.aws.plugins.module_utils._organizations import organization_id
+from ansible_collections.trailwatch.aws.plugins.module_utils._policies import byo_bucket_statements
+from ansible_collections.trailwatch.aws.plugins.module_utils._policies import byo_key_statements
 from ansible_collections.trailwatch.aws.plugins.module_utils._policies import cloudtrail_role_permissions_policy
 from ansible_collections.trailwatch.aws.plugins.module_utils._policies import cloudtrail_role_trust_policy
 from ansible_collections.trailwatch.aws.plugins.module_utils._policies import kms_key_policy
 from ansible_collections.trailwatch.aws.plugins.module_utils._policies import log_bucket_policy
 from ansible_collections.trailwatch.aws.plugins.module_utils._policies import log_group_arn
 from ansible_collections.trailwatch.aws.plugins.module_utils._policies import trail_arn
+from ansible_collections.trailwatch.aws.plugins.module_utils._resource_policies import ensure_statements
+from ansible_collections.trailwatch.aws.plugins.module_utils._resource_policies import read_resource
 from ansible_collections.trailwatch.aws.plugins.module_utils._s3 import ensure_bucket_absent
 from ansible_collections.trailwatch.aws.plugins.module_utils._s3 import ensure_bucket_present
 from ansible_collections.trailwatch.aws.plugins.module_utils._s3 import read_bucket
@@ -241,6 +254,7 @@ class _Run:
         self.purge_tags = self.p["purge_tags"] if self.p["tags"] is not None else False
         self.changes = []
         self.extra = {}
+        self.org_id = organization_id(module.client("organizations")) if self.p["organization_trail"] else None
 
     def changed(self, part, did_change):
         if did_change:
@@ -253,9 +267,19 @@ class _Run:
 
 def _read(run):
     p = run.p
+    if p["kms_key_alias"]:
+        key = read_key(run.clients["kms"], p["kms_key_alias"])
+    else:
+        key = read_resource(run.clients["kms"], "kms_key", p["kms_key_id"]) if p["kms_key_id"] else None
+    if not _bucket_named(p):
+        bucket = None
+    elif p["manage_s3_bucket"]:
+        bucket = read_bucket(run.clients["s3"], run.bucket_name)
+    else:
+        bucket = read_resource(run.clients["s3"], "s3_bucket", run.bucket_name)
     return {
-        "kms_key": read_key(run.clients["kms"], p["kms_key_alias"]) if p["kms_key_alias"] else None,
-        "s3_bucket": read_bucket(run.clients["s3"], run.bucket_name) if _bucket_named(p) else None,
+        "kms_key": key,
+        "s3_bucket": bucket,
         "log_group": read_log_group(run.clients["logs"], p["log_group_name"]),
         "role": read_role(run.clients["iam"], p["role_name"]),
         "trail": read_trail(run.clients["cloudtrail"], p["name"]),
@@ -276,12 +300,15 @@ def _key(run, before):
         )
         run.changed("kms_key", changed)
         return key["key_arn"], key
-    key_arn = p["kms_key_id"]
-    if not (key_arn.startswith("arn:") and ":key/" in key_arn):
-        key_arn = resolve_key_arn(run.clients["kms"], p["kms_key_id"])
-    if key_arn is None:
-        run.module.fail_json(msg=f"kms_key_id: no KMS key answers to '{p['kms_key_id']}' in {run.region}")
-    return key_arn, {"key_arn": key_arn}
+    if before is None:
+        run.module.fail_json(
+            msg=f"kms_key_id: no KMS key answers to '{p['kms_key_id']}' in {run.region}; give an existing customer "
+            "managed key, or let TrailWatch create one with kms_key_alias"
+        )
+    statements = byo_key_statements(run.partition, run.region, run.account, p["name"], p["log_group_name"])
+    merged = ensure_statements(run.clients["kms"], "kms_key", before, statements, "TrailWatch", run.check)
+    run.changed("kms_key:policy", merged["changed"])
+    return before["resource_id"], {"key_arn": before["resource_id"], "policy": merged["policy"]}
 
 
 def _bucket(run, before, key_arn):
@@ -291,9 +318,14 @@ def _bucket(run, before, key_arn):
                 msg=f"s3_bucket_name: bucket {run.bucket_name} does not exist or is not readable; create it first "
                 "or let TrailWatch manage it (manage_s3_bucket: true)"
             )
-        return {"name": run.bucket_name}
+        statements = byo_bucket_statements(
+            run.partition, run.region, run.account, run.p["name"], run.bucket_name, run.p["s3_key_prefix"], run.org_id
+        )
+        merged = ensure_statements(run.clients["s3"], "s3_bucket", before, statements, "TrailWatch", run.check)
+        run.changed("s3_bucket:policy", merged["changed"])
+        return {"name": run.bucket_name, "policy": merged["policy"]}
     policy = log_bucket_policy(
-        run.partition, run.region, run.account, run.p["name"], run.bucket_name, run.p["s3_key_prefix"]
+        run.partition, run.region, run.account, run.p["name"], run.bucket_name, run.p["s3_key_prefix"], run.org_id
     )
     changed, bucket = ensure_bucket_present(
         run.clients["s3"], before, run.bucket_name, run.region, key_arn, policy, run.tags, run.purge_tags, run.check
@@ -327,14 +359,16 @@ def _present(run, before):
         p["role_name"],
         f"arn:{run.partition}:iam::{run.account}:role/{p['role_name']}",
         cloudtrail_role_trust_policy(run.partition, run.region, run.account, p["name"]),
-        cloudtrail_role_permissions_policy(run.partition, run.region, run.account, p["log_group_name"]),
+        cloudtrail_role_permissions_policy(run.partition, run.region, run.account, p["log_group_name"], run.org_id),
         run.tags,
         run.purge_tags,
         run.check,
     )
     run.changed("role", changed)
 
-    settings = trail_settings(p["name"], run.bucket_name, p["s3_key_prefix"], key_arn, group_arn, role["arn"])
+    settings = trail_settings(
+        p["name"], run.bucket_name, p["s3_key_prefix"], key_arn, group_arn, role["arn"], p["organization_trail"]
+    )
     selectors = event_selectors(p["read_write_type"], p["exclude_management_event_sources"])
     _changed, trail, parts = ensure_trail_present(
         run.clients["cloudtrail"],
@@ -356,6 +390,15 @@ def _absent(run, before):
     run.changed("trail", ensure_trail_absent(run.clients["cloudtrail"], before["trail"], p["name"], run.check))
     run.changed("role", ensure_role_absent(run.clients["iam"], before["role"], p["role_name"], run.check))
     after = dict(before, trail=None, role=None)
+    # Someone else's bucket and key only lose the statements TrailWatch added, purge or not.
+    if not p["manage_s3_bucket"] and before["s3_bucket"]:
+        removed = ensure_statements(run.clients["s3"], "s3_bucket", before["s3_bucket"], [], "TrailWatch", run.check)
+        run.changed("s3_bucket:policy", removed["changed"])
+        after["s3_bucket"] = dict(before["s3_bucket"], policy=removed["policy"])
+    if p["kms_key_id"] and before["kms_key"]:
+        removed = ensure_statements(run.clients["kms"], "kms_key", before["kms_key"], [], "TrailWatch", run.check)
+        run.changed("kms_key:policy", removed["changed"])
+        after["kms_key"] = dict(before["kms_key"], policy=removed["policy"])
     if not p["purge_data"]:
         return after
     if before["log_group"]:
@@ -409,6 +452,7 @@ def main():
         s3_bucket_name_prefix=dict(),
         manage_s3_bucket=dict(type="bool", default=True),
         s3_key_prefix=dict(no_log=False),
+        organization_trail=dict(type="bool", default=False),
         log_group_name=dict(required=True),
         log_retention_days=dict(type="int", default=365),
         role_name=dict(required=True),

@@ -108,6 +108,7 @@ def test_trail_settings_are_the_secure_defaults():
         "KmsKeyId": KEY_ARN,
         "CloudWatchLogsLogGroupArn": f"{GROUP_ARN}:*",
         "CloudWatchLogsRoleArn": ROLE_ARN,
+        "IsOrganizationTrail": False,
     }
     assert settings()["CloudWatchLogsLogGroupArn"].endswith(":*")
 
