@@ -44,8 +44,16 @@ def _as_list(value):
 class Stack:
     """Names and clients of one TrailWatch deployment."""
 
-    def __init__(self, name, region, emails):
+    def __init__(self, name, region, emails, assume_role=None):
         session = boto3.session.Session(region_name=region)
+        if assume_role:
+            creds = session.client("sts").assume_role(RoleArn=assume_role, RoleSessionName="stack-checks")["Credentials"]
+            session = boto3.session.Session(
+                region_name=region,
+                aws_access_key_id=creds["AccessKeyId"],
+                aws_secret_access_key=creds["SecretAccessKey"],
+                aws_session_token=creds["SessionToken"],
+            )
         self.c = {s: session.client(s) for s in ("sts", "kms", "s3", "logs", "iam", "cloudtrail", "sns", "cloudwatch")}
         self.account = self.c["sts"].get_caller_identity()["Account"]
         self.region = region
@@ -445,10 +453,14 @@ def main(argv=None):
     parser.add_argument("--exclude", action="append", default=None)
     parser.add_argument("--objects", type=int, default=0, help="object versions + delete markers seeded")
     parser.add_argument("--events", type=int, default=0, help="log events seeded")
+    parser.add_argument("--assume-role", help="check the account of this role (multi-account tests)")
+    parser.add_argument("--account", help="fail unless the checked account is this one")
     args = parser.parse_args(argv)
 
-    st = Stack(args.name, args.region, args.email)
+    st = Stack(args.name, args.region, args.email, args.assume_role)
     chk = Checks()
+    if args.account:
+        chk.equal("the checked account is the expected one", st.account, args.account)
     if args.expect == "present":
         check_key(chk, st)
         key = st.key()
