@@ -99,7 +99,7 @@ def check(state, region):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n", 1)[0])
-    parser.add_argument("action", choices=["create", "check"])
+    parser.add_argument("action", choices=["create", "check", "survivors"])
     parser.add_argument("--out")
     parser.add_argument("--state")
     parser.add_argument("--region", default="us-east-1")
@@ -110,6 +110,10 @@ def main(argv=None):
             with open(args.out, "w") as out:
                 out.write(text)
         print(text)
+    elif args.action == "survivors":
+        c = _clients(args.region)
+        print(c["cloudtrail"].get_trail(Name=TRAIL)["Trail"]["Name"])
+        print(c["logs"].describe_log_groups(logGroupNamePrefix=LOG_GROUP)["logGroups"][0]["logGroupName"])
     else:
         with open(args.state) as handle:
             json.dump(check(json.load(handle), args.region), sys.stdout)
