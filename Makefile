@@ -10,7 +10,7 @@ export ANSIBLE_FORCE_COLOR := 0
 export PY_COLORS := 0
 export ANSIBLE_NOCOLOR := 1
 
-SCENARIOS ?= default teardown presets byo existing_trail multi_account org_baseline
+SCENARIOS ?= default teardown presets byo existing_trail multi_account org_baseline notifier
 
 .PHONY: help venv test unit molecule demo bench lint clean
 

@@ -3,6 +3,7 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Private to trailwatch.aws: retry policy, caller identity and small helpers shared by the service utils."""
 
+import functools
 import random
 import time
 
@@ -36,9 +37,36 @@ _EXTRA_RETRY_CODES = [
 ]
 
 
+_CONNECTION_ATTEMPTS = 4
+
+
 def retry():
-    """The jittered backoff every TrailWatch API wrapper runs under."""
-    return AWSRetry.jittered_backoff(retries=8, delay=1, max_delay=20, catch_extra_error_codes=_EXTRA_RETRY_CODES)
+    """The jittered backoff every TrailWatch API wrapper runs under.
+
+    AWSRetry retries error answers; a connection dropped or reset on every one of botocore's own attempts
+    (standard mode: 3) is retried here too, a few more times with jittered waits.
+    """
+    on_error_codes = AWSRetry.jittered_backoff(
+        retries=8, delay=1, max_delay=20, catch_extra_error_codes=_EXTRA_RETRY_CODES
+    )
+
+    def decorator(func):
+        retrying = on_error_codes(func)
+
+        @functools.wraps(func)
+        def wrapper(*args, **kwargs):
+            for attempt in range(_CONNECTION_ATTEMPTS):
+                try:
+                    return retrying(*args, **kwargs)
+                except (botocore.exceptions.ConnectionError, botocore.exceptions.HTTPClientError):
+                    if attempt == _CONNECTION_ATTEMPTS - 1:
+                        raise
+                time.sleep(random.uniform(0.5, 2.0**attempt))
+            return None  # not reached: the last attempt returns or raises
+
+        return wrapper
+
+    return decorator
 
 
 class TrailWatchError(AnsibleAWSError):
@@ -84,6 +112,8 @@ def converge_tags(current, desired, purge, tag, untag, check_mode):
     """Applies the tag difference through tag(dict)/untag(keys); returns (changed, tags afterwards)."""
     desired = text_tags(desired)
     to_set, to_unset = compare_aws_tags(current, desired, purge)
+    # compare_aws_tags walks sets: sort, so that the same change makes the same API call every time.
+    to_set, to_unset = dict(sorted(to_set.items())), sorted(to_unset)
     after = {k: v for k, v in {**current, **to_set}.items() if k not in to_unset}
     if not check_mode:
         if to_set:

@@ -13,6 +13,7 @@ from ansible_collections.amazon.aws.plugins.module_utils.policy import compare_p
 from ._common import TrailWatchError
 from ._common import converge_tags
 from ._common import retry
+from ._common import text_tags
 
 
 class KmsError(TrailWatchError):
@@ -113,6 +114,29 @@ def schedule_deletion(client, key_id, days):
     return client.schedule_key_deletion(KeyId=key_id, PendingWindowInDays=days)
 
 
+# Every key TrailWatch creates carries its alias as a tag, so a key whose alias was never created (a run
+# interrupted between CreateKey and CreateAlias) is found and adopted instead of being orphaned.
+ALIAS_TAG = "trailwatch:alias"
+
+
+@KmsErrorHandler.common_error_handler("look for a TrailWatch key that lost its alias (tag:GetResources)")
+@retry()
+def find_tagged_keys(tagging, alias):
+    pages = tagging.get_paginator("get_resources").paginate(
+        TagFilters=[{"Key": ALIAS_TAG, "Values": [alias]}], ResourceTypeFilters=["kms:key"]
+    )
+    return [m["ResourceARN"] for page in pages for m in page.get("ResourceTagMappingList", [])]
+
+
+def _orphan(client, tagging, alias):
+    """A usable key tagged with the alias but without it, or None."""
+    for arn in find_tagged_keys(tagging, alias) if tagging is not None else []:
+        meta = describe_key(client, arn)
+        if meta and meta.get("KeyState") == "Enabled":
+            return meta
+    return None
+
+
 def resolve_key_arn(client, key_id):
     """The key ARN for a key id, key ARN, alias name or alias ARN; None when nothing answers to it.
 
@@ -141,10 +165,16 @@ def read_key(client, alias):
     }
 
 
-def ensure_key_present(client, current, alias, description, policy, tags, purge_tags, check_mode):
-    """Creates or converges the key; returns (changed, predicted state)."""
-    if current is None:
-        desired = {
+def ensure_key_present(client, current, alias, description, policy, tags, purge_tags, check_mode, tagging=None):
+    """Creates (or adopts an orphan of) the key and converges it; returns (changed, predicted state)."""
+    tags = dict(tags, **{ALIAS_TAG: alias})
+    if current is not None:
+        return _converge_key(client, current, policy, tags, purge_tags, check_mode)
+    orphan = _orphan(client, tagging, alias)
+    if orphan is not None:
+        current = dict(read_key(client, orphan["Arn"]), alias=alias)
+    else:
+        current = {
             "key_id": None,
             "key_arn": None,
             "alias": alias,
@@ -152,21 +182,23 @@ def ensure_key_present(client, current, alias, description, policy, tags, purge_
             "key_state": "Enabled",
             "enabled": True,
             "policy": policy,
-            "rotation_enabled": True,
-            "tags": dict(tags),
+            "rotation_enabled": False,
+            "tags": text_tags(tags),
         }
-        if check_mode:
-            return True, desired
-        meta = create_key(client, description, policy, tags)
+        if not check_mode:
+            meta = create_key(client, description, policy, tags)
+            current.update(key_id=meta["KeyId"], key_arn=meta["Arn"])
+    if not check_mode:
         if describe_key(client, alias):
-            # The alias still names a key that is pending deletion: move it to the new key.
-            update_alias(client, alias, meta["KeyId"])
+            # The alias still names a key that is pending deletion: move it to this key.
+            update_alias(client, alias, current["key_id"])
         else:
-            create_alias(client, alias, meta["KeyId"])
-        enable_rotation(client, meta["KeyId"])
-        desired.update(key_id=meta["KeyId"], key_arn=meta["Arn"])
-        return True, desired
+            create_alias(client, alias, current["key_id"])
+    _changed, after = _converge_key(client, current, policy, tags, purge_tags, check_mode)
+    return True, after
 
+
+def _converge_key(client, current, policy, tags, purge_tags, check_mode):
     after = dict(current)
     changed = False
     if compare_policies(current["policy"], policy, default_version=None):
@@ -192,10 +224,18 @@ def ensure_key_present(client, current, alias, description, policy, tags, purge_
     return changed, after
 
 
-def ensure_key_absent(client, current, alias, deletion_window_days, check_mode):
-    """Deleting a key is always a scheduled deletion; the alias goes at once so a new deploy makes a new key."""
+def ensure_key_absent(client, current, alias, deletion_window_days, check_mode, tagging=None):
+    """Deleting a key is always a scheduled deletion; the alias goes at once so a new deploy makes a new key.
+
+    Without a key behind the alias, a key of TrailWatch's that never got its alias is scheduled instead.
+    """
     if current is None:
-        return False
+        orphan = _orphan(client, tagging, alias)
+        if orphan is None:
+            return False
+        if not check_mode:
+            schedule_deletion(client, orphan["KeyId"], deletion_window_days)
+        return True
     if not check_mode:
         delete_alias(client, alias)
         schedule_deletion(client, current["key_id"], deletion_window_days)

@@ -13,6 +13,7 @@ from ansible_collections.amazon.aws.plugins.module_utils.tagging import compare_
 
 from ._common import TrailWatchError
 from ._common import retry
+from ._common import retry_while
 from ._common import text_tags
 
 PUBLIC_ACCESS_BLOCK = {
@@ -107,7 +108,8 @@ def create_bucket(client, bucket, region):
     if region != "us-east-1":
         params["CreateBucketConfiguration"] = {"LocationConstraint": region}
     client.create_bucket(**params)
-    client.get_waiter("bucket_exists").wait(Bucket=bucket, WaiterConfig={"Delay": 1, "MaxAttempts": 30})
+    # The new bucket may take a moment to answer everywhere; wait for it (throttled answers are retried too).
+    retry_while(lambda: retry()(client.head_bucket)(Bucket=bucket), ["404", "NoSuchBucket", "NotFound"], 60)
 
 
 @S3ErrorHandler.common_error_handler("block public access to the bucket")

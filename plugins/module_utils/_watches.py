@@ -183,9 +183,7 @@ def ensure_watches_present(logs, cloudwatch, log_group_name, desired, current, t
 
 def ensure_watches_absent(logs, cloudwatch, log_group_name, current, check_mode, keep=()):
     """Deletes the filters and alarms in current except those named in keep; returns the full names removed."""
-    removed = sorted(
-        name for name, have in current.items() if name not in keep and (have["filters"] or have["alarm"])
-    )
+    removed = sorted(name for name, have in current.items() if name not in keep and (have["filters"] or have["alarm"]))
     if removed and not check_mode:
         for name in removed:
             if current[name]["filters"]:

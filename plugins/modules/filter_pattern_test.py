@@ -22,7 +22,7 @@ description:
     document, such as the array wildcard C([*])) fails the task with a message that names the position of the
     problem.
 author:
-  - TrailWatch contributors
+  - TrailWatch contributors (@trailwatch)
 options:
   filter_pattern:
     description:

@@ -20,7 +20,7 @@ description:
     The filter module takes a filter name prefix match for an exact match and re-puts a filter that exists,
     which duplicates it on some endpoints; together they need two module invocations per watch.
 author:
-  - TrailWatch contributors
+  - TrailWatch contributors (@trailwatch)
 options:
   state:
     description:

@@ -25,7 +25,7 @@ description:
     owner's default back, written as C(Sid=__default_statement_ID) granting the account root the default topic
     actions (SNS always keeps a topic policy).
 author:
-  - TrailWatch contributors
+  - TrailWatch contributors (@trailwatch)
 options:
   state:
     description:

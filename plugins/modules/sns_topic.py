@@ -19,9 +19,9 @@ description:
     statement that lets CloudWatch alarms publish is merged into its policy (by C(Sid), every other statement kept),
     and only the listed subscriptions are added; O(state=absent) removes just that statement and those
     subscriptions.
-  - Why a module of our own? M(amazon.aws) has no SNS topic module and C(community.aws) is not a dependency.
+  - Why a module of our own? The amazon.aws collection has no SNS topic module and C(community.aws) is not a dependency.
 author:
-  - TrailWatch contributors
+  - TrailWatch contributors (@trailwatch)
 options:
   state:
     description: Whether the topic should exist. Deleting a topic removes its subscriptions.

@@ -30,7 +30,7 @@ description:
     uses C(GetTrail). M(amazon.aws.kms_key) and M(amazon.aws.s3_bucket) need about 15 and 12 API calls to find
     that nothing changed, where this module needs 5 and 6.
 author:
-  - TrailWatch contributors
+  - TrailWatch contributors (@trailwatch)
 options:
   state:
     description: Whether the trail should exist.
@@ -296,7 +296,15 @@ def _key(run, before):
     if p["kms_key_alias"]:
         policy = kms_key_policy(run.partition, run.region, run.account, p["name"], p["log_group_name"])
         changed, key = ensure_key_present(
-            run.clients["kms"], before, p["kms_key_alias"], KEY_DESCRIPTION, policy, run.tags, run.purge_tags, run.check
+            run.clients["kms"],
+            before,
+            p["kms_key_alias"],
+            KEY_DESCRIPTION,
+            policy,
+            run.tags,
+            run.purge_tags,
+            run.check,
+            tagging=run.module.client("resourcegroupstaggingapi") if before is None else None,
         )
         run.changed("kms_key", changed)
         return key["key_arn"], key
@@ -415,7 +423,12 @@ def _absent(run, before):
                 run.extra["objects_deleted"] = deleted
     if p["kms_key_alias"]:
         changed = ensure_key_absent(
-            run.clients["kms"], before["kms_key"], p["kms_key_alias"], p["kms_key_deletion_window_days"], run.check
+            run.clients["kms"],
+            before["kms_key"],
+            p["kms_key_alias"],
+            p["kms_key_deletion_window_days"],
+            run.check,
+            tagging=run.module.client("resourcegroupstaggingapi") if before["kms_key"] is None else None,
         )
         run.changed("kms_key", changed)
         if changed:
@@ -447,7 +460,7 @@ def main():
         name=dict(required=True),
         kms_key_alias=dict(no_log=False),
         kms_key_id=dict(no_log=False),
-        kms_key_deletion_window_days=dict(type="int", default=30),
+        kms_key_deletion_window_days=dict(type="int", default=30, no_log=False),
         s3_bucket_name=dict(),
         s3_bucket_name_prefix=dict(),
         manage_s3_bucket=dict(type="bool", default=True),

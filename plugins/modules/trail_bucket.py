@@ -19,7 +19,7 @@ description:
   - Why not M(amazon.aws.s3_bucket)? It needs about 12 API calls to find that nothing changed, where this
     module needs 7, and it does not build the CloudTrail statements.
 author:
-  - TrailWatch contributors
+  - TrailWatch contributors (@trailwatch)
 options:
   state:
     description: Whether the bucket should exist (V(present)) or be emptied and deleted (V(absent)).

@@ -18,7 +18,7 @@ description:
   - Why not M(amazon.aws.kms_key)? It needs about 15 API calls to find that nothing changed, where this
     module needs 5, and it cannot build the CloudTrail and CloudWatch Logs statements for you.
 author:
-  - TrailWatch contributors
+  - TrailWatch contributors (@trailwatch)
 options:
   state:
     description: Whether the key should be usable (V(present)) or scheduled for deletion (V(absent)).
@@ -133,7 +133,14 @@ def main():
     try:
         before = read_key(kms, params["alias"])
         if params["state"] == "absent":
-            changed = ensure_key_absent(kms, before, params["alias"], params["deletion_window_days"], module.check_mode)
+            changed = ensure_key_absent(
+                kms,
+                before,
+                params["alias"],
+                params["deletion_window_days"],
+                module.check_mode,
+                tagging=module.client("resourcegroupstaggingapi") if before is None else None,
+            )
             after = None
         else:
             account, partition = caller_identity(module.client("sts"))
@@ -147,6 +154,7 @@ def main():
                 params["tags"] or {},
                 params["purge_tags"] if params["tags"] is not None else False,
                 module.check_mode,
+                tagging=module.client("resourcegroupstaggingapi") if before is None else None,
             )
     except TrailWatchError as e:
         module.fail_json_aws_error(e)

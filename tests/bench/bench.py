@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Benchmarks playbooks/site.yml against a local moto_server; writes docs/benchmarks.md.
 
     python tests/bench/bench.py [--runs 5] [--out docs/benchmarks.md]
@@ -67,7 +66,9 @@ def _run(endpoint, playbook, extra_vars, check=False):
         command.append("--check")
     moto_stand.record_start(endpoint)
     start = time.perf_counter()
-    proc = subprocess.run(command, cwd=REPO, env=_env(endpoint), capture_output=True, text=True, timeout=600)
+    proc = subprocess.run(
+        command, cwd=REPO, env=_env(endpoint), capture_output=True, text=True, timeout=600, check=False
+    )
     elapsed = time.perf_counter() - start
     calls = moto_stand.record_stop(endpoint)
     if proc.returncode != 0:
@@ -87,10 +88,10 @@ def _stats(samples):
 
 
 def measure(endpoint, runs):
-    results = {"floor": _stats([_run(endpoint, "tests/bench/floor.yml", {}) for _ in range(runs)])}
+    results = {"floor": _stats([_run(endpoint, "tests/bench/floor.yml", {}) for _unused in range(runs)])}
     for case, extra_vars in CASES.items():
         samples = {"converge": [], "no-op": [], "check mode": []}
-        for _ in range(runs):
+        for _unused in range(runs):
             moto_stand.reset(endpoint)
             samples["converge"].append(_run(endpoint, "playbooks/site.yml", extra_vars))
             samples["no-op"].append(_run(endpoint, "playbooks/site.yml", extra_vars))

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """An account that already has a log bucket, a KMS key and an SNS topic, each with someone else's policy.
 
     byo_fixture.py create --out FILE [--region R]     prints and writes the names/ARNs and foreign statements

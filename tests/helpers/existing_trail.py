@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """An account that already has someone else's multi-region trail delivering to its own log group.
 
 existing_trail.py create --out FILE [--region R]     creates it; writes its description

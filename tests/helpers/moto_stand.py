@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Start, stop and inspect a local ``moto_server`` for tests.
 
 Stdlib only.  Usable as a CLI::

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Puts log data into a deployed TrailWatch stack, so teardown tests can prove it is kept or purged.
 
     seed_log_data.py [--name trailwatch] [--region R]

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Reads a deployed TrailWatch stack back with boto3 and checks every property, one named check each.
 
     stack_checks.py --expect present|kept|purged [--name trailwatch] [--region R] [--email a@b ...]
@@ -47,7 +46,9 @@ class Stack:
     def __init__(self, name, region, emails, assume_role=None):
         session = boto3.session.Session(region_name=region)
         if assume_role:
-            creds = session.client("sts").assume_role(RoleArn=assume_role, RoleSessionName="stack-checks")["Credentials"]
+            creds = session.client("sts").assume_role(RoleArn=assume_role, RoleSessionName="stack-checks")[
+                "Credentials"
+            ]
             session = boto3.session.Session(
                 region_name=region,
                 aws_access_key_id=creds["AccessKeyId"],

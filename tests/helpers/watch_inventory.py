@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Lists the metric filters of a log group and the alarms of the account, or plants someone else's.
 
     watch_inventory.py show --log-group NAME [--region R]

@@ -43,6 +43,7 @@ def run_playbook(moto_endpoint):
             [str(bin_dir / "ansible-playbook"), str(REPO / playbook), "-e", extra_vars],
             cwd=REPO,
             env=env,
+            check=False,
             capture_output=True,
             text=True,
             timeout=300,

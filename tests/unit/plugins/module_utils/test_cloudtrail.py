@@ -51,10 +51,15 @@ def stub_read(stub, trail=None, is_logging=True, event_selectors=None, tags=TAGS
     stub.add_response("get_trail", {"Trail": trail or aws_trail()}, {"Name": NAME})
     stub.add_response("get_trail_status", {"IsLogging": is_logging}, {"Name": NAME})
     if event_selectors is None:
-        event_selectors = [{"ReadWriteType": "WriteOnly", "IncludeManagementEvents": True, "DataResources": [],
-                            "ExcludeManagementEventSources": list(reversed(EXCLUDED))}]
-    stub.add_response("get_event_selectors", {"TrailARN": ARN, "EventSelectors": event_selectors},
-                      {"TrailName": NAME})
+        event_selectors = [
+            {
+                "ReadWriteType": "WriteOnly",
+                "IncludeManagementEvents": True,
+                "DataResources": [],
+                "ExcludeManagementEventSources": list(reversed(EXCLUDED)),
+            }
+        ]
+    stub.add_response("get_event_selectors", {"TrailARN": ARN, "EventSelectors": event_selectors}, {"TrailName": NAME})
     stub.add_response(
         "list_tags",
         {"ResourceTagList": [{"ResourceId": ARN, "TagsList": [{"Key": k, "Value": v} for k, v in tags.items()]}]},
@@ -123,9 +128,18 @@ def test_trail_settings_key_prefix(key_prefix, expected):
     [
         ("All", [], [{"ReadWriteType": "All", "IncludeManagementEvents": True, "DataResources": []}]),
         ("WriteOnly", None, [{"ReadWriteType": "WriteOnly", "IncludeManagementEvents": True, "DataResources": []}]),
-        ("WriteOnly", ["rdsdata.amazonaws.com", "kms.amazonaws.com"],
-         [{"ReadWriteType": "WriteOnly", "IncludeManagementEvents": True, "DataResources": [],
-           "ExcludeManagementEventSources": ["kms.amazonaws.com", "rdsdata.amazonaws.com"]}]),
+        (
+            "WriteOnly",
+            ["rdsdata.amazonaws.com", "kms.amazonaws.com"],
+            [
+                {
+                    "ReadWriteType": "WriteOnly",
+                    "IncludeManagementEvents": True,
+                    "DataResources": [],
+                    "ExcludeManagementEventSources": ["kms.amazonaws.com", "rdsdata.amazonaws.com"],
+                }
+            ],
+        ),
     ],
 )
 def test_event_selectors(read_write_type, exclude, expected):
@@ -135,32 +149,51 @@ def test_event_selectors(read_write_type, exclude, expected):
 @pytest.mark.parametrize(
     "desired_sources, reported",
     [
-        (["kms.amazonaws.com", "rdsdata.amazonaws.com"],
-         {"ExcludeManagementEventSources": ["rdsdata.amazonaws.com", "kms.amazonaws.com"]}),
-        (["rdsdata.amazonaws.com", "kms.amazonaws.com"],
-         {"ExcludeManagementEventSources": ["kms.amazonaws.com", "rdsdata.amazonaws.com"]}),
+        (
+            ["kms.amazonaws.com", "rdsdata.amazonaws.com"],
+            {"ExcludeManagementEventSources": ["rdsdata.amazonaws.com", "kms.amazonaws.com"]},
+        ),
+        (
+            ["rdsdata.amazonaws.com", "kms.amazonaws.com"],
+            {"ExcludeManagementEventSources": ["kms.amazonaws.com", "rdsdata.amazonaws.com"]},
+        ),
         ([], {}),
         ([], {"ExcludeManagementEventSources": []}),
     ],
 )
 def test_selector_normalisation_ignores_order_and_defaults(desired_sources, reported):
     desired = _cloudtrail.event_selectors("WriteOnly", desired_sources)
-    read_back = [dict({"ReadWriteType": "WriteOnly", "IncludeManagementEvents": True, "DataResources": []},
-                      **reported)]
+    read_back = [dict({"ReadWriteType": "WriteOnly", "IncludeManagementEvents": True, "DataResources": []}, **reported)]
     assert _cloudtrail._normalise_selectors(read_back) == _cloudtrail._normalise_selectors(desired)
 
 
 @pytest.mark.parametrize(
     "reported",
     [
-        {"ReadWriteType": "All", "IncludeManagementEvents": True, "DataResources": [],
-         "ExcludeManagementEventSources": EXCLUDED},
-        {"ReadWriteType": "WriteOnly", "IncludeManagementEvents": True, "DataResources": [],
-         "ExcludeManagementEventSources": ["kms.amazonaws.com"]},
-        {"ReadWriteType": "WriteOnly", "IncludeManagementEvents": False, "DataResources": [],
-         "ExcludeManagementEventSources": EXCLUDED},
-        {"ReadWriteType": "WriteOnly", "IncludeManagementEvents": True, "ExcludeManagementEventSources": EXCLUDED,
-         "DataResources": [{"Type": "AWS::S3::Object", "Values": ["arn:aws:s3"]}]},
+        {
+            "ReadWriteType": "All",
+            "IncludeManagementEvents": True,
+            "DataResources": [],
+            "ExcludeManagementEventSources": EXCLUDED,
+        },
+        {
+            "ReadWriteType": "WriteOnly",
+            "IncludeManagementEvents": True,
+            "DataResources": [],
+            "ExcludeManagementEventSources": ["kms.amazonaws.com"],
+        },
+        {
+            "ReadWriteType": "WriteOnly",
+            "IncludeManagementEvents": False,
+            "DataResources": [],
+            "ExcludeManagementEventSources": EXCLUDED,
+        },
+        {
+            "ReadWriteType": "WriteOnly",
+            "IncludeManagementEvents": True,
+            "ExcludeManagementEventSources": EXCLUDED,
+            "DataResources": [{"Type": "AWS::S3::Object", "Values": ["arn:aws:s3"]}],
+        },
     ],
 )
 def test_selector_normalisation_still_sees_real_differences(reported):
@@ -172,9 +205,14 @@ def test_selector_normalisation_still_sees_real_differences(reported):
 
 def test_create_trail_retries_a_role_cloudtrail_cannot_assume_yet(cloudtrail, propagation):
     client, stub = cloudtrail
-    for _ in range(2):
-        stub.add_client_error("create_trail", "InvalidCloudWatchLogsRoleArnException", ROLE_NOT_READY, 400,
-                              expected_params=create_params())
+    for _unused in range(2):
+        stub.add_client_error(
+            "create_trail",
+            "InvalidCloudWatchLogsRoleArnException",
+            ROLE_NOT_READY,
+            400,
+            expected_params=create_params(),
+        )
     stub.add_response("create_trail", {"Name": NAME, "TrailARN": ARN}, create_params())
     assert _cloudtrail.create_trail(client, settings(), TAGS)["TrailARN"] == ARN
     assert len(propagation.sleeps) == 2
@@ -193,7 +231,7 @@ def test_create_trail_retries_every_propagation_error(cloudtrail, propagation, c
 def test_create_trail_gives_up_after_the_timeout(cloudtrail, propagation, longest_jitter):
     client, stub = cloudtrail
     # With the longest jitter the waits are 1, 2, 4, 8, 16 x6, then the 9 s left: 12 attempts in 120 s.
-    for _ in range(12):
+    for _unused in range(12):
         stub.add_client_error("create_trail", "InvalidCloudWatchLogsRoleArnException", ROLE_NOT_READY, 400)
     with pytest.raises(_cloudtrail.CloudTrailError) as raised:
         _cloudtrail.create_trail(client, settings(), TAGS)
@@ -209,8 +247,9 @@ def test_create_trail_gives_up_after_the_timeout(cloudtrail, propagation, longes
 
 def test_create_trail_does_not_retry_an_unrelated_error(cloudtrail, propagation):
     client, stub = cloudtrail
-    stub.add_client_error("create_trail", "InsufficientS3BucketPolicyException",
-                          "Incorrect S3 bucket policy is detected for bucket", 400)
+    stub.add_client_error(
+        "create_trail", "InsufficientS3BucketPolicyException", "Incorrect S3 bucket policy is detected for bucket", 400
+    )
     with pytest.raises(_cloudtrail.CloudTrailError) as raised:
         _cloudtrail.create_trail(client, settings(), TAGS)
     assert raised.value.exception.response["Error"]["Code"] == "InsufficientS3BucketPolicyException"
@@ -284,7 +323,7 @@ def test_up_to_date_trail_makes_no_write_call(cloudtrail):
 
 
 def test_check_mode_create_makes_no_call_and_reports_the_change(cloudtrail):
-    client, _ = cloudtrail
+    client, _unused = cloudtrail
     changed, after, parts = _cloudtrail.ensure_trail_present(
         client, None, settings(), selectors(), ARN, TAGS, True, check_mode=True
     )
@@ -298,9 +337,13 @@ def test_check_mode_create_makes_no_call_and_reports_the_change(cloudtrail):
 
 def test_check_mode_update_makes_no_call_and_reports_every_part(cloudtrail):
     client, stub = cloudtrail
-    stub_read(stub, trail=aws_trail(LogFileValidationEnabled=False), is_logging=False,
-              event_selectors=[{"ReadWriteType": "All", "IncludeManagementEvents": True, "DataResources": []}],
-              tags={"old": "x"})
+    stub_read(
+        stub,
+        trail=aws_trail(LogFileValidationEnabled=False),
+        is_logging=False,
+        event_selectors=[{"ReadWriteType": "All", "IncludeManagementEvents": True, "DataResources": []}],
+        tags={"old": "x"},
+    )
     current = _cloudtrail.read_trail(client, NAME)
     changed, after, parts = _cloudtrail.ensure_trail_present(
         client, current, settings(), selectors(), ARN, TAGS, True, check_mode=True
@@ -326,9 +369,13 @@ def test_create_sets_selectors_and_starts_logging(cloudtrail, propagation, recor
 
 def test_update_converges_each_part(cloudtrail, propagation, record_operations):
     client, stub = cloudtrail
-    stub_read(stub, trail=aws_trail(S3KeyPrefix="old-prefix"), is_logging=False,
-              event_selectors=[{"ReadWriteType": "All", "IncludeManagementEvents": True, "DataResources": []}],
-              tags={"old": "x"})
+    stub_read(
+        stub,
+        trail=aws_trail(S3KeyPrefix="old-prefix"),
+        is_logging=False,
+        event_selectors=[{"ReadWriteType": "All", "IncludeManagementEvents": True, "DataResources": []}],
+        tags={"old": "x"},
+    )
     current = _cloudtrail.read_trail(client, NAME)
     calls = record_operations(client)
     # Dropping the key prefix needs an explicit empty prefix: an absent one would leave it in place.
@@ -348,10 +395,19 @@ def test_update_converges_each_part(cloudtrail, propagation, record_operations):
 
 def test_selectors_in_a_different_order_are_not_a_change(cloudtrail):
     client, stub = cloudtrail
-    stub_read(stub, event_selectors=[{"ReadWriteType": "WriteOnly", "IncludeManagementEvents": True,
-                                      "DataResources": [], "ExcludeManagementEventSources": list(reversed(EXCLUDED))}])
+    stub_read(
+        stub,
+        event_selectors=[
+            {
+                "ReadWriteType": "WriteOnly",
+                "IncludeManagementEvents": True,
+                "DataResources": [],
+                "ExcludeManagementEventSources": list(reversed(EXCLUDED)),
+            }
+        ],
+    )
     current = _cloudtrail.read_trail(client, NAME)
-    changed, _, parts = _cloudtrail.ensure_trail_present(
+    changed, _unused, parts = _cloudtrail.ensure_trail_present(
         client, current, settings(), selectors(exclude=list(reversed(EXCLUDED))), ARN, TAGS, True, False
     )
     assert (changed, parts) == (False, [])
@@ -361,8 +417,9 @@ def test_purge_tags_false_keeps_foreign_trail_tags(cloudtrail):
     client, stub = cloudtrail
     stub_read(stub, tags={"team": "security", "owner": "someone"})
     current = _cloudtrail.read_trail(client, NAME)
-    changed, after, _ = _cloudtrail.ensure_trail_present(client, current, settings(), selectors(), ARN, TAGS,
-                                                         False, False)
+    changed, after, _unused = _cloudtrail.ensure_trail_present(
+        client, current, settings(), selectors(), ARN, TAGS, False, False
+    )
     assert changed is False
     assert after["tags"] == {"team": "security", "owner": "someone"}
 
@@ -384,10 +441,12 @@ def test_delete_of_a_trail_already_gone_is_not_an_error(cloudtrail):
     assert _cloudtrail.delete_trail(client, NAME) is False
 
 
-
 def test_create_trail_sends_tag_values_as_strings(cloudtrail, propagation):
     client, stub = cloudtrail
-    stub.add_response("create_trail", {"Name": NAME, "TrailARN": ARN},
-                      dict(settings(), TagsList=[{"Key": "cost-center", "Value": "1234"}]))
+    stub.add_response(
+        "create_trail",
+        {"Name": NAME, "TrailARN": ARN},
+        dict(settings(), TagsList=[{"Key": "cost-center", "Value": "1234"}]),
+    )
     assert _cloudtrail.create_trail(client, settings(), {"cost-center": 1234})["TrailARN"] == ARN
     stub.assert_no_pending_responses()

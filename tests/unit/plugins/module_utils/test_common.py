@@ -63,8 +63,16 @@ def test_retry_while_waits_are_jittered_and_grow_to_a_cap(fake_clock, upper_jitt
     func = Flaky([client_error(CODES[0])] * 8)
     _common.retry_while(func, CODES, 1000, sleep=fake_clock.sleep, clock=fake_clock)
     # Each wait is drawn from [delay/2, delay]; the delay doubles up to 16 seconds.
-    assert upper_jitter == [(0.5, 1.0), (1.0, 2.0), (2.0, 4.0), (4.0, 8.0), (8.0, 16.0), (8.0, 16.0), (8.0, 16.0),
-                            (8.0, 16.0)]
+    assert upper_jitter == [
+        (0.5, 1.0),
+        (1.0, 2.0),
+        (2.0, 4.0),
+        (4.0, 8.0),
+        (8.0, 16.0),
+        (8.0, 16.0),
+        (8.0, 16.0),
+        (8.0, 16.0),
+    ]
     assert fake_clock.sleeps == [1.0, 2.0, 4.0, 8.0, 16.0, 16.0, 16.0, 16.0]
 
 
@@ -144,8 +152,9 @@ def test_retry_while_accepts_a_single_code_string(fake_clock):
 # --- retry(): AWSRetry with the extra codes ------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("code", ["Throttling", "ThrottlingException", "SlowDown", "KMSInternalException",
-                                  "ConcurrentModificationException"])
+@pytest.mark.parametrize(
+    "code", ["Throttling", "ThrottlingException", "SlowDown", "KMSInternalException", "ConcurrentModificationException"]
+)
 def test_retry_policy_retries_throttling_codes(code, retry_sleeps):
     func = Flaky([client_error(code), client_error(code)])
     assert _common.retry()(func)() == "done"
@@ -216,16 +225,39 @@ def test_caller_identity_error_names_the_credentials(stubbed):
         pytest.param({}, {"a": "1"}, True, {"a": "1"}, None, {"a": "1"}, id="add"),
         pytest.param({"a": "1"}, {"a": "2"}, True, {"a": "2"}, None, {"a": "2"}, id="change"),
         pytest.param({"a": "1", "b": "2"}, {"a": "1"}, True, None, ["b"], {"a": "1"}, id="remove"),
-        pytest.param({"a": "1", "b": "2"}, {"a": "1"}, False, None, None, {"a": "1", "b": "2"},
-                     id="purge-false-keeps-extra"),
-        pytest.param({"b": "2"}, {"a": "1"}, False, {"a": "1"}, None, {"a": "1", "b": "2"},
-                     id="purge-false-still-adds"),
-        pytest.param({"a": "1", "b": "2", "c": "3"}, {"a": "9", "d": "4"}, True, {"a": "9", "d": "4"}, ["b", "c"],
-                     {"a": "9", "d": "4"}, id="add-change-remove"),
-        pytest.param({"aws:cloudformation:stack-name": "s", "a": "1"}, {}, True, None, ["a"],
-                     {"aws:cloudformation:stack-name": "s"}, id="aws-tags-never-purged"),
-        pytest.param({"aws:cloudformation:stack-name": "s"}, {"a": "1"}, True, {"a": "1"}, None,
-                     {"aws:cloudformation:stack-name": "s", "a": "1"}, id="aws-tags-kept-on-add"),
+        pytest.param(
+            {"a": "1", "b": "2"}, {"a": "1"}, False, None, None, {"a": "1", "b": "2"}, id="purge-false-keeps-extra"
+        ),
+        pytest.param(
+            {"b": "2"}, {"a": "1"}, False, {"a": "1"}, None, {"a": "1", "b": "2"}, id="purge-false-still-adds"
+        ),
+        pytest.param(
+            {"a": "1", "b": "2", "c": "3"},
+            {"a": "9", "d": "4"},
+            True,
+            {"a": "9", "d": "4"},
+            ["b", "c"],
+            {"a": "9", "d": "4"},
+            id="add-change-remove",
+        ),
+        pytest.param(
+            {"aws:cloudformation:stack-name": "s", "a": "1"},
+            {},
+            True,
+            None,
+            ["a"],
+            {"aws:cloudformation:stack-name": "s"},
+            id="aws-tags-never-purged",
+        ),
+        pytest.param(
+            {"aws:cloudformation:stack-name": "s"},
+            {"a": "1"},
+            True,
+            {"a": "1"},
+            None,
+            {"aws:cloudformation:stack-name": "s", "a": "1"},
+            id="aws-tags-kept-on-add",
+        ),
     ],
 )
 @pytest.mark.parametrize("check_mode", [False, True], ids=["apply", "check"])
@@ -247,16 +279,18 @@ def test_converge_tags(current, desired, purge, expect_set, expect_unset, after,
 def test_converge_tags_compares_values_as_text():
     """Already right: an int tag equal to the stored string is no change (compare_aws_tags uses to_text)."""
     tagged, untagged = [], []
-    changed, _ = _common.converge_tags({"cost-center": "1234"}, {"cost-center": 1234}, True, tagged.append,
-                                       untagged.append, False)
+    changed, _unused = _common.converge_tags(
+        {"cost-center": "1234"}, {"cost-center": 1234}, True, tagged.append, untagged.append, False
+    )
     assert changed is False
     assert tagged == [] and untagged == []
 
 
 def test_converge_tags_sends_tag_values_as_strings():
     tagged = []
-    changed, after = _common.converge_tags({}, {"cost-center": 1234, "critical": True}, True, tagged.append,
-                                           [].append, False)
+    changed, after = _common.converge_tags(
+        {}, {"cost-center": 1234, "critical": True}, True, tagged.append, [].append, False
+    )
     assert changed is True
     assert tagged == [{"cost-center": "1234", "critical": "True"}]
     assert after == {"cost-center": "1234", "critical": "True"}

@@ -25,9 +25,15 @@ def encoded(document):
 
 
 def aws_role(trust):
-    return {"Path": "/", "RoleName": ROLE, "RoleId": "AROAEXAMPLEEXAMPLE1", "Arn": ROLE_ARN,
-            "CreateDate": datetime.datetime(2025, 1, 1, tzinfo=datetime.UTC),
-            "AssumeRolePolicyDocument": trust, "Tags": [{"Key": "team", "Value": "security"}]}
+    return {
+        "Path": "/",
+        "RoleName": ROLE,
+        "RoleId": "AROAEXAMPLEEXAMPLE1",
+        "Arn": ROLE_ARN,
+        "CreateDate": datetime.datetime(2025, 1, 1, tzinfo=datetime.UTC),
+        "AssumeRolePolicyDocument": trust,
+        "Tags": [{"Key": "team", "Value": "security"}],
+    }
 
 
 @pytest.fixture
@@ -61,8 +67,10 @@ EXPECTED = {"name": ROLE, "arn": ROLE_ARN, "trust_policy": TRUST, "permissions_p
         (TRUST, TRUST),
         (encoded(TRUST), TRUST),
         (json.dumps(TRUST), TRUST),
-        (quote(json.dumps({"Statement": [{"Resource": "arn:aws:logs:*:*:log-group:a b"}]})),
-         {"Statement": [{"Resource": "arn:aws:logs:*:*:log-group:a b"}]}),
+        (
+            quote(json.dumps({"Statement": [{"Resource": "arn:aws:logs:*:*:log-group:a b"}]})),
+            {"Statement": [{"Resource": "arn:aws:logs:*:*:log-group:a b"}]},
+        ),
     ],
     ids=["dict", "url-encoded", "plain-json", "encoded-space"],
 )
@@ -86,8 +94,13 @@ def test_read_role_with_documents_boto3_already_decoded(iam):
 
 def test_read_role_of_a_missing_role_is_none(iam):
     client, stub = iam
-    stub.add_client_error("get_role", "NoSuchEntity", f"The role with name {ROLE} cannot be found.", 404,
-                          expected_params={"RoleName": ROLE})
+    stub.add_client_error(
+        "get_role",
+        "NoSuchEntity",
+        f"The role with name {ROLE} cannot be found.",
+        404,
+        expected_params={"RoleName": ROLE},
+    )
     assert _iam.read_role(client, ROLE) is None
 
 
@@ -102,18 +115,23 @@ def test_up_to_date_role_makes_no_write_call(iam):
     client, stub = iam
     stub_read(stub)
     current = _iam.read_role(client, ROLE)
-    changed, after, created = _iam.ensure_role_present(client, current, ROLE, ROLE_ARN, TRUST, PERMISSIONS, TAGS,
-                                                       True, False)
+    changed, after, created = _iam.ensure_role_present(
+        client, current, ROLE, ROLE_ARN, TRUST, PERMISSIONS, TAGS, True, False
+    )
     assert (changed, created) == (False, False)
     assert after == EXPECTED
 
 
 def test_missing_inline_policy_is_put_back(iam):
     client, stub = iam
-    stub.add_response("put_role_policy", {}, {"RoleName": ROLE, "PolicyName": _iam.INLINE_POLICY_NAME,
-                                              "PolicyDocument": json.dumps(PERMISSIONS)})
-    changed, _, _ = _iam.ensure_role_present(client, dict(EXPECTED, permissions_policy=None), ROLE, ROLE_ARN, TRUST,
-                                             PERMISSIONS, TAGS, True, False)
+    stub.add_response(
+        "put_role_policy",
+        {},
+        {"RoleName": ROLE, "PolicyName": _iam.INLINE_POLICY_NAME, "PolicyDocument": json.dumps(PERMISSIONS)},
+    )
+    changed, _unused, _unused = _iam.ensure_role_present(
+        client, dict(EXPECTED, permissions_policy=None), ROLE, ROLE_ARN, TRUST, PERMISSIONS, TAGS, True, False
+    )
     assert changed is True
 
 
@@ -122,17 +140,19 @@ def test_new_role_reports_created(iam, record_operations):
     calls = record_operations(client)
     stub.add_response("create_role", {"Role": aws_role(encoded(TRUST))}, None)
     stub.add_response("put_role_policy", {}, None)
-    changed, after, created = _iam.ensure_role_present(client, None, ROLE, "predicted", TRUST, PERMISSIONS, TAGS,
-                                                       True, False)
+    changed, after, created = _iam.ensure_role_present(
+        client, None, ROLE, "predicted", TRUST, PERMISSIONS, TAGS, True, False
+    )
     assert (changed, created) == (True, True)
     assert after["arn"] == ROLE_ARN
     assert calls == ["CreateRole", "PutRolePolicy"]
 
 
 def test_new_role_in_check_mode_makes_no_call(iam):
-    client, _ = iam
-    changed, after, created = _iam.ensure_role_present(client, None, ROLE, ROLE_ARN, TRUST, PERMISSIONS, TAGS, True,
-                                                       True)
+    client, _unused = iam
+    changed, after, created = _iam.ensure_role_present(
+        client, None, ROLE, ROLE_ARN, TRUST, PERMISSIONS, TAGS, True, True
+    )
     assert (changed, created) == (True, True)
     assert after == EXPECTED
 

@@ -17,6 +17,8 @@ NEW_KEY_ID = "9f8e7d6c-aaaa-bbbb-cccc-ddddeeeeffff"
 NEW_KEY_ARN = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/{NEW_KEY_ID}"
 POLICY = _policies.kms_key_policy("aws", REGION, ACCOUNT, "trailwatch", "aws-cloudtrail-logs-trailwatch")
 TAGS = {"team": "security"}
+# Every key TrailWatch creates also carries its alias as a tag, so an interrupted run can find it again.
+KEY_TAGS = dict(TAGS, **{_kms.ALIAS_TAG: ALIAS})
 DESCRIPTION = "TrailWatch: CloudTrail, CloudWatch Logs and SNS encryption"
 
 # Operations that would destroy or disable a key at once: TrailWatch must never call them.
@@ -24,14 +26,32 @@ IMMEDIATE_DESTRUCTION = {"DisableKey", "DeleteImportedKeyMaterial", "DisableKeyR
 
 
 def metadata(key_id=KEY_ID, key_arn=KEY_ARN, state="Enabled"):
-    return {"KeyId": key_id, "Arn": key_arn, "AWSAccountId": ACCOUNT, "Description": DESCRIPTION,
-            "KeyState": state, "Enabled": state == "Enabled", "KeyUsage": "ENCRYPT_DECRYPT",
-            "KeySpec": "SYMMETRIC_DEFAULT", "KeyManager": "CUSTOMER", "Origin": "AWS_KMS"}
+    return {
+        "KeyId": key_id,
+        "Arn": key_arn,
+        "AWSAccountId": ACCOUNT,
+        "Description": DESCRIPTION,
+        "KeyState": state,
+        "Enabled": state == "Enabled",
+        "KeyUsage": "ENCRYPT_DECRYPT",
+        "KeySpec": "SYMMETRIC_DEFAULT",
+        "KeyManager": "CUSTOMER",
+        "Origin": "AWS_KMS",
+    }
 
 
 def current_key(**changes):
-    key = {"key_id": KEY_ID, "key_arn": KEY_ARN, "alias": ALIAS, "description": DESCRIPTION, "key_state": "Enabled",
-           "enabled": True, "policy": POLICY, "rotation_enabled": True, "tags": dict(TAGS)}
+    key = {
+        "key_id": KEY_ID,
+        "key_arn": KEY_ARN,
+        "alias": ALIAS,
+        "description": DESCRIPTION,
+        "key_state": "Enabled",
+        "enabled": True,
+        "policy": POLICY,
+        "rotation_enabled": True,
+        "tags": dict(KEY_TAGS),
+    }
     key.update(changes)
     return key
 
@@ -46,8 +66,9 @@ def kms(stubbed):
 
 def test_read_key_of_a_missing_alias_is_none(kms):
     client, stub = kms
-    stub.add_client_error("describe_key", "NotFoundException", f"Alias {ALIAS} is not found.", 400,
-                          expected_params={"KeyId": ALIAS})
+    stub.add_client_error(
+        "describe_key", "NotFoundException", f"Alias {ALIAS} is not found.", 400, expected_params={"KeyId": ALIAS}
+    )
     assert _kms.read_key(client, ALIAS) is None
 
 
@@ -61,12 +82,18 @@ def test_read_key_pending_deletion_counts_as_absent(kms):
 def test_read_key(kms):
     client, stub = kms
     stub.add_response("describe_key", {"KeyMetadata": metadata()}, {"KeyId": ALIAS})
-    stub.add_response("get_key_policy", {"Policy": json.dumps(POLICY), "PolicyName": "default"},
-                      {"KeyId": KEY_ID, "PolicyName": "default"})
+    stub.add_response(
+        "get_key_policy",
+        {"Policy": json.dumps(POLICY), "PolicyName": "default"},
+        {"KeyId": KEY_ID, "PolicyName": "default"},
+    )
     stub.add_response("get_key_rotation_status", {"KeyRotationEnabled": True}, {"KeyId": KEY_ID})
-    stub.add_response("list_resource_tags", {"Tags": [{"TagKey": "team", "TagValue": "security"}], "Truncated": False},
-                      {"KeyId": KEY_ID})
-    assert _kms.read_key(client, ALIAS) == current_key()
+    stub.add_response(
+        "list_resource_tags",
+        {"Tags": [{"TagKey": "team", "TagValue": "security"}], "Truncated": False},
+        {"KeyId": KEY_ID},
+    )
+    assert _kms.read_key(client, ALIAS) == current_key(tags=TAGS)
 
 
 def test_read_key_other_errors_raise(kms):
@@ -94,9 +121,15 @@ def test_resolve_key_arn_of_nothing_is_none(kms):
 
 def stub_create_key(stub):
     stub.add_response(
-        "create_key", {"KeyMetadata": metadata(NEW_KEY_ID, NEW_KEY_ARN)},
-        {"Description": DESCRIPTION, "KeyUsage": "ENCRYPT_DECRYPT", "KeySpec": "SYMMETRIC_DEFAULT",
-         "Policy": json.dumps(POLICY), "Tags": [{"TagKey": "team", "TagValue": "security"}]},
+        "create_key",
+        {"KeyMetadata": metadata(NEW_KEY_ID, NEW_KEY_ARN)},
+        {
+            "Description": DESCRIPTION,
+            "KeyUsage": "ENCRYPT_DECRYPT",
+            "KeySpec": "SYMMETRIC_DEFAULT",
+            "Policy": json.dumps(POLICY),
+            "Tags": [{"TagKey": "team", "TagValue": "security"}, {"TagKey": _kms.ALIAS_TAG, "TagValue": ALIAS}],
+        },
     )
 
 
@@ -120,13 +153,13 @@ def test_create_moves_an_alias_left_on_a_key_pending_deletion(kms, record_operat
     stub.add_response("describe_key", {"KeyMetadata": metadata(state="PendingDeletion")}, {"KeyId": ALIAS})
     stub.add_response("update_alias", {}, {"AliasName": ALIAS, "TargetKeyId": NEW_KEY_ID})
     stub.add_response("enable_key_rotation", {}, {"KeyId": NEW_KEY_ID})
-    changed, _ = _kms.ensure_key_present(client, None, ALIAS, DESCRIPTION, POLICY, TAGS, True, False)
+    changed, _unused = _kms.ensure_key_present(client, None, ALIAS, DESCRIPTION, POLICY, TAGS, True, False)
     assert changed is True
     assert calls == ["CreateKey", "DescribeKey", "UpdateAlias", "EnableKeyRotation"]
 
 
 def test_create_in_check_mode_makes_no_call(kms):
-    client, _ = kms
+    client, _unused = kms
     changed, after = _kms.ensure_key_present(client, None, ALIAS, DESCRIPTION, POLICY, TAGS, True, True)
     assert changed is True
     assert after["rotation_enabled"] is True
@@ -134,14 +167,20 @@ def test_create_in_check_mode_makes_no_call(kms):
 
 
 def test_equal_key_makes_no_write_call(kms):
-    client, _ = kms
+    client, _unused = kms
     # compare_policies ignores statement order and the order of actions.
-    reordered = dict(POLICY, Statement=[dict(s, Action=sorted(s["Action"]) if isinstance(s["Action"], list)
-                                             else s["Action"]) for s in reversed(POLICY["Statement"])])
-    changed, after = _kms.ensure_key_present(client, current_key(policy=reordered), ALIAS, DESCRIPTION, POLICY,
-                                             TAGS, True, False)
+    reordered = dict(
+        POLICY,
+        Statement=[
+            dict(s, Action=sorted(s["Action"]) if isinstance(s["Action"], list) else s["Action"])
+            for s in reversed(POLICY["Statement"])
+        ],
+    )
+    changed, after = _kms.ensure_key_present(
+        client, current_key(policy=reordered), ALIAS, DESCRIPTION, POLICY, TAGS, True, False
+    )
     assert changed is False
-    assert after["tags"] == TAGS
+    assert after["tags"] == KEY_TAGS
 
 
 def test_policy_difference_is_converged_with_put_key_policy(kms, record_operations):
@@ -149,17 +188,19 @@ def test_policy_difference_is_converged_with_put_key_policy(kms, record_operatio
     calls = record_operations(client)
     without_root = dict(POLICY, Statement=[s for s in POLICY["Statement"] if s["Sid"] != "TrailWatchAccountRoot"])
     stub.add_response("put_key_policy", {}, {"KeyId": KEY_ID, "PolicyName": "default", "Policy": json.dumps(POLICY)})
-    changed, after = _kms.ensure_key_present(client, current_key(policy=without_root), ALIAS, DESCRIPTION, POLICY,
-                                             TAGS, True, False)
+    changed, after = _kms.ensure_key_present(
+        client, current_key(policy=without_root), ALIAS, DESCRIPTION, POLICY, TAGS, True, False
+    )
     assert changed is True
     assert after["policy"] == POLICY
     assert calls == ["PutKeyPolicy"]
 
 
 def test_policy_difference_in_check_mode_makes_no_call(kms):
-    client, _ = kms
-    changed, after = _kms.ensure_key_present(client, current_key(policy={"Statement": []}), ALIAS, DESCRIPTION,
-                                             POLICY, TAGS, True, True)
+    client, _unused = kms
+    changed, after = _kms.ensure_key_present(
+        client, current_key(policy={"Statement": []}), ALIAS, DESCRIPTION, POLICY, TAGS, True, True
+    )
     assert changed is True
     assert after["policy"] == POLICY
 
@@ -168,13 +209,20 @@ def test_rotation_and_tags_converge(kms, record_operations):
     client, stub = kms
     calls = record_operations(client)
     stub.add_response("enable_key_rotation", {}, {"KeyId": KEY_ID})
-    stub.add_response("tag_resource", {}, {"KeyId": KEY_ID, "Tags": [{"TagKey": "team", "TagValue": "security"}]})
+    stub.add_response(
+        "tag_resource",
+        {},
+        {
+            "KeyId": KEY_ID,
+            "Tags": [{"TagKey": "team", "TagValue": "security"}, {"TagKey": _kms.ALIAS_TAG, "TagValue": ALIAS}],
+        },
+    )
     stub.add_response("untag_resource", {}, {"KeyId": KEY_ID, "TagKeys": ["old"]})
     changed, after = _kms.ensure_key_present(
         client, current_key(rotation_enabled=False, tags={"old": "x"}), ALIAS, DESCRIPTION, POLICY, TAGS, True, False
     )
     assert changed is True
-    assert after["rotation_enabled"] is True and after["tags"] == TAGS
+    assert after["rotation_enabled"] is True and after["tags"] == KEY_TAGS
     assert calls == ["EnableKeyRotation", "TagResource", "UntagResource"]
 
 
@@ -197,12 +245,12 @@ def test_absent_schedules_deletion_and_deletes_the_alias(kms, record_operations,
 
 
 def test_absent_of_nothing_makes_no_call(kms):
-    client, _ = kms
+    client, _unused = kms
     assert _kms.ensure_key_absent(client, None, ALIAS, 30, False) is False
 
 
 def test_absent_in_check_mode_makes_no_call(kms):
-    client, _ = kms
+    client, _unused = kms
     assert _kms.ensure_key_absent(client, current_key(), ALIAS, 30, True) is True
 
 
@@ -223,10 +271,18 @@ def test_module_utils_never_calls_an_immediate_destruction_api():
 def test_non_string_tag_values_reach_kms_as_strings(kms):
     client, stub = kms
     stub.add_response("tag_resource", {}, {"KeyId": KEY_ID, "Tags": [{"TagKey": "cost-center", "TagValue": "1234"}]})
-    changed, after = _kms.ensure_key_present(client, current_key(tags={}), ALIAS, DESCRIPTION, POLICY,
-                                             {"cost-center": 1234}, True, False)
+    changed, after = _kms.ensure_key_present(
+        client,
+        current_key(tags={_kms.ALIAS_TAG: ALIAS}),
+        ALIAS,
+        DESCRIPTION,
+        POLICY,
+        {"cost-center": 1234},
+        True,
+        False,
+    )
     assert changed is True
-    assert after["tags"] == {"cost-center": "1234"}
+    assert after["tags"] == {"cost-center": "1234", _kms.ALIAS_TAG: ALIAS}
     stub.assert_no_pending_responses()
 
 
@@ -235,3 +291,49 @@ def test_tag_key_sends_non_string_values_as_text(kms):
     client, stub = kms
     stub.add_response("tag_resource", {}, {"KeyId": KEY_ID, "Tags": [{"TagKey": "cost-center", "TagValue": "1234"}]})
     _kms.tag_key(client, KEY_ID, {"cost-center": 1234})
+
+
+# --- keys that never got their alias (a run interrupted between CreateKey and CreateAlias) -------------------
+
+
+def test_a_key_left_without_its_alias_is_adopted_not_duplicated(kms, stubbed, record_operations):
+    client, stub = kms
+    tagging, tag_stub = stubbed("resourcegroupstaggingapi")
+    calls = record_operations(client)
+    tag_stub.add_response(
+        "get_resources",
+        {"ResourceTagMappingList": [{"ResourceARN": KEY_ARN, "Tags": [{"Key": _kms.ALIAS_TAG, "Value": ALIAS}]}]},
+        {"TagFilters": [{"Key": _kms.ALIAS_TAG, "Values": [ALIAS]}], "ResourceTypeFilters": ["kms:key"]},
+    )
+    stub.add_response("describe_key", {"KeyMetadata": metadata()}, {"KeyId": KEY_ARN})
+    # read_key of the orphan: metadata, policy, rotation, tags
+    stub.add_response("describe_key", {"KeyMetadata": metadata()}, {"KeyId": KEY_ARN})
+    stub.add_response("get_key_policy", {"Policy": json.dumps(POLICY)}, {"KeyId": KEY_ID, "PolicyName": "default"})
+    stub.add_response("get_key_rotation_status", {"KeyRotationEnabled": False}, {"KeyId": KEY_ID})
+    stub.add_response(
+        "list_resource_tags",
+        {"Tags": [{"TagKey": "team", "TagValue": "security"}, {"TagKey": _kms.ALIAS_TAG, "TagValue": ALIAS}]},
+        {"KeyId": KEY_ID},
+    )
+    stub.add_client_error("describe_key", "NotFoundException", "not found", 400, expected_params={"KeyId": ALIAS})
+    stub.add_response("create_alias", {}, {"AliasName": ALIAS, "TargetKeyId": KEY_ID})
+    stub.add_response("enable_key_rotation", {}, {"KeyId": KEY_ID})
+    changed, after = _kms.ensure_key_present(client, None, ALIAS, DESCRIPTION, POLICY, TAGS, True, False, tagging)
+    assert changed is True
+    assert "CreateKey" not in calls
+    assert calls[-2:] == ["CreateAlias", "EnableKeyRotation"]
+    assert after["key_arn"] == KEY_ARN and after["alias"] == ALIAS
+
+
+def test_purge_schedules_a_key_left_without_its_alias(kms, stubbed, record_operations):
+    client, stub = kms
+    tagging, tag_stub = stubbed("resourcegroupstaggingapi")
+    calls = record_operations(client)
+    tag_stub.add_response(
+        "get_resources",
+        {"ResourceTagMappingList": [{"ResourceARN": KEY_ARN, "Tags": [{"Key": _kms.ALIAS_TAG, "Value": ALIAS}]}]},
+    )
+    stub.add_response("describe_key", {"KeyMetadata": metadata()}, {"KeyId": KEY_ARN})
+    stub.add_response("schedule_key_deletion", {"KeyId": KEY_ARN}, {"KeyId": KEY_ID, "PendingWindowInDays": 30})
+    assert _kms.ensure_key_absent(client, None, ALIAS, 30, False, tagging) is True
+    assert calls == ["DescribeKey", "ScheduleKeyDeletion"]

@@ -14,8 +14,12 @@ TAGS = {"team": "security"}
 
 
 def aws_group(name, **fields):
-    group = {"logGroupName": name, "arn": f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:{name}:*",
-             "creationTime": 1700000000000, "storedBytes": 0}
+    group = {
+        "logGroupName": name,
+        "arn": f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:{name}:*",
+        "creationTime": 1700000000000,
+        "storedBytes": 0,
+    }
     group.update(fields)
     return group
 
@@ -46,17 +50,20 @@ def test_describe_log_group_picks_the_exact_name_among_prefix_matches(logs):
 
 def test_describe_log_group_follows_pages(logs):
     client, stub = logs
-    stub.add_response("describe_log_groups", {"logGroups": [aws_group(f"{NAME}-a")], "nextToken": "t1"},
-                      {"logGroupNamePrefix": NAME})
-    stub.add_response("describe_log_groups", {"logGroups": [aws_group(NAME)]},
-                      {"logGroupNamePrefix": NAME, "nextToken": "t1"})
+    stub.add_response(
+        "describe_log_groups", {"logGroups": [aws_group(f"{NAME}-a")], "nextToken": "t1"}, {"logGroupNamePrefix": NAME}
+    )
+    stub.add_response(
+        "describe_log_groups", {"logGroups": [aws_group(NAME)]}, {"logGroupNamePrefix": NAME, "nextToken": "t1"}
+    )
     assert _logs.describe_log_group(client, NAME)["logGroupName"] == NAME
 
 
 def test_describe_log_group_with_only_longer_names_is_none(logs):
     client, stub = logs
-    stub.add_response("describe_log_groups", {"logGroups": [aws_group(f"{NAME}-archive")]},
-                      {"logGroupNamePrefix": NAME})
+    stub.add_response(
+        "describe_log_groups", {"logGroups": [aws_group(f"{NAME}-archive")]}, {"logGroupNamePrefix": NAME}
+    )
     assert _logs.describe_log_group(client, NAME) is None
 
 
@@ -96,18 +103,21 @@ def test_existing_group_gets_the_key_associated(logs, existing_key, record_opera
 
 def test_key_association_error_names_the_key_policy(logs):
     client, stub = logs
-    stub.add_client_error("associate_kms_key", "InvalidParameterException",
-                          "Unable to validate if specified KMS key is valid.", 400)
+    stub.add_client_error(
+        "associate_kms_key", "InvalidParameterException", "Unable to validate if specified KMS key is valid.", 400
+    )
     with pytest.raises(_logs.LogsError) as raised:
-        _logs.ensure_log_group_present(client, current_group(kms_key_id=None), NAME, GROUP_ARN, KEY_ARN, 365,
-                                       TAGS, True, False)
+        _logs.ensure_log_group_present(
+            client, current_group(kms_key_id=None), NAME, GROUP_ARN, KEY_ARN, 365, TAGS, True, False
+        )
     assert "key policy" in raised.value.message
 
 
 def test_up_to_date_group_makes_no_write_call(logs):
-    client, _ = logs
-    changed, after = _logs.ensure_log_group_present(client, current_group(), NAME, GROUP_ARN, KEY_ARN, 365, TAGS,
-                                                    True, False)
+    client, _unused = logs
+    changed, after = _logs.ensure_log_group_present(
+        client, current_group(), NAME, GROUP_ARN, KEY_ARN, 365, TAGS, True, False
+    )
     assert changed is False
     assert after == current_group()
 
@@ -137,10 +147,11 @@ def test_new_group_is_created_encrypted(logs, record_operations):
     assert calls == ["CreateLogGroup", "PutRetentionPolicy"]
 
 
-@pytest.mark.parametrize("current", [None, current_group(kms_key_id=None, retention_in_days=30, tags={})],
-                         ids=["new", "drifted"])
+@pytest.mark.parametrize(
+    "current", [None, current_group(kms_key_id=None, retention_in_days=30, tags={})], ids=["new", "drifted"]
+)
 def test_check_mode_makes_no_call(logs, current):
-    client, _ = logs
+    client, _unused = logs
     changed, after = _logs.ensure_log_group_present(client, current, NAME, GROUP_ARN, KEY_ARN, 365, TAGS, True, True)
     assert changed is True
     assert after == current_group()

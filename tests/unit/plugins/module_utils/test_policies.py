@@ -143,7 +143,11 @@ def test_kms_policy_cloudwatch_logs(partition, region):
     assert s["Effect"] == "Allow"
     assert s["Principal"] == {"Service": f"logs.{region}.amazonaws.com"}
     assert as_set(s["Action"]) == {
-        "kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*",
+        "kms:Encrypt*",
+        "kms:Decrypt*",
+        "kms:ReEncrypt*",
+        "kms:GenerateDataKey*",
+        "kms:Describe*",
     }
     assert s["Resource"] == "*"
     group_arn = f"arn:{partition}:logs:{region}:{ACCOUNT}:log-group:{LOG_GROUP}"
@@ -224,7 +228,8 @@ def test_bucket_policy_key_prefix(key_prefix, resource_path):
     # The prefix narrows only the write: ACL check and TLS deny cover the whole bucket.
     assert statement(policy, "TrailWatchCloudTrailAclCheck")["Resource"] == f"arn:aws:s3:::{BUCKET}"
     assert statement(policy, "TrailWatchDenyInsecureTransport")["Resource"] == [
-        f"arn:aws:s3:::{BUCKET}", f"arn:aws:s3:::{BUCKET}/*",
+        f"arn:aws:s3:::{BUCKET}",
+        f"arn:aws:s3:::{BUCKET}/*",
     ]
 
 
@@ -251,7 +256,9 @@ def test_bucket_policy_secure_transport_is_the_string_false():
 def test_bucket_policy_has_exactly_three_statements():
     policy = _policies.log_bucket_policy("aws", "us-east-1", ACCOUNT, TRAIL, BUCKET)
     assert [s["Sid"] for s in policy["Statement"]] == [
-        "TrailWatchCloudTrailAclCheck", "TrailWatchCloudTrailWrite", "TrailWatchDenyInsecureTransport",
+        "TrailWatchCloudTrailAclCheck",
+        "TrailWatchCloudTrailWrite",
+        "TrailWatchDenyInsecureTransport",
     ]
 
 

@@ -27,14 +27,23 @@ def stub_hardened_read(stub, tags=TAGS):
     stub.add_response("get_bucket_versioning", {"Status": "Enabled"}, B)
     stub.add_response(
         "get_bucket_encryption",
-        {"ServerSideEncryptionConfiguration": {"Rules": [{
-            "ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": KEY_ARN},
-            "BucketKeyEnabled": True,
-        }]}},
+        {
+            "ServerSideEncryptionConfiguration": {
+                "Rules": [
+                    {
+                        "ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": KEY_ARN},
+                        "BucketKeyEnabled": True,
+                    }
+                ]
+            }
+        },
         B,
     )
-    stub.add_response("get_bucket_ownership_controls",
-                      {"OwnershipControls": {"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]}}, B)
+    stub.add_response(
+        "get_bucket_ownership_controls",
+        {"OwnershipControls": {"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]}},
+        B,
+    )
     stub.add_response("get_bucket_tagging", {"TagSet": [{"Key": k, "Value": v} for k, v in tags.items()]}, B)
 
 
@@ -44,24 +53,38 @@ def stub_hardened_read(stub, tags=TAGS):
 @pytest.mark.parametrize("code, status", [("NoSuchBucket", 404), ("404", 404), ("NotFound", 404)])
 def test_read_bucket_of_a_missing_bucket_is_none(s3, code, status):
     client, stub = s3
-    stub.add_client_error("get_bucket_policy", code, "The specified bucket does not exist", status,
-                          expected_params=B)
+    stub.add_client_error("get_bucket_policy", code, "The specified bucket does not exist", status, expected_params=B)
     assert _s3.read_bucket(client, BUCKET) is None
 
 
 def test_read_bucket_maps_missing_optional_settings_to_empty_values(s3):
     client, stub = s3
-    stub.add_client_error("get_bucket_policy", "NoSuchBucketPolicy", "The bucket policy does not exist", 404,
-                          expected_params=B)
-    stub.add_client_error("get_public_access_block", "NoSuchPublicAccessBlockConfiguration",
-                          "The public access block configuration was not found", 404, expected_params=B)
+    stub.add_client_error(
+        "get_bucket_policy", "NoSuchBucketPolicy", "The bucket policy does not exist", 404, expected_params=B
+    )
+    stub.add_client_error(
+        "get_public_access_block",
+        "NoSuchPublicAccessBlockConfiguration",
+        "The public access block configuration was not found",
+        404,
+        expected_params=B,
+    )
     stub.add_response("get_bucket_versioning", {}, B)
-    stub.add_client_error("get_bucket_encryption", "ServerSideEncryptionConfigurationNotFoundError",
-                          "The server side encryption configuration was not found", 404, expected_params=B)
-    stub.add_client_error("get_bucket_ownership_controls", "OwnershipControlsNotFoundError",
-                          "The bucket ownership controls were not found", 404, expected_params=B)
-    stub.add_client_error("get_bucket_tagging", "NoSuchTagSet", "The TagSet does not exist", 404,
-                          expected_params=B)
+    stub.add_client_error(
+        "get_bucket_encryption",
+        "ServerSideEncryptionConfigurationNotFoundError",
+        "The server side encryption configuration was not found",
+        404,
+        expected_params=B,
+    )
+    stub.add_client_error(
+        "get_bucket_ownership_controls",
+        "OwnershipControlsNotFoundError",
+        "The bucket ownership controls were not found",
+        404,
+        expected_params=B,
+    )
+    stub.add_client_error("get_bucket_tagging", "NoSuchTagSet", "The TagSet does not exist", 404, expected_params=B)
     assert _s3.read_bucket(client, BUCKET) == {
         "name": BUCKET,
         "policy": None,
@@ -93,8 +116,14 @@ def test_read_hardened_bucket(s3):
 )
 def test_read_bucket_does_not_hide_access_denied(s3, operation, position):
     client, stub = s3
-    order = ["get_bucket_policy", "get_public_access_block", "get_bucket_versioning", "get_bucket_encryption",
-             "get_bucket_ownership_controls", "get_bucket_tagging"]
+    order = [
+        "get_bucket_policy",
+        "get_public_access_block",
+        "get_bucket_versioning",
+        "get_bucket_encryption",
+        "get_bucket_ownership_controls",
+        "get_bucket_tagging",
+    ]
     answers = {
         "get_bucket_policy": {"Policy": json.dumps(POLICY)},
         "get_public_access_block": {"PublicAccessBlockConfiguration": dict(_s3.PUBLIC_ACCESS_BLOCK)},
@@ -122,7 +151,7 @@ def test_hardened_bucket_makes_no_write_call(s3):
 
 
 def test_new_bucket_in_check_mode_makes_no_call(s3):
-    client, _ = s3
+    client, _unused = s3
     changed, after = _s3.ensure_bucket_present(client, None, BUCKET, REGION, KEY_ARN, POLICY, TAGS, True, True)
     assert changed is True
     assert after["versioning"] == "Enabled" and after["object_ownership"] == "BucketOwnerEnforced"
@@ -131,20 +160,35 @@ def test_new_bucket_in_check_mode_makes_no_call(s3):
 def test_unhardened_bucket_converges(s3, record_operations):
     client, stub = s3
     calls = record_operations(client)
-    current = {"name": BUCKET, "policy": None, "public_access_block": {}, "versioning": "Suspended",
-               "encryption": {"sse_algorithm": "AES256", "kms_key_id": None, "bucket_key_enabled": False},
-               "object_ownership": "ObjectWriter", "tags": {}}
+    current = {
+        "name": BUCKET,
+        "policy": None,
+        "public_access_block": {},
+        "versioning": "Suspended",
+        "encryption": {"sse_algorithm": "AES256", "kms_key_id": None, "bucket_key_enabled": False},
+        "object_ownership": "ObjectWriter",
+        "tags": {},
+    }
     stub.add_response("put_public_access_block", {}, dict(B, PublicAccessBlockConfiguration=_s3.PUBLIC_ACCESS_BLOCK))
-    stub.add_response("put_bucket_ownership_controls", {},
-                      dict(B, OwnershipControls={"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]}))
+    stub.add_response(
+        "put_bucket_ownership_controls",
+        {},
+        dict(B, OwnershipControls={"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]}),
+    )
     stub.add_response("put_bucket_versioning", {}, dict(B, VersioningConfiguration={"Status": "Enabled"}))
     stub.add_response("put_bucket_encryption", {}, None)
     stub.add_response("put_bucket_policy", {}, dict(B, Policy=json.dumps(POLICY)))
     stub.add_response("put_bucket_tagging", {}, dict(B, Tagging={"TagSet": [{"Key": "team", "Value": "security"}]}))
-    changed, _ = _s3.ensure_bucket_present(client, current, BUCKET, REGION, KEY_ARN, POLICY, TAGS, True, False)
+    changed, _unused = _s3.ensure_bucket_present(client, current, BUCKET, REGION, KEY_ARN, POLICY, TAGS, True, False)
     assert changed is True
-    assert calls == ["PutPublicAccessBlock", "PutBucketOwnershipControls", "PutBucketVersioning",
-                     "PutBucketEncryption", "PutBucketPolicy", "PutBucketTagging"]
+    assert calls == [
+        "PutPublicAccessBlock",
+        "PutBucketOwnershipControls",
+        "PutBucketVersioning",
+        "PutBucketEncryption",
+        "PutBucketPolicy",
+        "PutBucketTagging",
+    ]
 
 
 # --- ensure_bucket_absent ------------------------------------------------------------------------------------
@@ -156,27 +200,48 @@ def test_absent_removes_the_policy_before_emptying_then_deletes_the_bucket(s3, r
     stub.add_response("delete_bucket_policy", {}, B)
     stub.add_response(
         "list_object_versions",
-        {"IsTruncated": True, "NextKeyMarker": "AWSLogs/b", "NextVersionIdMarker": "v2",
-         "Versions": [{"Key": "AWSLogs/a", "VersionId": "v1"}, {"Key": "AWSLogs/b", "VersionId": "v2"}],
-         "DeleteMarkers": [{"Key": "AWSLogs/a", "VersionId": "m1"}]},
+        {
+            "IsTruncated": True,
+            "NextKeyMarker": "AWSLogs/b",
+            "NextVersionIdMarker": "v2",
+            "Versions": [{"Key": "AWSLogs/a", "VersionId": "v1"}, {"Key": "AWSLogs/b", "VersionId": "v2"}],
+            "DeleteMarkers": [{"Key": "AWSLogs/a", "VersionId": "m1"}],
+        },
         B,
     )
     stub.add_response(
-        "delete_objects", {},
-        dict(B, Delete={"Objects": [{"Key": "AWSLogs/a", "VersionId": "v1"}, {"Key": "AWSLogs/b", "VersionId": "v2"},
-                                    {"Key": "AWSLogs/a", "VersionId": "m1"}], "Quiet": True}),
+        "delete_objects",
+        {},
+        dict(
+            B,
+            Delete={
+                "Objects": [
+                    {"Key": "AWSLogs/a", "VersionId": "v1"},
+                    {"Key": "AWSLogs/b", "VersionId": "v2"},
+                    {"Key": "AWSLogs/a", "VersionId": "m1"},
+                ],
+                "Quiet": True,
+            },
+        ),
     )
     stub.add_response(
         "list_object_versions",
         {"IsTruncated": False, "DeleteMarkers": [{"Key": "AWSLogs/c", "VersionId": "m2"}]},
         dict(B, KeyMarker="AWSLogs/b", VersionIdMarker="v2"),
     )
-    stub.add_response("delete_objects", {}, dict(B, Delete={"Objects": [{"Key": "AWSLogs/c", "VersionId": "m2"}],
-                                                            "Quiet": True}))
+    stub.add_response(
+        "delete_objects", {}, dict(B, Delete={"Objects": [{"Key": "AWSLogs/c", "VersionId": "m2"}], "Quiet": True})
+    )
     stub.add_response("delete_bucket", {}, B)
     assert _s3.ensure_bucket_absent(client, {"name": BUCKET}, BUCKET, False) == (True, 4)
-    assert calls == ["DeleteBucketPolicy", "ListObjectVersions", "DeleteObjects", "ListObjectVersions",
-                     "DeleteObjects", "DeleteBucket"]
+    assert calls == [
+        "DeleteBucketPolicy",
+        "ListObjectVersions",
+        "DeleteObjects",
+        "ListObjectVersions",
+        "DeleteObjects",
+        "DeleteBucket",
+    ]
     assert calls.index("DeleteBucketPolicy") < calls.index("ListObjectVersions")
 
 
@@ -202,6 +267,6 @@ def test_absent_deletes_at_most_a_thousand_objects_per_request(s3):
 
 
 def test_absent_of_nothing_and_check_mode_make_no_call(s3):
-    client, _ = s3
+    client, _unused = s3
     assert _s3.ensure_bucket_absent(client, None, BUCKET, False) == (False, 0)
     assert _s3.ensure_bucket_absent(client, {"name": BUCKET}, BUCKET, True) == (True, None)

@@ -19,14 +19,23 @@ def sub_arn(suffix):
 
 
 def aws_subscription(protocol, endpoint, subscription_arn):
-    return {"SubscriptionArn": subscription_arn, "Owner": ACCOUNT, "Protocol": protocol, "Endpoint": endpoint,
-            "TopicArn": ARN}
+    return {
+        "SubscriptionArn": subscription_arn,
+        "Owner": ACCOUNT,
+        "Protocol": protocol,
+        "Endpoint": endpoint,
+        "TopicArn": ARN,
+    }
 
 
 def sub(protocol, endpoint, subscription_arn=None):
     """A subscription as read_topic reports it; no ARN means pending confirmation."""
-    return {"protocol": protocol, "endpoint": endpoint, "subscription_arn": subscription_arn or _sns.PENDING,
-            "pending_confirmation": subscription_arn is None}
+    return {
+        "protocol": protocol,
+        "endpoint": endpoint,
+        "subscription_arn": subscription_arn or _sns.PENDING,
+        "pending_confirmation": subscription_arn is None,
+    }
 
 
 def want(protocol, endpoint):
@@ -40,7 +49,8 @@ def sns(stubbed):
 
 def stub_subscribe(stub, protocol, endpoint, returned_arn):
     stub.add_response(
-        "subscribe", {"SubscriptionArn": returned_arn},
+        "subscribe",
+        {"SubscriptionArn": returned_arn},
         {"TopicArn": ARN, "Protocol": protocol, "Endpoint": endpoint, "ReturnSubscriptionArn": True},
     )
 
@@ -52,21 +62,29 @@ def test_read_topic_reports_pending_email_subscriptions(sns):
     client, stub = sns
     stub.add_response(
         "get_topic_attributes",
-        {"Attributes": {"TopicArn": ARN, "DisplayName": "TrailWatch", "Policy": json.dumps(POLICY),
-                        "KmsMasterKeyId": "alias/trailwatch", "SubscriptionsPending": "1"}},
+        {
+            "Attributes": {
+                "TopicArn": ARN,
+                "DisplayName": "TrailWatch",
+                "Policy": json.dumps(POLICY),
+                "KmsMasterKeyId": "alias/trailwatch",
+                "SubscriptionsPending": "1",
+            }
+        },
         {"TopicArn": ARN},
     )
     stub.add_response(
         "list_subscriptions_by_topic",
-        {"Subscriptions": [
-            aws_subscription("email", "alice@example.com", "PendingConfirmation"),
-            aws_subscription("email", "bob@example.com", sub_arn("bob")),
-            aws_subscription("sqs", f"arn:aws:sqs:{REGION}:{ACCOUNT}:q", sub_arn("q")),
-        ]},
+        {
+            "Subscriptions": [
+                aws_subscription("email", "alice@example.com", "PendingConfirmation"),
+                aws_subscription("email", "bob@example.com", sub_arn("bob")),
+                aws_subscription("sqs", f"arn:aws:sqs:{REGION}:{ACCOUNT}:q", sub_arn("q")),
+            ]
+        },
         {"TopicArn": ARN},
     )
-    stub.add_response("list_tags_for_resource", {"Tags": [{"Key": "team", "Value": "security"}]},
-                      {"ResourceArn": ARN})
+    stub.add_response("list_tags_for_resource", {"Tags": [{"Key": "team", "Value": "security"}]}, {"ResourceArn": ARN})
     topic = _sns.read_topic(client, ARN)
     assert topic == {
         "arn": ARN,
@@ -104,7 +122,7 @@ def test_read_topic_of_a_missing_topic_is_none(sns):
     ],
 )
 def test_pending_email_is_never_subscribed_again(sns, have, wanted, purge, check_mode):
-    client, _ = sns
+    client, _unused = sns
     current = [sub("email", have)]
     changed, result = _sns.ensure_subscriptions(client, ARN, current, [want("email", wanted)], purge, check_mode)
     assert changed is False
@@ -112,16 +130,15 @@ def test_pending_email_is_never_subscribed_again(sns, have, wanted, purge, check
 
 
 def test_confirmed_email_matches_case_insensitively(sns):
-    client, _ = sns
+    client, _unused = sns
     current = [sub("email", "Alice@Example.com", sub_arn("alice"))]
-    changed, result = _sns.ensure_subscriptions(client, ARN, current, [want("email", "alice@example.com")], True,
-                                                False)
+    changed, result = _sns.ensure_subscriptions(client, ARN, current, [want("email", "alice@example.com")], True, False)
     assert (changed, result) == (False, current)
 
 
 @pytest.mark.parametrize("check_mode", [True, False])
 def test_pending_unlisted_email_is_not_unsubscribed_when_purging(sns, check_mode):
-    client, _ = sns
+    client, _unused = sns
     current = [sub("email", "old@example.com")]
     changed, result = _sns.ensure_subscriptions(client, ARN, current, [], True, check_mode)
     assert changed is False
@@ -132,14 +149,13 @@ def test_confirmed_unlisted_subscription_is_unsubscribed_when_purging(sns):
     client, stub = sns
     current = [sub("email", "old@example.com", sub_arn("old")), sub("email", "keep@example.com", sub_arn("keep"))]
     stub.add_response("unsubscribe", {}, {"SubscriptionArn": sub_arn("old")})
-    changed, result = _sns.ensure_subscriptions(client, ARN, current, [want("email", "keep@example.com")], True,
-                                                False)
+    changed, result = _sns.ensure_subscriptions(client, ARN, current, [want("email", "keep@example.com")], True, False)
     assert changed is True
     assert result == [current[1]]
 
 
 def test_confirmed_unlisted_subscription_is_kept_without_purge(sns):
-    client, _ = sns
+    client, _unused = sns
     current = [sub("email", "old@example.com", sub_arn("old"))]
     changed, result = _sns.ensure_subscriptions(client, ARN, current, [], False, False)
     assert (changed, result) == (False, current)
@@ -151,8 +167,14 @@ def test_new_email_is_subscribed_and_reported_pending(sns):
     stub_subscribe(stub, "email", "new@example.com", sub_arn("new"))
     changed, result = _sns.ensure_subscriptions(client, ARN, [], [want("email", "new@example.com")], True, False)
     assert changed is True
-    assert result == [{"protocol": "email", "endpoint": "new@example.com", "subscription_arn": sub_arn("new"),
-                       "pending_confirmation": True}]
+    assert result == [
+        {
+            "protocol": "email",
+            "endpoint": "new@example.com",
+            "subscription_arn": sub_arn("new"),
+            "pending_confirmation": True,
+        }
+    ]
 
 
 def test_new_sqs_subscription_is_not_pending(sns):
@@ -168,25 +190,27 @@ def test_mixed_convergence(sns, record_operations):
     client, stub = sns
     calls = record_operations(client)
     current = [
-        sub("email", "Pending@Example.com"),                     # wanted, pending: left alone
-        sub("email", "stale-pending@example.com"),               # unwanted, pending: cannot be removed
-        sub("email", "stale@example.com", sub_arn("stale")),     # unwanted, confirmed: removed
-        sub("email", "kept@example.com", sub_arn("kept")),       # wanted, confirmed
+        sub("email", "Pending@Example.com"),  # wanted, pending: left alone
+        sub("email", "stale-pending@example.com"),  # unwanted, pending: cannot be removed
+        sub("email", "stale@example.com", sub_arn("stale")),  # unwanted, confirmed: removed
+        sub("email", "kept@example.com", sub_arn("kept")),  # wanted, confirmed
     ]
-    wanted = [want("email", "pending@example.com"), want("email", "kept@example.com"),
-              want("email", "new@example.com")]
+    wanted = [want("email", "pending@example.com"), want("email", "kept@example.com"), want("email", "new@example.com")]
     stub.add_response("unsubscribe", {}, {"SubscriptionArn": sub_arn("stale")})
     stub_subscribe(stub, "email", "new@example.com", sub_arn("new"))
     changed, result = _sns.ensure_subscriptions(client, ARN, current, wanted, True, False)
     assert changed is True
     assert calls == ["Unsubscribe", "Subscribe"]
     assert [s["endpoint"] for s in result] == [
-        "Pending@Example.com", "stale-pending@example.com", "kept@example.com", "new@example.com",
+        "Pending@Example.com",
+        "stale-pending@example.com",
+        "kept@example.com",
+        "new@example.com",
     ]
 
 
 def test_check_mode_makes_no_call(sns):
-    client, _ = sns
+    client, _unused = sns
     current = [sub("email", "stale@example.com", sub_arn("stale")), sub("email", "pending@example.com")]
     wanted = [want("email", "new@example.com"), want("https", "https://hooks.example.com/x")]
     changed, result = _sns.ensure_subscriptions(client, ARN, current, wanted, True, True)
@@ -199,8 +223,9 @@ def test_non_email_endpoints_are_case_sensitive(sns):
     client, stub = sns
     current = [sub("https", "https://hooks.example.com/Path", sub_arn("h"))]
     stub_subscribe(stub, "https", "https://hooks.example.com/path", _sns.PENDING)
-    changed, result = _sns.ensure_subscriptions(client, ARN, current, [want("https", "https://hooks.example.com/path")],
-                                                False, False)
+    changed, result = _sns.ensure_subscriptions(
+        client, ARN, current, [want("https", "https://hooks.example.com/path")], False, False
+    )
     assert changed is True
     assert len(result) == 2
 
@@ -209,8 +234,15 @@ def test_non_email_endpoints_are_case_sensitive(sns):
 
 
 def current_topic(**changes):
-    topic = {"arn": ARN, "name": TOPIC, "display_name": "TrailWatch", "kms_master_key_id": "",
-             "policy": POLICY, "subscriptions": [sub("email", "alice@example.com")], "tags": {"team": "security"}}
+    topic = {
+        "arn": ARN,
+        "name": TOPIC,
+        "display_name": "TrailWatch",
+        "kms_master_key_id": "",
+        "policy": POLICY,
+        "subscriptions": [sub("email", "alice@example.com")],
+        "tags": {"team": "security"},
+    }
     topic.update(changes)
     return topic
 
@@ -219,11 +251,19 @@ ATTRIBUTES = {"DisplayName": "TrailWatch", "Policy": json.dumps(POLICY)}
 
 
 def test_up_to_date_topic_makes_no_write_call(sns):
-    client, _ = sns
+    client, _unused = sns
     reordered = dict(POLICY, Statement=list(reversed(POLICY["Statement"])))
     changed, after = _sns.ensure_topic_present(
-        client, current_topic(policy=reordered), ARN, TOPIC, ATTRIBUTES, {"team": "security"}, True,
-        [want("email", "alice@example.com")], True, False,
+        client,
+        current_topic(policy=reordered),
+        ARN,
+        TOPIC,
+        ATTRIBUTES,
+        {"team": "security"},
+        True,
+        [want("email", "alice@example.com")],
+        True,
+        False,
     )
     assert changed is False
     assert after["subscriptions"] == [sub("email", "alice@example.com")]
@@ -232,22 +272,41 @@ def test_up_to_date_topic_makes_no_write_call(sns):
 def test_topic_policy_and_display_name_converge(sns, record_operations):
     client, stub = sns
     calls = record_operations(client)
-    stub.add_response("set_topic_attributes", {},
-                      {"TopicArn": ARN, "AttributeName": "DisplayName", "AttributeValue": "TrailWatch"})
-    stub.add_response("set_topic_attributes", {},
-                      {"TopicArn": ARN, "AttributeName": "Policy", "AttributeValue": ATTRIBUTES["Policy"]})
-    changed, _ = _sns.ensure_topic_present(
-        client, current_topic(display_name="", policy={"Version": "2012-10-17", "Statement": []}), ARN, TOPIC,
-        ATTRIBUTES, {"team": "security"}, True, [want("email", "alice@example.com")], True, False,
+    stub.add_response(
+        "set_topic_attributes", {}, {"TopicArn": ARN, "AttributeName": "DisplayName", "AttributeValue": "TrailWatch"}
+    )
+    stub.add_response(
+        "set_topic_attributes", {}, {"TopicArn": ARN, "AttributeName": "Policy", "AttributeValue": ATTRIBUTES["Policy"]}
+    )
+    changed, _unused = _sns.ensure_topic_present(
+        client,
+        current_topic(display_name="", policy={"Version": "2012-10-17", "Statement": []}),
+        ARN,
+        TOPIC,
+        ATTRIBUTES,
+        {"team": "security"},
+        True,
+        [want("email", "alice@example.com")],
+        True,
+        False,
     )
     assert changed is True
     assert calls == ["SetTopicAttributes", "SetTopicAttributes"]
 
 
 def test_new_topic_in_check_mode_makes_no_call(sns):
-    client, _ = sns
+    client, _unused = sns
     changed, after = _sns.ensure_topic_present(
-        client, None, ARN, TOPIC, ATTRIBUTES, {}, True, [want("email", "alice@example.com")], True, True,
+        client,
+        None,
+        ARN,
+        TOPIC,
+        ATTRIBUTES,
+        {},
+        True,
+        [want("email", "alice@example.com")],
+        True,
+        True,
     )
     assert changed is True
     assert after["subscriptions"][0]["pending_confirmation"] is True

@@ -76,17 +76,22 @@ def test_valid_watches(watch):
         ({"pattern": CREATE_BUCKET}, "watch 0 (no name): name must match"),
         (dict(DEFAULT_WATCH, pattern=""), "watch 0 (s3-bucket-created): pattern: the pattern is empty"),
         ({"name": "s3-bucket-created"}, "watch 0 (s3-bucket-created): pattern: the pattern is empty"),
-        (dict(DEFAULT_WATCH, pattern="{ ($.eventName = CreateBucket }"),
-         "watch 0 (s3-bucket-created): pattern: unbalanced '}'"),
+        (
+            dict(DEFAULT_WATCH, pattern="{ ($.eventName = CreateBucket }"),
+            "watch 0 (s3-bucket-created): pattern: unbalanced '}'",
+        ),
         (dict(DEFAULT_WATCH, threshold=0), "watch 0 (s3-bucket-created): threshold must be positive"),
         (dict(DEFAULT_WATCH, threshold=-1), "watch 0 (s3-bucket-created): threshold must be positive"),
         (dict(DEFAULT_WATCH, period=0), "watch 0 (s3-bucket-created): period must be positive"),
-        (dict(DEFAULT_WATCH, evaluation_periods=0),
-         "watch 0 (s3-bucket-created): evaluation_periods must be positive"),
-        (dict(DEFAULT_WATCH, period=45),
-         "watch 0 (s3-bucket-created): period must be 10, 20, 30 or a multiple of 60 seconds"),
-        (dict(DEFAULT_WATCH, period=90),
-         "watch 0 (s3-bucket-created): period must be 10, 20, 30 or a multiple of 60 seconds"),
+        (dict(DEFAULT_WATCH, evaluation_periods=0), "watch 0 (s3-bucket-created): evaluation_periods must be positive"),
+        (
+            dict(DEFAULT_WATCH, period=45),
+            "watch 0 (s3-bucket-created): period must be 10, 20, 30 or a multiple of 60 seconds",
+        ),
+        (
+            dict(DEFAULT_WATCH, period=90),
+            "watch 0 (s3-bucket-created): period must be 10, 20, 30 or a multiple of 60 seconds",
+        ),
     ],
 )
 def test_invalid_watch(watch, error):
@@ -150,7 +155,9 @@ def test_desired_watch_default_is_exactly_the_documented_alarm():
 def test_desired_watch_alarm_metric_is_the_filter_metric():
     for watch in _watches.desired_watches(
         [DEFAULT_WATCH, {"name": "root-used", "pattern": "{ $.a = 1 }", "metric_name": "RootAccountUsage"}],
-        PREFIX, NAMESPACE, [TOPIC],
+        PREFIX,
+        NAMESPACE,
+        [TOPIC],
     ):
         transformation = watch["filter"]["metricTransformations"][0]
         assert watch["alarm"]["MetricName"] == transformation["metricName"]
@@ -192,9 +199,13 @@ def test_desired_watch_alarm_actions_are_sorted():
 
 def aws_filter(spec, **changes):
     """A DescribeMetricFilters entry for the filter spec."""
-    found = {"filterName": spec["filterName"], "filterPattern": spec["filterPattern"],
-             "metricTransformations": copy.deepcopy(spec["metricTransformations"]),
-             "creationTime": 1700000000000, "logGroupName": LOG_GROUP}
+    found = {
+        "filterName": spec["filterName"],
+        "filterPattern": spec["filterPattern"],
+        "metricTransformations": copy.deepcopy(spec["metricTransformations"]),
+        "creationTime": 1700000000000,
+        "logGroupName": LOG_GROUP,
+    }
     found.update(changes)
     return found
 
@@ -252,12 +263,17 @@ def test_read_watches_of_an_up_to_date_watch_then_converge_makes_no_write_call(d
     tags = {"team": "security"}
     logs_stub.add_response(
         "describe_metric_filters",
-        {"metricFilters": [aws_filter(desired[0]["filter"]),
-                           aws_filter(desired[0]["filter"], filterName="someone-elses-filter")]},
+        {
+            "metricFilters": [
+                aws_filter(desired[0]["filter"]),
+                aws_filter(desired[0]["filter"], filterName="someone-elses-filter"),
+            ]
+        },
         {"logGroupName": LOG_GROUP},
     )
     cw_stub.add_response(
-        "describe_alarms", {"MetricAlarms": [aws_alarm(desired[0]["alarm"])]},
+        "describe_alarms",
+        {"MetricAlarms": [aws_alarm(desired[0]["alarm"])]},
         {"AlarmNames": [name], "AlarmTypes": ["MetricAlarm"]},
     )
     cw_stub.add_response(
@@ -296,48 +312,58 @@ def test_read_watches_on_a_missing_log_group_reads_no_filters(clients):
 
 
 def test_unchanged_watch_makes_no_write_call(desired, clients):
-    logs, _, cloudwatch, _ = clients
+    logs, _unused, cloudwatch, _unused = clients
     current = current_state(desired[0], tags={"team": "security"})
     changed, after = _watches.ensure_watches_present(
         logs, cloudwatch, LOG_GROUP, desired, current, {"team": "security"}, True, check_mode=False
     )
     assert changed == []
-    assert after == {"s3-bucket-created": {"filter": desired[0]["filter"], "alarm": desired[0]["alarm"],
-                                           "tags": {"team": "security"}}}
+    assert after == {
+        "s3-bucket-created": {
+            "filter": desired[0]["filter"],
+            "alarm": desired[0]["alarm"],
+            "tags": {"team": "security"},
+        }
+    }
 
 
 def test_changed_filter_is_deleted_before_it_is_put_again(desired, clients, record_operations):
-    logs, logs_stub, cloudwatch, _ = clients
+    logs, logs_stub, cloudwatch, _unused = clients
     calls = record_operations(logs)
     name = "trailwatch-s3-bucket-created"
     current = current_state(desired[0], filterPattern='{ $.eventName = "DeleteBucket" }')
     logs_stub.add_response("delete_metric_filter", {}, {"logGroupName": LOG_GROUP, "filterName": name})
     logs_stub.add_response(
-        "put_metric_filter", {},
-        {"logGroupName": LOG_GROUP, "filterName": name, "filterPattern": CREATE_BUCKET,
-         "metricTransformations": desired[0]["filter"]["metricTransformations"]},
+        "put_metric_filter",
+        {},
+        {
+            "logGroupName": LOG_GROUP,
+            "filterName": name,
+            "filterPattern": CREATE_BUCKET,
+            "metricTransformations": desired[0]["filter"]["metricTransformations"],
+        },
     )
-    changed, _ = _watches.ensure_watches_present(logs, cloudwatch, LOG_GROUP, desired, current, {}, True, False)
+    changed, _unused = _watches.ensure_watches_present(logs, cloudwatch, LOG_GROUP, desired, current, {}, True, False)
     assert changed == ["s3-bucket-created"]
     assert calls == ["DeleteMetricFilter", "PutMetricFilter"]
 
 
 def test_duplicated_filter_is_replaced_by_one(desired, clients, record_operations):
     """moto appends a duplicate on re-put: two identical filters are not 'up to date'."""
-    logs, logs_stub, cloudwatch, _ = clients
+    logs, logs_stub, cloudwatch, _unused = clients
     calls = record_operations(logs)
     name = "trailwatch-s3-bucket-created"
     current = current_state(desired[0])
     current[name]["filters"].append(copy.deepcopy(desired[0]["filter"]))
     logs_stub.add_response("delete_metric_filter", {}, {"logGroupName": LOG_GROUP, "filterName": name})
     logs_stub.add_response("put_metric_filter", {}, None)
-    changed, _ = _watches.ensure_watches_present(logs, cloudwatch, LOG_GROUP, desired, current, {}, True, False)
+    changed, _unused = _watches.ensure_watches_present(logs, cloudwatch, LOG_GROUP, desired, current, {}, True, False)
     assert changed == ["s3-bucket-created"]
     assert calls == ["DeleteMetricFilter", "PutMetricFilter"]
 
 
 def test_changed_filter_in_check_mode_makes_no_call(desired, clients):
-    logs, _, cloudwatch, _ = clients
+    logs, _unused, cloudwatch, _unused = clients
     current = current_state(desired[0], filterPattern="{ $.x = 1 }")
     changed, after = _watches.ensure_watches_present(logs, cloudwatch, LOG_GROUP, desired, current, {}, True, True)
     assert changed == ["s3-bucket-created"]
@@ -348,13 +374,16 @@ def test_new_watch_puts_filter_then_alarm_with_tags(desired, clients):
     logs, logs_stub, cloudwatch, cw_stub = clients
     current = current_state(desired[0], filters=False, alarm=False)
     logs_stub.add_response(
-        "put_metric_filter", {},
-        {"logGroupName": LOG_GROUP, "filterName": "trailwatch-s3-bucket-created", "filterPattern": CREATE_BUCKET,
-         "metricTransformations": desired[0]["filter"]["metricTransformations"]},
+        "put_metric_filter",
+        {},
+        {
+            "logGroupName": LOG_GROUP,
+            "filterName": "trailwatch-s3-bucket-created",
+            "filterPattern": CREATE_BUCKET,
+            "metricTransformations": desired[0]["filter"]["metricTransformations"],
+        },
     )
-    cw_stub.add_response(
-        "put_metric_alarm", {}, dict(desired[0]["alarm"], Tags=[{"Key": "team", "Value": "security"}])
-    )
+    cw_stub.add_response("put_metric_alarm", {}, dict(desired[0]["alarm"], Tags=[{"Key": "team", "Value": "security"}]))
     changed, after = _watches.ensure_watches_present(
         logs, cloudwatch, LOG_GROUP, desired, current, {"team": "security"}, True, False
     )
@@ -363,14 +392,16 @@ def test_new_watch_puts_filter_then_alarm_with_tags(desired, clients):
 
 
 def test_new_watch_in_check_mode_makes_no_call(desired, clients):
-    logs, _, cloudwatch, _ = clients
+    logs, _unused, cloudwatch, _unused = clients
     current = current_state(desired[0], filters=False, alarm=False)
-    changed, _ = _watches.ensure_watches_present(logs, cloudwatch, LOG_GROUP, desired, current, {"a": "b"}, True, True)
+    changed, _unused = _watches.ensure_watches_present(
+        logs, cloudwatch, LOG_GROUP, desired, current, {"a": "b"}, True, True
+    )
     assert changed == ["s3-bucket-created"]
 
 
 def test_changed_alarm_is_put_without_tags_and_tags_converge_separately(desired, clients):
-    logs, _, cloudwatch, cw_stub = clients
+    logs, _unused, cloudwatch, cw_stub = clients
     name = "trailwatch-s3-bucket-created"
     current = current_state(desired[0], tags={"old": "x", "aws:cloudformation:stack-name": "s"})
     current[name]["alarm"]["Threshold"] = 0.0  # the article's ">= 0" mistake
@@ -387,11 +418,13 @@ def test_changed_alarm_is_put_without_tags_and_tags_converge_separately(desired,
 
 
 def test_only_tags_differ(desired, clients):
-    logs, _, cloudwatch, cw_stub = clients
+    logs, _unused, cloudwatch, cw_stub = clients
     name = "trailwatch-s3-bucket-created"
     current = current_state(desired[0], tags={})
     cw_stub.add_response("tag_resource", {}, {"ResourceARN": alarm_arn(name), "Tags": [{"Key": "a", "Value": "b"}]})
-    changed, _ = _watches.ensure_watches_present(logs, cloudwatch, LOG_GROUP, desired, current, {"a": "b"}, True, False)
+    changed, _unused = _watches.ensure_watches_present(
+        logs, cloudwatch, LOG_GROUP, desired, current, {"a": "b"}, True, False
+    )
     assert changed == ["s3-bucket-created"]
 
 
@@ -402,10 +435,15 @@ def test_absent_deletes_only_what_exists(clients, record_operations):
     empty = {"filters": [], "alarm": None, "alarm_arn": None, "tags": {}}
     current = {
         "trailwatch-only-filter": dict(empty, filters=[{"filterName": "trailwatch-only-filter"}]),
-        "trailwatch-only-alarm": dict(empty, alarm={"AlarmName": "trailwatch-only-alarm"},
-                                      alarm_arn=alarm_arn("trailwatch-only-alarm")),
-        "trailwatch-both": dict(empty, filters=[{"filterName": "trailwatch-both"}], alarm={"AlarmName": "x"},
-                                alarm_arn=alarm_arn("trailwatch-both")),
+        "trailwatch-only-alarm": dict(
+            empty, alarm={"AlarmName": "trailwatch-only-alarm"}, alarm_arn=alarm_arn("trailwatch-only-alarm")
+        ),
+        "trailwatch-both": dict(
+            empty,
+            filters=[{"filterName": "trailwatch-both"}],
+            alarm={"AlarmName": "x"},
+            alarm_arn=alarm_arn("trailwatch-both"),
+        ),
         "trailwatch-missing": dict(empty),
     }
     logs_stub.add_response("delete_metric_filter", {}, {"logGroupName": LOG_GROUP, "filterName": "trailwatch-both"})
@@ -420,13 +458,13 @@ def test_absent_deletes_only_what_exists(clients, record_operations):
 
 
 def test_absent_when_nothing_exists_makes_no_call(clients):
-    logs, _, cloudwatch, _ = clients
+    logs, _unused, cloudwatch, _unused = clients
     current = {"trailwatch-missing": {"filters": [], "alarm": None, "alarm_arn": None, "tags": {}}}
     assert _watches.ensure_watches_absent(logs, cloudwatch, LOG_GROUP, current, check_mode=False) == []
 
 
 def test_absent_in_check_mode_makes_no_call(desired, clients):
-    logs, _, cloudwatch, _ = clients
+    logs, _unused, cloudwatch, _unused = clients
     current = current_state(desired[0])
     removed = _watches.ensure_watches_absent(logs, cloudwatch, LOG_GROUP, current, check_mode=True)
     assert removed == ["trailwatch-s3-bucket-created"]

@@ -170,7 +170,10 @@ def make_bucket():
     s3 = boto3.client("s3", region_name=REGION)
     s3.create_bucket(Bucket=BUCKET)
     s3.put_bucket_policy(Bucket=BUCKET, Policy=json.dumps({"Version": "2012-10-17", "Statement": [AUDITORS]}))
-    read = lambda: json.loads(s3.get_bucket_policy(Bucket=BUCKET)["Policy"])  # noqa: E731
+
+    def read():
+        return json.loads(s3.get_bucket_policy(Bucket=BUCKET)["Policy"])
+
     return BUCKET, BUCKET_STATEMENTS, read, [AUDITORS]
 
 
@@ -179,14 +182,20 @@ def make_key():
     policy = {"Version": "2012-10-17", "Id": "corp-key", "Statement": [KMS_DEFAULT_ROOT, KEY_ADMINS]}
     key_id = kms.create_key(Policy=json.dumps(policy))["KeyMetadata"]["KeyId"]
     kms.create_alias(AliasName="alias/corp-security", TargetKeyId=key_id)
-    read = lambda: json.loads(kms.get_key_policy(KeyId=key_id, PolicyName="default")["Policy"])  # noqa: E731
+
+    def read():
+        return json.loads(kms.get_key_policy(KeyId=key_id, PolicyName="default")["Policy"])
+
     return "alias/corp-security", KEY_STATEMENTS, read, [KMS_DEFAULT_ROOT, KEY_ADMINS]
 
 
 def make_topic():
     sns = boto3.client("sns", region_name=REGION)
     arn = sns.create_topic(Name="security-alerts")["TopicArn"]
-    read = lambda: json.loads(sns.get_topic_attributes(TopicArn=arn)["Attributes"]["Policy"])  # noqa: E731
+
+    def read():
+        return json.loads(sns.get_topic_attributes(TopicArn=arn)["Attributes"]["Policy"])
+
     # moto, like SNS, gives a new topic the default policy (Sid __default_statement_ID): the foreign statement.
     return arn, topic_statements(arn), read, read()["Statement"]
 

@@ -1,0 +1,303 @@
+#!/usr/bin/env python3
+"""Reads the TrailWatch notifier back with boto3 and checks every property, one named check each.
+
+    notifier_checks.py --expect present|removed|purged [--name trailwatch] [--region R]
+                       [--language ja] [--lock-days 7] [--lock-mode GOVERNANCE]
+
+Prints a JSON list of {"check": name, "ok": bool, "detail": str} and exits 0: the verify playbook asserts each
+check by name, so a failure says exactly what is wrong. Uses AWS_ENDPOINT_URL and the usual credentials.
+"""
+
+import argparse
+import json
+import sys
+
+import boto3
+from botocore.exceptions import ClientError
+
+PATTERN = '{ ($.eventSource = "s3.amazonaws.com") && ($.eventName = "CreateBucket") }'
+
+
+class Checks:
+    def __init__(self):
+        self.results = []
+
+    def add(self, name, ok, detail=""):
+        self.results.append({"check": name, "ok": bool(ok), "detail": str(detail)[:500]})
+
+    def equal(self, name, actual, expected):
+        self.add(name, actual == expected, f"expected {expected!r}, found {actual!r}")
+
+
+def _missing(call):
+    """True when the call answers that the resource does not exist."""
+    try:
+        call()
+    except ClientError as e:
+        return e.response["Error"]["Code"] in ("ResourceNotFoundException", "NoSuchEntity", "ParameterNotFound")
+    return False
+
+
+def _as_list(value):
+    return value if isinstance(value, list) else [value]
+
+
+def _statement(policy, sid):
+    for statement in policy.get("Statement", []):
+        if statement.get("Sid") == sid:
+            return statement
+    return {}
+
+
+def _condition(statement, operator, key, top_level=None):
+    for op, pairs in (statement.get("Condition") or {}).items():
+        if op.lower() == operator.lower():
+            for k, v in pairs.items():
+                if k.lower() == key.lower():
+                    return v
+    # moto keeps FunctionUrlAuthType / InvokedViaFunctionUrl as sent, at the top of the statement.
+    return statement.get(top_level) if top_level else None
+
+
+def _actions(document):
+    return sorted({a for s in document.get("Statement", []) for a in _as_list(s.get("Action", []))})
+
+
+class Notifier:
+    def __init__(self, args):
+        session = boto3.session.Session(region_name=args.region)
+        self.c = {s: session.client(s) for s in ("sts", "lambda", "iam", "logs", "ssm")}
+        self.account = self.c["sts"].get_caller_identity()["Account"]
+        self.args = args
+        name = args.name
+        self.notifier = f"{name}-notifier"
+        self.lock = f"{name}-lock"
+        self.trail_group = f"aws-cloudtrail-logs-{name}"
+        self.secret = f"/{name}/lock-link-secret"
+        self.topic_arn = f"arn:aws:sns:{args.region}:{self.account}:{name}-alerts"
+        self.trail_group_arn = f"arn:aws:logs:{args.region}:{self.account}:log-group:{self.trail_group}"
+
+    def role_arn(self, function):
+        return f"arn:aws:iam::{self.account}:role/{function}"
+
+    def log_group(self, function):
+        name = f"/aws/lambda/{function}"
+        groups = self.c["logs"].describe_log_groups(logGroupNamePrefix=name)["logGroups"]
+        return next((g for g in groups if g["logGroupName"] == name), None)
+
+    # --- present ---------------------------------------------------------------------------------------------
+
+    def check_functions(self, ck):
+        lam = self.c["lambda"]
+        nf = lam.get_function(FunctionName=self.notifier)["Configuration"]
+        lk = lam.get_function(FunctionName=self.lock)["Configuration"]
+        url = lam.get_function_url_config(FunctionName=self.lock)
+        for label, config, handler, timeout in (
+            ("notifier", nf, "notifier.handler", 60),
+            ("lock", lk, "lock.handler", 15),
+        ):
+            ck.equal(f"{label} function runtime", config["Runtime"], "python3.12")
+            ck.equal(f"{label} function handler", config["Handler"], handler)
+            ck.equal(f"{label} function timeout", config["Timeout"], timeout)
+            ck.equal(f"{label} function memory", config["MemorySize"], 128)
+            ck.equal(f"{label} function role", config["Role"], self.role_arn(config["FunctionName"]))
+            ck.add(f"{label} function has code", config.get("CodeSize", 0) > 0, config.get("CodeSize"))
+        ck.equal("both functions run the same zip", nf["CodeSha256"], lk["CodeSha256"])
+        ck.equal(
+            "notifier environment",
+            nf.get("Environment", {}).get("Variables"),
+            {
+                "TOPIC_ARN": self.topic_arn,
+                "NOTIFY_LANGUAGE": self.args.language,
+                "TAG_NEW_BUCKETS": "true",
+                "LOCK_LINK": "true",
+                "LOCK_URL": url["FunctionUrl"],
+                "LOCK_SECRET_PARAMETER": self.secret,
+            },
+        )
+        ck.equal(
+            "lock environment",
+            lk.get("Environment", {}).get("Variables"),
+            {
+                "LOCK_SECRET_PARAMETER": self.secret,
+                "LOCK_MODE": self.args.lock_mode,
+                "LOCK_DAYS": str(self.args.lock_days),
+                "NOTIFY_LANGUAGE": self.args.language,
+            },
+        )
+        ck.equal("lock function URL auth type", url["AuthType"], "NONE")
+        ck.add("lock function URL is https", url["FunctionUrl"].startswith("https://"), url["FunctionUrl"])
+
+    def check_permissions(self, ck):
+        lam = self.c["lambda"]
+        nf = json.loads(lam.get_policy(FunctionName=self.notifier)["Policy"])
+        st = _statement(nf, "TrailWatchLogsInvoke")
+        ck.equal("logs invoke principal", st.get("Principal"), {"Service": "logs.amazonaws.com"})
+        ck.equal("logs invoke action", st.get("Action"), "lambda:InvokeFunction")
+        ck.equal("logs invoke source ARN", _condition(st, "ArnLike", "AWS:SourceArn"), f"{self.trail_group_arn}:*")
+        ck.equal("logs invoke source account", _condition(st, "StringEquals", "AWS:SourceAccount"), self.account)
+        ck.equal(
+            "notifier policy holds only the logs grant",
+            [s.get("Sid") for s in nf["Statement"]],
+            ["TrailWatchLogsInvoke"],
+        )
+
+        lk = json.loads(lam.get_policy(FunctionName=self.lock)["Policy"])
+        url = _statement(lk, "TrailWatchPublicFunctionUrl")
+        ck.equal("public URL grant principal", url.get("Principal"), "*")
+        ck.equal("public URL grant action", url.get("Action"), "lambda:InvokeFunctionUrl")
+        ck.equal(
+            "public URL grant only for AuthType NONE",
+            _condition(url, "StringEquals", "lambda:FunctionUrlAuthType", "FunctionUrlAuthType"),
+            "NONE",
+        )
+        invoke = _statement(lk, "TrailWatchPublicFunctionUrlInvoke")
+        ck.equal("public invoke grant principal", invoke.get("Principal"), "*")
+        ck.equal("public invoke grant action", invoke.get("Action"), "lambda:InvokeFunction")
+        ck.equal(
+            "public invoke grant only through the URL",
+            str(_condition(invoke, "Bool", "lambda:InvokedViaFunctionUrl", "InvokedViaFunctionUrl")).lower(),
+            "true",
+        )
+
+    def check_subscription_filter(self, ck):
+        filters = self.c["logs"].describe_subscription_filters(logGroupName=self.trail_group)["subscriptionFilters"]
+        ours = [f for f in filters if f["filterName"] == self.notifier]
+        ck.equal("one subscription filter of ours", len(ours), 1)
+        if ours:
+            ck.equal("subscription filter pattern", ours[0]["filterPattern"], PATTERN)
+            ck.equal(
+                "subscription filter destination",
+                ours[0]["destinationArn"],
+                f"arn:aws:lambda:{self.args.region}:{self.account}:function:{self.notifier}",
+            )
+
+    def check_secret(self, ck):
+        meta = self.c["ssm"].describe_parameters(
+            ParameterFilters=[{"Key": "Name", "Option": "Equals", "Values": [self.secret]}]
+        )["Parameters"]
+        ck.equal("lock secret exists once", len(meta), 1)
+        if meta:
+            ck.equal("lock secret is a SecureString", meta[0]["Type"], "SecureString")
+            ck.equal("lock secret was never rewritten", meta[0].get("Version"), 1)
+        value = self.c["ssm"].get_parameter(Name=self.secret, WithDecryption=True)["Parameter"]["Value"]
+        ck.add("lock secret is long and random enough", len(value) >= 43, f"{len(value)} characters")
+
+    def check_roles(self, ck):
+        iam = self.c["iam"]
+        wanted = {
+            self.notifier: (
+                "trailwatch-notifier",
+                [
+                    "logs:CreateLogStream",
+                    "logs:PutLogEvents",
+                    "s3:GetBucketTagging",
+                    "s3:PutBucketTagging",
+                    "sns:Publish",
+                    "ssm:GetParameter",
+                ],
+            ),
+            self.lock: (
+                "trailwatch-lock",
+                [
+                    "logs:CreateLogStream",
+                    "logs:PutLogEvents",
+                    "s3:GetBucketObjectLockConfiguration",
+                    "s3:GetBucketTagging",
+                    "s3:GetBucketVersioning",
+                    "s3:PutBucketObjectLockConfiguration",
+                    "s3:PutBucketTagging",
+                    "s3:PutBucketVersioning",
+                    "ssm:GetParameter",
+                ],
+            ),
+        }
+        for role, (policy_name, actions) in wanted.items():
+            trust = iam.get_role(RoleName=role)["Role"]["AssumeRolePolicyDocument"]
+            st = trust["Statement"][0] if trust.get("Statement") else {}
+            ck.equal(f"{role} trusted by Lambda", st.get("Principal"), {"Service": "lambda.amazonaws.com"})
+            ck.equal(
+                f"{role} trust limited to this account",
+                _condition(st, "StringEquals", "aws:SourceAccount"),
+                self.account,
+            )
+            ck.equal(f"{role} has one trust statement", len(trust.get("Statement", [])), 1)
+            document = iam.get_role_policy(RoleName=role, PolicyName=policy_name)["PolicyDocument"]
+            ck.equal(f"{role} inline policy actions", _actions(document), actions)
+            logs = _statement(document, "TrailWatchOwnLogs")
+            ck.equal(
+                f"{role} logs only to its own log group",
+                logs.get("Resource"),
+                f"arn:aws:logs:{self.args.region}:{self.account}:log-group:/aws/lambda/{role}:*",
+            )
+            ck.add(
+                f"{role} grants no wildcard action",
+                not [a for a in _actions(document) if "*" in a],
+                _actions(document),
+            )
+            if role == self.notifier:
+                ck.equal(
+                    "notifier publishes to the topic only",
+                    _statement(document, "TrailWatchPublish").get("Resource"),
+                    self.topic_arn,
+                )
+            secret = _statement(document, "TrailWatchReadLockSecret").get("Resource")
+            ck.equal(
+                f"{role} reads the lock secret only",
+                secret,
+                f"arn:aws:ssm:{self.args.region}:{self.account}:parameter{self.secret}",
+            )
+
+    def check_log_groups(self, ck, expect_kept):
+        for function in (self.notifier, self.lock):
+            group = self.log_group(function)
+            if expect_kept:
+                ck.add(f"log group of {function} exists", group is not None, group)
+                ck.equal(f"log group of {function} retention", (group or {}).get("retentionInDays"), 365)
+            else:
+                ck.add(f"log group of {function} is gone", group is None, group)
+
+    # --- removed -------------------------------------------------------------------------------------------
+
+    def check_removed(self, ck):
+        lam, iam = self.c["lambda"], self.c["iam"]
+        for function in (self.notifier, self.lock):
+            ck.add(f"function {function} is gone", _missing(lambda f=function: lam.get_function(FunctionName=f)))
+            ck.add(f"role {function} is gone", _missing(lambda f=function: iam.get_role(RoleName=f)))
+        ck.add("lock secret is gone", _missing(lambda: self.c["ssm"].get_parameter(Name=self.secret)))
+        try:
+            filters = self.c["logs"].describe_subscription_filters(logGroupName=self.trail_group)["subscriptionFilters"]
+        except ClientError:
+            filters = []
+        ck.equal(
+            "no subscription filter of ours", [f["filterName"] for f in filters if f["filterName"] == self.notifier], []
+        )
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n", 1)[0])
+    parser.add_argument("--expect", choices=["present", "removed", "purged"], required=True)
+    parser.add_argument("--name", default="trailwatch")
+    parser.add_argument("--region", default="eu-west-1")
+    parser.add_argument("--language", default="en")
+    parser.add_argument("--lock-mode", default="GOVERNANCE")
+    parser.add_argument("--lock-days", type=int, default=30)
+    args = parser.parse_args(argv)
+    stack = Notifier(args)
+    ck = Checks()
+    if args.expect == "present":
+        stack.check_functions(ck)
+        stack.check_permissions(ck)
+        stack.check_subscription_filter(ck)
+        stack.check_secret(ck)
+        stack.check_roles(ck)
+        stack.check_log_groups(ck, expect_kept=True)
+    else:
+        stack.check_removed(ck)
+        stack.check_log_groups(ck, expect_kept=args.expect == "removed")
+    print(json.dumps(ck.results, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,763 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: Contributors to the TrailWatch project
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+DOCUMENTATION = r"""
+---
+module: notifier
+short_description: The detail notifier Lambda function on the trail's log group, with the optional one-click lock
+version_added: 0.2.0
+description:
+  - Manages, in one invocation, everything the TrailWatch detail notifier needs, in this order, the lock secret
+    (with O(lock_link=true)), the functions' execution roles, their own log groups C(/aws/lambda/<function>) with a
+    retention (created before the functions, so that Lambda never creates them without one), the lock function with
+    its function URL and public invoke grants (with O(lock_link=true)), the notifier function, the grant that lets
+    CloudWatch Logs invoke it for the trail's log group, and the subscription filter on that log group.
+  - The notifier function (C(<name>-notifier), handler C(notifier.handler)) receives every CloudTrail record of
+    an S3 C(CreateBucket) call from the trail's log group, whatever the region it happened in, and publishes one
+    message per record to the TrailWatch topic, naming the bucket, its region, who created it, when, from where,
+    whether MFA was used and whether the call succeeded, with console links.
+  - The lock function (C(<name>-lock), handler C(lock.handler)) serves the one-click lock link of the messages,
+    a confirmation page on GET and, on POST, versioning plus S3 Object Lock with a default retention. Its function
+    URL has C(AuthType NONE), the HMAC-signed token in the link is the authorisation; the token's secret is a
+    SecureString parameter with a random value, created once and never rewritten by later runs.
+  - Both functions run the same zip, built in the module from the C(*.py) files of O(code_dir) (reproducibly, so
+    the same files give the same C(CodeSha256) and a re-run uploads nothing), or read from O(code_zip).
+  - Execution roles are least privilege (see C(roles/notifier/README-lambda.md)), trusted by
+    C(lambda.amazonaws.com) for this account only (C(aws:SourceAccount)).
+  - A role created in the same run takes seconds to propagate in IAM; Lambda answers C(InvalidParameterValueException)
+    "The role defined for the function cannot be assumed by Lambda" meanwhile. The module retries such answers for
+    up to two minutes, and retries for a minute the subscription filter CloudWatch Logs refuses while the grant that
+    lets it invoke the function is not visible yet.
+  - With O(lock_link=false) an earlier lock function, its role and the secret are removed (its log group is kept).
+  - With O(state=absent) the subscription filter, both functions (with their URL and grants), both roles and the
+    secret are deleted. The functions' log groups are kept unless O(purge_data=true).
+  - The trail's log group and the topic must exist (roles C(trailwatch.aws.trail) and C(trailwatch.aws.alerts));
+    in check mode their absence is tolerated, so that a first check run of the whole stack predicts every change.
+  - CloudWatch Logs allows two subscription filters per log group. When the trail's log group already has two
+    others, the module fails before changing anything.
+author:
+  - TrailWatch contributors (@trailwatch)
+options:
+  state:
+    description: Whether the notifier should exist.
+    type: str
+    choices: [present, absent]
+    default: present
+  name:
+    description:
+      - Base name. The functions and their roles are C(<name>-notifier) and C(<name>-lock), the subscription filter
+        is C(<name>-notifier).
+    type: str
+    required: true
+  log_group_name:
+    description: The trail's CloudWatch Logs group, where the subscription filter goes.
+    type: str
+    required: true
+  topic_name:
+    description:
+      - The TrailWatch SNS topic (in this account and region) the notifier publishes to. Required with
+        O(state=present).
+      - When the topic is encrypted with a KMS key, the notifier's role may also use that key (the key policy must
+        allow the role too).
+    type: str
+  notify_language:
+    description: Language of the message bodies and of the lock pages. The subject line is ASCII in both.
+    type: str
+    choices: [en, ja]
+    default: en
+  tag_new_buckets:
+    description:
+      - Whether the notifier tags each successfully created bucket with C(trailwatch:created-by) and
+        C(trailwatch:created-at), keeping the bucket's other tags. Adds S3 tagging actions to its role.
+    type: bool
+    default: false
+  lock_link:
+    description:
+      - Whether messages carry a one-click link that applies S3 Object Lock to the new bucket. Deploys the lock
+        function with a public function URL and the secret parameter.
+    type: bool
+    default: false
+  lock_mode:
+    description: Object Lock mode of the default retention the link applies.
+    type: str
+    choices: [GOVERNANCE, COMPLIANCE]
+    default: GOVERNANCE
+  lock_days:
+    description: Days of the default retention the link applies, 1 to 36500.
+    type: int
+    default: 30
+  lock_secret_parameter:
+    description:
+      - Name of the SSM SecureString holding the lock links' HMAC secret; C(/<name>/lock-link-secret) when not set.
+    type: str
+  lock_reserved_concurrency:
+    description:
+      - Reserved concurrency of the lock function (for example V(2)), capping how often the public URL can run it.
+        Not set by default. An account's unreserved concurrency must stay at least 100 (at least 10 in new
+        accounts with a lower quota), which a reservation may not leave.
+    type: int
+  log_retention_days:
+    description: Retention of the functions' own log groups, a value CloudWatch Logs accepts.
+    type: int
+    default: 365
+  filter_pattern:
+    description: Pattern of the subscription filter on the trail's log group.
+    type: str
+    default: '{ ($.eventSource = "s3.amazonaws.com") && ($.eventName = "CreateBucket") }'
+  code_dir:
+    description:
+      - Directory whose C(*.py) files make the functions' code, C(roles/notifier/files/lambda) of this collection.
+        They are zipped at the archive's root, in a fixed order with fixed dates and modes. Mutually exclusive with
+        O(code_zip); one of them is required with O(state=present).
+    type: path
+  code_zip:
+    description: A zip archive holding C(notifier.py), C(lock.py), C(lock_token.py) and C(trailwatch_common.py).
+    type: path
+  purge_data:
+    description: With O(state=absent), also delete the functions' log groups.
+    type: bool
+    default: false
+notes:
+  - The lock function's URL needs both C(lambda:InvokeFunctionUrl) (condition C(lambda:FunctionUrlAuthType = NONE))
+    and, since October 2025, C(lambda:InvokeFunction) limited to URL invocations (C(lambda:InvokedViaFunctionUrl));
+    both are granted to principal C(*). Security Hub's Lambda.1 control reports such a function as public, which is
+    the point of a one-click link, and why it is opt-in.
+  - "IAM actions the module needs: C(sts:GetCallerIdentity); C(sns:GetTopicAttributes); C(iam:GetRole),
+    C(iam:GetRolePolicy), C(iam:CreateRole), C(iam:PutRolePolicy), C(iam:UpdateAssumeRolePolicy), C(iam:TagRole),
+    C(iam:UntagRole), C(iam:PassRole), C(iam:DeleteRolePolicy), C(iam:DeleteRole); C(logs:DescribeLogGroups),
+    C(logs:ListTagsForResource), C(logs:CreateLogGroup), C(logs:PutRetentionPolicy), C(logs:TagResource),
+    C(logs:UntagResource), C(logs:DeleteLogGroup), C(logs:DescribeSubscriptionFilters), C(logs:PutSubscriptionFilter),
+    C(logs:DeleteSubscriptionFilter); C(lambda:GetFunction), C(lambda:GetPolicy), C(lambda:GetFunctionUrlConfig),
+    C(lambda:CreateFunction), C(lambda:UpdateFunctionCode), C(lambda:UpdateFunctionConfiguration),
+    C(lambda:AddPermission), C(lambda:RemovePermission), C(lambda:CreateFunctionUrlConfig),
+    C(lambda:UpdateFunctionUrlConfig), C(lambda:TagResource), C(lambda:UntagResource),
+    C(lambda:PutFunctionConcurrency), C(lambda:DeleteFunction); C(ssm:DescribeParameters),
+    C(ssm:ListTagsForResource), C(ssm:PutParameter), C(ssm:AddTagsToResource), C(ssm:RemoveTagsFromResource),
+    C(ssm:DeleteParameter). The module never reads the secret's value."
+extends_documentation_fragment:
+  - amazon.aws.common.modules
+  - amazon.aws.region.modules
+  - amazon.aws.tags.modules
+  - amazon.aws.boto3
+  - trailwatch.aws._attributes
+"""
+
+EXAMPLES = r"""
+- name: Every new bucket is announced with its name, region and creator
+  trailwatch.aws.notifier:
+    name: trailwatch
+    log_group_name: aws-cloudtrail-logs-trailwatch
+    topic_name: trailwatch-alerts
+    code_dir: "{{ role_path }}/files/lambda"
+    region: eu-west-1
+
+- name: Messages in Japanese, new buckets tagged, and a one-click lock link (COMPLIANCE, 90 days)
+  trailwatch.aws.notifier:
+    name: trailwatch
+    log_group_name: aws-cloudtrail-logs-trailwatch
+    topic_name: trailwatch-alerts
+    code_dir: /opt/trailwatch/lambda
+    notify_language: ja
+    tag_new_buckets: true
+    lock_link: true
+    lock_mode: COMPLIANCE
+    lock_days: 90
+    tags:
+      team: security
+
+- name: Notifier is gone, its log groups too
+  trailwatch.aws.notifier:
+    state: absent
+    name: trailwatch
+    log_group_name: aws-cloudtrail-logs-trailwatch
+    purge_data: true
+"""
+
+RETURN = r"""
+notifier_function:
+  description: The notifier function after the run (as predicted in check mode); null once deleted.
+  returned: always
+  type: dict
+  contains:
+    name:
+      description: Function name.
+      type: str
+      sample: trailwatch-notifier
+    arn:
+      description: Function ARN.
+      type: str
+      sample: arn:aws:lambda:eu-west-1:123456789012:function:trailwatch-notifier
+    runtime:
+      description: Lambda runtime.
+      type: str
+      sample: python3.12
+    handler:
+      description: Handler.
+      type: str
+      sample: notifier.handler
+    role:
+      description: Execution role ARN.
+      type: str
+    timeout:
+      description: Timeout in seconds.
+      type: int
+    memory_size:
+      description: Memory in MB.
+      type: int
+    description:
+      description: Function description.
+      type: str
+    environment:
+      description: Environment variables.
+      type: dict
+      sample: {"TOPIC_ARN": "arn:aws:sns:eu-west-1:123456789012:trailwatch-alerts", "NOTIFY_LANGUAGE": "en"}
+    code_sha256:
+      description: Base64 SHA-256 of the deployed zip.
+      type: str
+    tags:
+      description: The function's tags.
+      type: dict
+    reserved_concurrency:
+      description: Reserved concurrency, null when none is set.
+      type: int
+    permissions:
+      description: The function's resource policy grants by statement id.
+      type: dict
+lock_function:
+  description:
+    - The lock function (same keys as RV(notifier_function), plus C(url) and C(auth_type)); null without
+      O(lock_link) or once deleted.
+  returned: always
+  type: dict
+lock_url:
+  description: The lock function URL; null without O(lock_link), and in check mode before the URL exists.
+  returned: always
+  type: str
+  sample: https://abcdefghijklmnopqrstuvwxyz012345.lambda-url.eu-west-1.on.aws/
+subscription_filter:
+  description: The subscription filter on the trail's log group; null once deleted.
+  returned: always
+  type: dict
+  contains:
+    name:
+      description: Filter name.
+      type: str
+      sample: trailwatch-notifier
+    log_group_name:
+      description: The trail's log group.
+      type: str
+    filter_pattern:
+      description: Filter pattern.
+      type: str
+    destination_arn:
+      description: The notifier function's ARN.
+      type: str
+roles:
+  description:
+    - The execution roles (name, arn, trust_policy, permissions_policy, tags) by function, C(notifier) and C(lock).
+  returned: always
+  type: dict
+log_groups:
+  description: The functions' own log groups (name, arn, retention_in_days, tags) by function; null when absent.
+  returned: always
+  type: dict
+secret_parameter:
+  description: The lock secret's name, type (C(SecureString)), key and tags, never its value; null without O(lock_link).
+  returned: always
+  type: dict
+changes:
+  description: Which parts changed, as C(<resource>) or C(<resource>:<part>).
+  returned: always
+  type: list
+  elements: str
+  sample: ["notifier_function:code", "notifier_function:configuration"]
+"""
+
+from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
+
+from ansible_collections.trailwatch.aws.plugins.module_utils._common import TrailWatchError
+from ansible_collections.trailwatch.aws.plugins.module_utils._common import caller_identity
+from ansible_collections.trailwatch.aws.plugins.module_utils._kms import resolve_key_arn
+from ansible_collections.trailwatch.aws.plugins.module_utils._lambda import build_zip
+from ansible_collections.trailwatch.aws.plugins.module_utils._lambda import ensure_function_absent
+from ansible_collections.trailwatch.aws.plugins.module_utils._lambda import ensure_function_present
+from ansible_collections.trailwatch.aws.plugins.module_utils._lambda import ensure_permissions
+from ansible_collections.trailwatch.aws.plugins.module_utils._lambda import ensure_url_present
+from ansible_collections.trailwatch.aws.plugins.module_utils._lambda import permission
+from ansible_collections.trailwatch.aws.plugins.module_utils._lambda import read_function
+from ansible_collections.trailwatch.aws.plugins.module_utils._lambda import read_permissions
+from ansible_collections.trailwatch.aws.plugins.module_utils._lambda import read_url
+from ansible_collections.trailwatch.aws.plugins.module_utils._lambda import read_zip
+from ansible_collections.trailwatch.aws.plugins.module_utils._logs import RETENTION_DAYS
+from ansible_collections.trailwatch.aws.plugins.module_utils._notifier_iam import LOCK_POLICY_NAME
+from ansible_collections.trailwatch.aws.plugins.module_utils._notifier_iam import NOTIFIER_POLICY_NAME
+from ansible_collections.trailwatch.aws.plugins.module_utils._notifier_iam import ensure_role_absent
+from ansible_collections.trailwatch.aws.plugins.module_utils._notifier_iam import ensure_role_present
+from ansible_collections.trailwatch.aws.plugins.module_utils._notifier_iam import function_log_group_name
+from ansible_collections.trailwatch.aws.plugins.module_utils._notifier_iam import lambda_trust_policy
+from ansible_collections.trailwatch.aws.plugins.module_utils._notifier_iam import lock_permissions_policy
+from ansible_collections.trailwatch.aws.plugins.module_utils._notifier_iam import notifier_permissions_policy
+from ansible_collections.trailwatch.aws.plugins.module_utils._notifier_iam import read_role
+from ansible_collections.trailwatch.aws.plugins.module_utils._notifier_logs import delete_log_group
+from ansible_collections.trailwatch.aws.plugins.module_utils._notifier_logs import ensure_log_group_present
+from ansible_collections.trailwatch.aws.plugins.module_utils._notifier_logs import ensure_subscription_filter_absent
+from ansible_collections.trailwatch.aws.plugins.module_utils._notifier_logs import ensure_subscription_filter_present
+from ansible_collections.trailwatch.aws.plugins.module_utils._notifier_logs import read_log_groups
+from ansible_collections.trailwatch.aws.plugins.module_utils._notifier_logs import subscription_filter
+from ansible_collections.trailwatch.aws.plugins.module_utils._notifier_logs import subscription_filter_room
+from ansible_collections.trailwatch.aws.plugins.module_utils._notifier_logs import describe_subscription_filters
+from ansible_collections.trailwatch.aws.plugins.module_utils._policies import log_group_arn
+from ansible_collections.trailwatch.aws.plugins.module_utils._policies import topic_arn
+from ansible_collections.trailwatch.aws.plugins.module_utils._sns import get_topic_attributes
+from ansible_collections.trailwatch.aws.plugins.module_utils._ssm import ensure_secret_absent
+from ansible_collections.trailwatch.aws.plugins.module_utils._ssm import ensure_secret_present
+from ansible_collections.trailwatch.aws.plugins.module_utils._ssm import read_secret_parameter
+
+RUNTIME = "python3.12"
+MEMORY_MB = 128
+DEFAULT_PATTERN = '{ ($.eventSource = "s3.amazonaws.com") && ($.eventName = "CreateBucket") }'
+LOCK_URL_UNKNOWN = "(the lock function URL, known once created)"
+
+# Which function is which: the handler, timeout and description of each, and its role's inline policy name.
+FUNCTIONS = {
+    "notifier": {
+        "handler": "notifier.handler",
+        "timeout": 60,
+        "description": "TrailWatch: one message per S3 CreateBucket, naming the bucket, its region and its creator",
+        "policy_name": NOTIFIER_POLICY_NAME,
+        "role_description": "TrailWatch notifier: publishes S3 CreateBucket details to the TrailWatch topic",
+    },
+    "lock": {
+        "handler": "lock.handler",
+        "timeout": 15,
+        "description": "TrailWatch: one-click S3 Object Lock for a new bucket, from a signed link",
+        "policy_name": LOCK_POLICY_NAME,
+        "role_description": "TrailWatch lock link: versioning and Object Lock for the bucket a signed link names",
+    },
+}
+
+
+class _Clients(dict):
+    """Clients made on first use: each costs a fresh botocore session, and some runs never need kms or sns."""
+
+    def __init__(self, module):
+        super().__init__()
+        self.module = module
+
+    def __missing__(self, name):
+        self[name] = self.module.client(name)
+        return self[name]
+
+
+class _Run:
+    """One invocation: parameters, clients, identity, and the parts that changed."""
+
+    def __init__(self, module):
+        self.module = module
+        self.p = module.params
+        self.check = module.check_mode
+        self.region = module.region
+        self.clients = _Clients(module)
+        self.account, self.partition = caller_identity(module.client("sts"))
+        self.tags = self.p["tags"] or {}
+        self.purge_tags = self.p["purge_tags"] if self.p["tags"] is not None else False
+        self.changes = []
+        name = self.p["name"]
+        self.names = {kind: f"{name}-{kind}" for kind in FUNCTIONS}
+        self.filter_name = f"{name}-notifier"
+        self.secret_name = self.p["lock_secret_parameter"] or f"/{name}/lock-link-secret"
+        self.trail_group_arn = log_group_arn(self.partition, self.region, self.account, self.p["log_group_name"])
+
+    def changed(self, part, did_change):
+        if did_change:
+            self.changes.append(part)
+
+    def role_arn(self, kind):
+        return f"arn:{self.partition}:iam::{self.account}:role/{self.names[kind]}"
+
+    def function_arn(self, kind):
+        return f"arn:{self.partition}:lambda:{self.region}:{self.account}:function:{self.names[kind]}"
+
+    def group_arn(self, kind):
+        return log_group_arn(self.partition, self.region, self.account, function_log_group_name(self.names[kind]))
+
+
+def _read(run):
+    c = run.clients
+    groups = read_log_groups(
+        c["logs"],
+        [function_log_group_name(run.names[kind]) for kind in FUNCTIONS],
+        function_log_group_name(f"{run.p['name']}-"),
+    )
+    filters = describe_subscription_filters(c["logs"], run.p["log_group_name"])
+    state = {
+        "roles": {kind: read_role(c["iam"], run.names[kind], FUNCTIONS[kind]["policy_name"]) for kind in FUNCTIONS},
+        "log_groups": {kind: groups[function_log_group_name(run.names[kind])] for kind in FUNCTIONS},
+        "secret_parameter": read_secret_parameter(c["ssm"], run.secret_name),
+        "subscription_filter": subscription_filter(filters, run.filter_name),
+    }
+    for kind in FUNCTIONS:
+        function = read_function(c["lambda"], run.names[kind])
+        if function is not None:
+            function["permissions"] = read_permissions(c["lambda"], run.names[kind])
+            if kind == "lock":
+                function.update(read_url(c["lambda"], run.names[kind]) or {"url": None, "auth_type": None})
+        state[f"{kind}_function"] = function
+    return state, filters
+
+
+def _topic(run):
+    """The topic's ARN and the ARN of its KMS key (None when not encrypted with a customer managed key)."""
+    arn = topic_arn(run.partition, run.region, run.account, run.p["topic_name"])
+    attributes = get_topic_attributes(run.clients["sns"], arn)
+    if attributes is None:
+        if not run.check:
+            run.module.fail_json(
+                msg=f"topic_name: SNS topic {run.p['topic_name']} does not exist in {run.region}; deploy it first "
+                "(role trailwatch.aws.alerts)"
+            )
+        return arn, None
+    key = attributes.get("KmsMasterKeyId")
+    if not key:
+        return arn, None
+    if key.startswith("arn:") and ":key/" in key:
+        return arn, key
+    # An alias: the IAM policy needs the key ARN. alias/aws/sns resolves too (its key policy admits the account).
+    return arn, resolve_key_arn(run.clients["kms"], key) or key
+
+
+def _code(run):
+    p = run.p
+    try:
+        return read_zip(p["code_zip"]) if p["code_zip"] else build_zip(p["code_dir"])
+    except OSError as e:
+        run.module.fail_json(msg=f"cannot read the function code: {e}")
+
+
+def _role(run, before, kind, permissions):
+    changed, role, _created = ensure_role_present(
+        run.clients["iam"],
+        before["roles"][kind],
+        run.names[kind],
+        run.role_arn(kind),
+        lambda_trust_policy(run.account),
+        permissions,
+        FUNCTIONS[kind]["policy_name"],
+        FUNCTIONS[kind]["role_description"],
+        run.tags,
+        run.purge_tags,
+        run.check,
+    )
+    run.changed(f"{kind}_role", changed)
+    return role
+
+
+def _log_group(run, before, kind):
+    changed, group = ensure_log_group_present(
+        run.clients["logs"],
+        before["log_groups"][kind],
+        function_log_group_name(run.names[kind]),
+        run.group_arn(kind),
+        run.p["log_retention_days"],
+        run.tags,
+        run.purge_tags,
+        run.check,
+    )
+    run.changed(f"{kind}_log_group", changed)
+    return group
+
+
+def _function(run, before, kind, role_arn, environment, code, permissions=None, reserved_concurrency=None):
+    """The function; its resource policy grants too unless ``permissions`` is None (the caller sees to them)."""
+    client = run.clients["lambda"]
+    name = run.names[kind]
+    spec = {
+        "name": name,
+        "arn": run.function_arn(kind),
+        "runtime": RUNTIME,
+        "handler": FUNCTIONS[kind]["handler"],
+        "role": role_arn,
+        "timeout": FUNCTIONS[kind]["timeout"],
+        "memory_size": MEMORY_MB,
+        "description": FUNCTIONS[kind]["description"],
+        "environment": environment,
+    }
+    current = before[f"{kind}_function"]
+    parts, function = ensure_function_present(
+        client, current, spec, code, run.tags, run.purge_tags, run.check, reserved_concurrency
+    )
+    run.changes.extend(f"{kind}_function:{part}" if part else f"{kind}_function" for part in parts)
+    function["permissions"] = (current or {}).get("permissions", {})
+    if permissions is not None:
+        changed, function["permissions"] = ensure_permissions(
+            client, name, function["permissions"], permissions, run.check
+        )
+        run.changed(f"{kind}_function:permissions", changed)
+    return function
+
+
+def _lock(run, before, code, secret_key_arn):
+    """The lock function with its public URL; returns (function, url)."""
+    p = run.p
+    role = _role(
+        run,
+        before,
+        "lock",
+        lock_permissions_policy(
+            run.partition, run.region, run.account, run.names["lock"], run.secret_name, secret_key_arn
+        ),
+    )
+    group = _log_group(run, before, "lock")
+    environment = {
+        "LOCK_SECRET_PARAMETER": run.secret_name,
+        "LOCK_MODE": p["lock_mode"],
+        "LOCK_DAYS": str(p["lock_days"]),
+        "NOTIFY_LANGUAGE": p["notify_language"],
+    }
+    # The signed token is the authorisation: anyone may invoke the function, through its URL only.
+    permissions = {
+        "TrailWatchPublicFunctionUrl": permission("*", "lambda:InvokeFunctionUrl", url_auth_type="NONE"),
+        "TrailWatchPublicFunctionUrlInvoke": permission("*", "lambda:InvokeFunction", via_url=True),
+    }
+    current = before["lock_function"]
+    function = _function(
+        run, before, "lock", role["arn"], environment, code, reserved_concurrency=p["lock_reserved_concurrency"]
+    )
+    # The URL first, then the grants that make it public.
+    have_url = current is not None and current.get("url") is not None
+    changed, url = ensure_url_present(
+        run.clients["lambda"],
+        run.names["lock"],
+        {"url": current["url"], "auth_type": current["auth_type"]} if have_url else None,
+        "NONE",
+        run.check,
+    )
+    run.changed("lock_function:url", changed)
+    function.update(url)
+    changed, function["permissions"] = ensure_permissions(
+        run.clients["lambda"], run.names["lock"], function["permissions"], permissions, run.check
+    )
+    run.changed("lock_function:permissions", changed)
+    return role, group, function
+
+
+def _present(run, before, filters):
+    p = run.p
+    room = subscription_filter_room(filters, run.filter_name)
+    if room:
+        run.module.fail_json(msg=f"log_group_name: {p['log_group_name']}: {room}")
+    if filters is None and not run.check:
+        run.module.fail_json(
+            msg=f"log_group_name: log group {p['log_group_name']} does not exist in {run.region}; deploy the trail "
+            "first (role trailwatch.aws.trail)"
+        )
+    topic, topic_key = _topic(run)
+    code = _code(run)
+    after = {
+        "roles": dict(before["roles"]),
+        "log_groups": dict(before["log_groups"]),
+        "secret_parameter": None,
+        "lock_function": None,
+    }
+
+    secret_key_arn = None
+    lock_url = None
+    if p["lock_link"]:
+        changed, after["secret_parameter"] = ensure_secret_present(
+            run.clients["ssm"],
+            before["secret_parameter"],
+            run.secret_name,
+            "TrailWatch lock links: HMAC secret (random, created once)",
+            run.tags,
+            run.purge_tags,
+            run.check,
+        )
+        run.changed("secret_parameter", changed)
+        key_id = after["secret_parameter"].get("key_id")
+        # The default aws/ssm key needs no statement; a customer managed key does.
+        if key_id and key_id not in ("alias/aws/ssm",) and not key_id.endswith(":alias/aws/ssm"):
+            secret_key_arn = resolve_key_arn(run.clients["kms"], key_id) or key_id
+        after["roles"]["lock"], after["log_groups"]["lock"], after["lock_function"] = _lock(
+            run, before, code, secret_key_arn
+        )
+        lock_url = after["lock_function"]["url"]
+
+    after["roles"]["notifier"] = _role(
+        run,
+        before,
+        "notifier",
+        notifier_permissions_policy(
+            run.partition,
+            run.region,
+            run.account,
+            run.names["notifier"],
+            topic,
+            topic_key,
+            p["tag_new_buckets"],
+            run.secret_name if p["lock_link"] else None,
+            secret_key_arn,
+        ),
+    )
+    after["log_groups"]["notifier"] = _log_group(run, before, "notifier")
+    environment = {
+        "TOPIC_ARN": topic,
+        "NOTIFY_LANGUAGE": p["notify_language"],
+        "TAG_NEW_BUCKETS": "true" if p["tag_new_buckets"] else "false",
+        "LOCK_LINK": "true" if p["lock_link"] else "false",
+    }
+    if p["lock_link"]:
+        environment["LOCK_URL"] = lock_url or LOCK_URL_UNKNOWN
+        environment["LOCK_SECRET_PARAMETER"] = run.secret_name
+    logs_invoke = permission(
+        "logs.amazonaws.com", "lambda:InvokeFunction", source_arn=f"{run.trail_group_arn}:*", source_account=run.account
+    )
+    notifier = _function(
+        run,
+        before,
+        "notifier",
+        after["roles"]["notifier"]["arn"],
+        environment,
+        code,
+        {"TrailWatchLogsInvoke": logs_invoke},
+    )
+    after["notifier_function"] = notifier
+
+    changed, after["subscription_filter"] = ensure_subscription_filter_present(
+        run.clients["logs"],
+        before["subscription_filter"],
+        p["log_group_name"],
+        run.filter_name,
+        p["filter_pattern"],
+        notifier["arn"],
+        run.check,
+    )
+    run.changed("subscription_filter", changed)
+
+    if not p["lock_link"]:
+        # Links already mailed stop working with the lock function: nothing else depends on it.
+        _remove_lock(run, before, after, purge=False)
+    return after
+
+
+def _remove_lock(run, before, after, purge):
+    c = run.clients
+    run.changed(
+        "lock_function", ensure_function_absent(c["lambda"], before["lock_function"], run.names["lock"], run.check)
+    )
+    after["lock_function"] = None
+    run.changed(
+        "lock_role",
+        ensure_role_absent(c["iam"], before["roles"]["lock"], run.names["lock"], LOCK_POLICY_NAME, run.check),
+    )
+    after["roles"]["lock"] = None
+    run.changed(
+        "secret_parameter", ensure_secret_absent(c["ssm"], before["secret_parameter"], run.secret_name, run.check)
+    )
+    after["secret_parameter"] = None
+    if purge:
+        _purge_log_group(run, before, after, "lock")
+
+
+def _purge_log_group(run, before, after, kind):
+    if before["log_groups"][kind] is not None:
+        run.changed(f"{kind}_log_group", True)
+        if not run.check:
+            delete_log_group(run.clients["logs"], function_log_group_name(run.names[kind]))
+    after["log_groups"][kind] = None
+
+
+def _absent(run, before):
+    c = run.clients
+    after = dict(before, roles=dict(before["roles"]), log_groups=dict(before["log_groups"]))
+    run.changed(
+        "subscription_filter",
+        ensure_subscription_filter_absent(
+            c["logs"], before["subscription_filter"], run.p["log_group_name"], run.filter_name, run.check
+        ),
+    )
+    after["subscription_filter"] = None
+    run.changed(
+        "notifier_function",
+        ensure_function_absent(c["lambda"], before["notifier_function"], run.names["notifier"], run.check),
+    )
+    after["notifier_function"] = None
+    run.changed(
+        "notifier_role",
+        ensure_role_absent(
+            c["iam"], before["roles"]["notifier"], run.names["notifier"], NOTIFIER_POLICY_NAME, run.check
+        ),
+    )
+    after["roles"]["notifier"] = None
+    _remove_lock(run, before, after, run.p["purge_data"])
+    if run.p["purge_data"]:
+        _purge_log_group(run, before, after, "notifier")
+    return after
+
+
+def _validate(module):
+    p = module.params
+    if p["log_retention_days"] not in RETENTION_DAYS:
+        module.fail_json(
+            msg=f"log_retention_days: {p['log_retention_days']} is not a value CloudWatch Logs accepts; "
+            f"use one of {', '.join(map(str, RETENTION_DAYS))}"
+        )
+    if not 1 <= p["lock_days"] <= 36500:
+        module.fail_json(msg=f"lock_days must be between 1 and 36500 (got {p['lock_days']})")
+    if p["lock_reserved_concurrency"] is not None and p["lock_reserved_concurrency"] < 1:
+        module.fail_json(msg="lock_reserved_concurrency must be at least 1 (0 would stop the function)")
+    if not p["filter_pattern"].strip():
+        module.fail_json(msg="filter_pattern must not be empty: it would send every trail record to the notifier")
+    if p["state"] == "present" and not (p["code_dir"] or p["code_zip"]):
+        module.fail_json(msg="one of code_dir or code_zip is required with state=present")
+
+
+def _result(state):
+    """The module's return values: the state, with the lock URL at the top."""
+    lock = state.get("lock_function")
+    return dict(state, lock_url=(lock or {}).get("url"))
+
+
+def main():
+    argument_spec = dict(
+        state=dict(choices=["present", "absent"], default="present"),
+        name=dict(required=True),
+        log_group_name=dict(required=True),
+        topic_name=dict(),
+        notify_language=dict(choices=["en", "ja"], default="en"),
+        tag_new_buckets=dict(type="bool", default=False),
+        lock_link=dict(type="bool", default=False),
+        lock_mode=dict(choices=["GOVERNANCE", "COMPLIANCE"], default="GOVERNANCE"),
+        lock_days=dict(type="int", default=30),
+        lock_secret_parameter=dict(no_log=False),
+        lock_reserved_concurrency=dict(type="int"),
+        log_retention_days=dict(type="int", default=365),
+        filter_pattern=dict(default=DEFAULT_PATTERN),
+        code_dir=dict(type="path"),
+        code_zip=dict(type="path"),
+        purge_data=dict(type="bool", default=False),
+        tags=dict(type="dict", aliases=["resource_tags"]),
+        purge_tags=dict(type="bool", default=True),
+    )
+    module = AnsibleAWSModule(
+        argument_spec=argument_spec,
+        supports_check_mode=True,
+        mutually_exclusive=[["code_dir", "code_zip"]],
+        required_if=[["state", "present", ["topic_name"]]],
+    )
+    _validate(module)
+    try:
+        run = _Run(module)
+        before, filters = _read(run)
+        after = _present(run, before, filters) if module.params["state"] == "present" else _absent(run, before)
+    except TrailWatchError as e:
+        module.fail_json_aws_error(e)
+
+    module.exit_json(
+        changed=bool(run.changes), changes=run.changes, diff={"before": before, "after": after}, **_result(after)
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,548 @@
+"""_lambda with botocore's Stubber: the reproducible zip, role-propagation retries, reads, resource policy grants
+in both spellings, check mode and idempotence."""
+
+import base64
+import hashlib
+import io
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from ansible_collections.trailwatch.aws.plugins.module_utils import _common
+from ansible_collections.trailwatch.aws.plugins.module_utils import _lambda
+from ansible_collections.trailwatch.aws.plugins.module_utils import _notifier_logs
+
+REGION = "us-east-1"
+ACCOUNT = "123456789012"
+NAME = "trailwatch-notifier"
+ARN = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{NAME}"
+ROLE_ARN = f"arn:aws:iam::{ACCOUNT}:role/{NAME}"
+ROLE_NOT_READY = "The role defined for the function cannot be assumed by Lambda."
+LAMBDA_CODE = Path(__file__).resolve().parents[4] / "roles" / "notifier" / "files" / "lambda"
+GROUP_ARN = f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:aws-cloudtrail-logs-trailwatch"
+ENVIRONMENT = {"TOPIC_ARN": f"arn:aws:sns:{REGION}:{ACCOUNT}:trailwatch-alerts", "NOTIFY_LANGUAGE": "en"}
+CODE = b"PK\x05\x06" + b"\x00" * 18  # an empty zip: the stubs do not look inside
+
+
+@pytest.fixture
+def lam(stubbed):
+    return stubbed("lambda")
+
+
+@pytest.fixture
+def propagation(monkeypatch, fake_clock):
+    """create_function/update_function_configuration use retry_while with real-time defaults: fake clock here."""
+    timeouts = []
+    real = _common.retry_while
+
+    def fake_retry_while(func, codes, timeout):
+        timeouts.append(timeout)
+        return real(func, codes, timeout, sleep=fake_clock.sleep, clock=fake_clock)
+
+    monkeypatch.setattr(_lambda, "retry_while", fake_retry_while)
+    fake_clock.timeouts = timeouts
+    return fake_clock
+
+
+@pytest.fixture
+def longest_jitter(monkeypatch):
+    monkeypatch.setattr(_common.random, "uniform", lambda low, high: high)
+
+
+def spec(**overrides):
+    return dict(
+        {
+            "name": NAME,
+            "arn": ARN,
+            "runtime": "python3.12",
+            "handler": "notifier.handler",
+            "role": ROLE_ARN,
+            "timeout": 60,
+            "memory_size": 128,
+            "description": "TrailWatch notifier",
+            "environment": dict(ENVIRONMENT),
+        },
+        **overrides,
+    )
+
+
+def configuration(**overrides):
+    """GetFunction's Configuration for the function of spec()."""
+    return dict(
+        {
+            "FunctionName": NAME,
+            "FunctionArn": ARN,
+            "Runtime": "python3.12",
+            "Handler": "notifier.handler",
+            "Role": ROLE_ARN,
+            "Timeout": 60,
+            "MemorySize": 128,
+            "Description": "TrailWatch notifier",
+            "Environment": {"Variables": dict(ENVIRONMENT)},
+            "CodeSha256": _lambda.code_sha256(CODE),
+            "State": "Active",
+            "LastUpdateStatus": "Successful",
+        },
+        **overrides,
+    )
+
+
+def create_params():
+    return {
+        "FunctionName": NAME,
+        "Runtime": "python3.12",
+        "Handler": "notifier.handler",
+        "Role": ROLE_ARN,
+        "Timeout": 60,
+        "MemorySize": 128,
+        "Description": "TrailWatch notifier",
+        "Environment": {"Variables": dict(ENVIRONMENT)},
+        "Code": {"ZipFile": CODE},
+        "Publish": False,
+    }
+
+
+# --- the zip -----------------------------------------------------------------------------------------------------
+
+
+def test_zip_of_the_shipped_code_is_reproducible_and_holds_the_four_modules_at_its_root():
+    first = _lambda.build_zip(LAMBDA_CODE)
+    second = _lambda.build_zip(str(LAMBDA_CODE))
+    assert first == second
+    with zipfile.ZipFile(io.BytesIO(first)) as archive:
+        assert archive.namelist() == ["lock.py", "lock_token.py", "notifier.py", "trailwatch_common.py"]
+        for info in archive.infolist():
+            assert info.date_time == (1980, 1, 1, 0, 0, 0)
+            assert info.external_attr >> 16 == 0o100644
+            assert info.compress_type == zipfile.ZIP_STORED
+            assert archive.read(info) == (LAMBDA_CODE / info.filename).read_bytes()
+
+
+def test_zip_ignores_everything_but_top_level_python_files(tmp_path):
+    (tmp_path / "b.py").write_text("B = 1\n")
+    (tmp_path / "a.py").write_text("A = 1\n")
+    (tmp_path / "README.md").write_text("not code\n")
+    (tmp_path / "__pycache__").mkdir()
+    (tmp_path / "__pycache__" / "a.cpython-312.pyc").write_bytes(b"\0")
+    with zipfile.ZipFile(io.BytesIO(_lambda.build_zip(tmp_path))) as archive:
+        assert archive.namelist() == ["a.py", "b.py"]
+
+
+def test_zip_changes_with_the_code(tmp_path):
+    (tmp_path / "a.py").write_text("A = 1\n")
+    before = _lambda.code_sha256(_lambda.build_zip(tmp_path))
+    (tmp_path / "a.py").write_text("A = 2\n")
+    assert _lambda.code_sha256(_lambda.build_zip(tmp_path)) != before
+
+
+def test_zip_of_an_empty_directory_is_refused(tmp_path):
+    with pytest.raises(_lambda.LambdaError, match="no Python files"):
+        _lambda.build_zip(tmp_path)
+
+
+def test_read_zip_refuses_what_is_not_a_zip(tmp_path):
+    (tmp_path / "code.zip").write_bytes(b"not a zip")
+    with pytest.raises(_lambda.LambdaError, match="not a zip"):
+        _lambda.read_zip(tmp_path / "code.zip")
+
+
+def test_code_sha256_is_what_lambda_reports():
+    data = b"some zip bytes"
+    assert _lambda.code_sha256(data) == base64.b64encode(hashlib.sha256(data).digest()).decode()
+
+
+# --- role propagation ------------------------------------------------------------------------------------------
+
+
+def test_create_function_retries_a_role_lambda_cannot_assume_yet(lam, propagation):
+    client, stub = lam
+    for _ in range(3):
+        stub.add_client_error(
+            "create_function", "InvalidParameterValueException", ROLE_NOT_READY, 400, expected_params=create_params()
+        )
+    stub.add_response("create_function", {"FunctionArn": ARN, "FunctionName": NAME}, create_params())
+    assert _lambda.create_function(client, create_params())["FunctionArn"] == ARN
+    assert len(propagation.sleeps) == 3
+    assert propagation.timeouts == [_lambda.PROPAGATION_TIMEOUT] == [120]
+
+
+def test_create_function_gives_up_after_two_minutes(lam, propagation, longest_jitter):
+    client, stub = lam
+    # With the longest jitter the waits are 1, 2, 4, 8, 16 x6, then the 9 s left: 12 attempts in 120 s.
+    for _ in range(12):
+        stub.add_client_error("create_function", "InvalidParameterValueException", ROLE_NOT_READY, 400)
+    with pytest.raises(_lambda.LambdaError) as raised:
+        _lambda.create_function(client, create_params())
+    assert sum(propagation.sleeps) == pytest.approx(120)
+    assert raised.value.message == "Failed to create the Lambda function"
+    assert ROLE_NOT_READY in str(raised.value)
+
+
+def test_create_function_does_not_retry_another_invalid_parameter(lam, propagation):
+    client, stub = lam
+    stub.add_client_error(
+        "create_function",
+        "InvalidParameterValueException",
+        "Value python9 at 'runtime' failed to satisfy constraint",
+        400,
+    )
+    with pytest.raises(_lambda.LambdaError) as raised:
+        _lambda.create_function(client, create_params())
+    assert propagation.sleeps == []
+    assert raised.value.exception.response["Error"]["Code"] == "InvalidParameterValueException"
+    assert "runtime" in str(raised.value)
+
+
+def test_create_function_does_not_retry_an_unrelated_error(lam, propagation):
+    client, stub = lam
+    stub.add_client_error("create_function", "ResourceConflictException", "Function already exist", 409)
+    with pytest.raises(_lambda.LambdaError):
+        _lambda.create_function(client, create_params())
+    assert propagation.sleeps == []
+
+
+def test_update_configuration_retries_a_role_lambda_cannot_assume_yet(lam, propagation):
+    client, stub = lam
+    params = _lambda._configuration_params(spec())
+    stub.add_client_error("update_function_configuration", "InvalidParameterValueException", ROLE_NOT_READY, 400)
+    stub.add_response("update_function_configuration", {"FunctionArn": ARN}, params)
+    _lambda.update_function_configuration(client, params)
+    assert len(propagation.sleeps) == 1
+
+
+# --- the function ------------------------------------------------------------------------------------------------
+
+
+def test_read_function_maps_one_get_function(lam):
+    client, stub = lam
+    stub.add_response(
+        "get_function",
+        {
+            "Configuration": configuration(),
+            "Tags": {"team": "security"},
+            "Concurrency": {"ReservedConcurrentExecutions": 2},
+        },
+        {"FunctionName": NAME},
+    )
+    assert _lambda.read_function(client, NAME) == dict(
+        spec(), code_sha256=_lambda.code_sha256(CODE), tags={"team": "security"}, reserved_concurrency=2
+    )
+
+
+def test_read_function_of_a_missing_function_is_none(lam):
+    client, stub = lam
+    stub.add_client_error("get_function", "ResourceNotFoundException", "Function not found", 404)
+    assert _lambda.read_function(client, NAME) is None
+
+
+def current():
+    return dict(spec(), code_sha256=_lambda.code_sha256(CODE), tags={}, reserved_concurrency=None)
+
+
+def test_unchanged_function_makes_no_call(lam):
+    client, _stub = lam
+    parts, after = _lambda.ensure_function_present(client, current(), spec(), CODE, {}, True, False)
+    assert parts == []
+    assert after["code_sha256"] == _lambda.code_sha256(CODE)
+
+
+def test_new_code_is_uploaded_and_waited_for(lam):
+    client, stub = lam
+    new_code = CODE + b"\x00"
+    stub.add_response("update_function_code", {"FunctionArn": ARN}, {"FunctionName": NAME, "ZipFile": new_code})
+    stub.add_response(
+        "get_function", {"Configuration": configuration(LastUpdateStatus="Successful")}, {"FunctionName": NAME}
+    )
+    parts, after = _lambda.ensure_function_present(client, current(), spec(), new_code, {}, True, False)
+    assert parts == ["code"]
+    assert after["code_sha256"] == _lambda.code_sha256(new_code)
+
+
+def test_new_code_in_check_mode_is_predicted_not_uploaded(lam):
+    client, _stub = lam
+    parts, after = _lambda.ensure_function_present(client, current(), spec(), CODE + b"\x00", {}, True, True)
+    assert parts == ["code"]
+    assert after["code_sha256"] == _lambda.code_sha256(CODE + b"\x00")
+
+
+def test_changed_environment_updates_the_configuration(lam, propagation):
+    client, stub = lam
+    changed = spec(environment=dict(ENVIRONMENT, NOTIFY_LANGUAGE="ja"))
+    stub.add_response("update_function_configuration", {"FunctionArn": ARN}, _lambda._configuration_params(changed))
+    stub.add_response("get_function", {"Configuration": configuration()}, {"FunctionName": NAME})
+    parts, _after = _lambda.ensure_function_present(client, current(), changed, CODE, {}, True, False)
+    assert parts == ["configuration"]
+
+
+def test_new_function_is_created_with_its_tags_and_waited_for(lam, propagation):
+    client, stub = lam
+    params = dict(create_params(), Tags={"team": "security", "cost-center": "1234"})
+    stub.add_response("create_function", {"FunctionArn": ARN}, params)
+    stub.add_response("get_function", {"Configuration": configuration(State="Active")}, {"FunctionName": NAME})
+    stub.add_response(
+        "put_function_concurrency",
+        {"ReservedConcurrentExecutions": 2},
+        {"FunctionName": NAME, "ReservedConcurrentExecutions": 2},
+    )
+    parts, after = _lambda.ensure_function_present(
+        client, None, spec(), CODE, {"team": "security", "cost-center": 1234}, True, False, reserved_concurrency=2
+    )
+    assert parts == [""]
+    assert after["arn"] == ARN
+
+
+# --- resource policy grants --------------------------------------------------------------------------------------
+
+LOGS_GRANT = _lambda.permission(
+    "logs.amazonaws.com", "lambda:InvokeFunction", source_arn=f"{GROUP_ARN}:*", source_account=ACCOUNT
+)
+URL_GRANT = _lambda.permission("*", "lambda:InvokeFunctionUrl", url_auth_type="NONE")
+VIA_URL_GRANT = _lambda.permission("*", "lambda:InvokeFunction", via_url=True)
+
+
+@pytest.mark.parametrize(
+    "statement, grant",
+    [
+        (
+            # As AWS reports AddPermission with SourceArn and SourceAccount.
+            {
+                "Sid": "TrailWatchLogsInvoke",
+                "Effect": "Allow",
+                "Principal": {"Service": "logs.amazonaws.com"},
+                "Action": "lambda:InvokeFunction",
+                "Resource": ARN,
+                "Condition": {
+                    "StringEquals": {"AWS:SourceAccount": ACCOUNT},
+                    "ArnLike": {"AWS:SourceArn": f"{GROUP_ARN}:*"},
+                },
+            },
+            LOGS_GRANT,
+        ),
+        (
+            {
+                "Sid": "TrailWatchPublicFunctionUrl",
+                "Effect": "Allow",
+                "Principal": "*",
+                "Action": "lambda:InvokeFunctionUrl",
+                "Resource": ARN,
+                "Condition": {"StringEquals": {"lambda:FunctionUrlAuthType": "NONE"}},
+            },
+            URL_GRANT,
+        ),
+        (
+            {
+                "Sid": "TrailWatchPublicFunctionUrlInvoke",
+                "Effect": "Allow",
+                "Principal": "*",
+                "Action": "lambda:InvokeFunction",
+                "Resource": ARN,
+                "Condition": {"Bool": {"lambda:InvokedViaFunctionUrl": "true"}},
+            },
+            VIA_URL_GRANT,
+        ),
+        (
+            # As moto keeps them: the parameters at the top of the statement.
+            {
+                "Sid": "TrailWatchPublicFunctionUrl",
+                "Effect": "Allow",
+                "Principal": "*",
+                "Action": "lambda:InvokeFunctionUrl",
+                "Resource": ARN,
+                "FunctionUrlAuthType": "NONE",
+            },
+            URL_GRANT,
+        ),
+        (
+            {
+                "Sid": "TrailWatchPublicFunctionUrlInvoke",
+                "Effect": "Allow",
+                "Principal": "*",
+                "Action": "lambda:InvokeFunction",
+                "Resource": ARN,
+                "InvokedViaFunctionUrl": True,
+            },
+            VIA_URL_GRANT,
+        ),
+    ],
+    ids=["aws-logs", "aws-url", "aws-via-url", "moto-url", "moto-via-url"],
+)
+def test_statements_read_back_as_the_grant_that_made_them(statement, grant):
+    assert _lambda.normalize_statement(statement) == grant
+
+
+def test_a_grant_for_another_log_group_is_a_different_grant():
+    other = _lambda.permission(
+        "logs.amazonaws.com", "lambda:InvokeFunction", source_arn="arn:aws:logs:x", source_account=ACCOUNT
+    )
+    assert other != LOGS_GRANT
+
+
+def test_grants_converge_ours_only(lam):
+    client, stub = lam
+    current = {
+        "TrailWatchLogsInvoke": dict(LOGS_GRANT, source_account="111111111111"),  # ours, but wrong: replaced
+        "TrailWatchStale": URL_GRANT,  # ours, no longer wanted: removed
+        "SomeoneElses": VIA_URL_GRANT,  # not ours: kept
+    }
+    stub.add_response("remove_permission", {}, {"FunctionName": NAME, "StatementId": "TrailWatchLogsInvoke"})
+    stub.add_response("remove_permission", {}, {"FunctionName": NAME, "StatementId": "TrailWatchStale"})
+    stub.add_response(
+        "add_permission",
+        {"Statement": "{}"},
+        {
+            "FunctionName": NAME,
+            "StatementId": "TrailWatchLogsInvoke",
+            "Action": "lambda:InvokeFunction",
+            "Principal": "logs.amazonaws.com",
+            "SourceArn": f"{GROUP_ARN}:*",
+            "SourceAccount": ACCOUNT,
+        },
+    )
+    changed, after = _lambda.ensure_permissions(client, NAME, current, {"TrailWatchLogsInvoke": LOGS_GRANT}, False)
+    assert changed
+    assert after == {"TrailWatchLogsInvoke": LOGS_GRANT, "SomeoneElses": VIA_URL_GRANT}
+
+
+def test_public_url_grants_are_added_with_their_conditions(lam):
+    client, stub = lam
+    stub.add_response(
+        "add_permission",
+        {"Statement": "{}"},
+        {
+            "FunctionName": NAME,
+            "StatementId": "TrailWatchPublicFunctionUrl",
+            "Action": "lambda:InvokeFunctionUrl",
+            "Principal": "*",
+            "FunctionUrlAuthType": "NONE",
+        },
+    )
+    stub.add_response(
+        "add_permission",
+        {"Statement": "{}"},
+        {
+            "FunctionName": NAME,
+            "StatementId": "TrailWatchPublicFunctionUrlInvoke",
+            "Action": "lambda:InvokeFunction",
+            "Principal": "*",
+            "InvokedViaFunctionUrl": True,
+        },
+    )
+    desired = {"TrailWatchPublicFunctionUrl": URL_GRANT, "TrailWatchPublicFunctionUrlInvoke": VIA_URL_GRANT}
+    changed, after = _lambda.ensure_permissions(client, NAME, {}, desired, False)
+    assert changed and after == desired
+
+
+def test_grants_in_place_make_no_call(lam):
+    client, _stub = lam
+    grants = {"TrailWatchLogsInvoke": LOGS_GRANT}
+    assert _lambda.ensure_permissions(client, NAME, dict(grants), grants, False) == (False, grants)
+
+
+def test_grants_in_check_mode_make_no_call(lam):
+    client, _stub = lam
+    changed, after = _lambda.ensure_permissions(
+        client, NAME, {"TrailWatchStale": URL_GRANT}, {"TrailWatchLogsInvoke": LOGS_GRANT}, True
+    )
+    assert changed and after == {"TrailWatchLogsInvoke": LOGS_GRANT}
+
+
+def test_a_function_without_a_policy_has_no_grants(lam):
+    client, stub = lam
+    stub.add_client_error("get_policy", "ResourceNotFoundException", "The resource you requested does not exist.", 404)
+    assert _lambda.read_permissions(client, NAME) == {}
+
+
+# --- function URL ------------------------------------------------------------------------------------------------
+
+
+def test_url_is_created_once(lam):
+    client, stub = lam
+    url = "https://abc.lambda-url.us-east-1.on.aws/"
+    stub.add_response(
+        "create_function_url_config",
+        {"FunctionUrl": url, "FunctionArn": ARN, "AuthType": "NONE", "CreationTime": "2025-01-01T00:00:00Z"},
+        {"FunctionName": NAME, "AuthType": "NONE"},
+    )
+    assert _lambda.ensure_url_present(client, NAME, None, "NONE", False) == (True, {"url": url, "auth_type": "NONE"})
+    assert _lambda.ensure_url_present(client, NAME, {"url": url, "auth_type": "NONE"}, "NONE", False) == (
+        False,
+        {"url": url, "auth_type": "NONE"},
+    )
+
+
+def test_url_in_check_mode_is_not_known_yet(lam):
+    client, _stub = lam
+    assert _lambda.ensure_url_present(client, NAME, None, "NONE", True) == (True, {"url": None, "auth_type": "NONE"})
+
+
+def test_url_with_iam_auth_is_opened(lam):
+    client, stub = lam
+    url = "https://abc.lambda-url.us-east-1.on.aws/"
+    stub.add_response(
+        "update_function_url_config",
+        {"FunctionUrl": url, "FunctionArn": ARN, "AuthType": "NONE", "CreationTime": "x", "LastModifiedTime": "y"},
+        {"FunctionName": NAME, "AuthType": "NONE"},
+    )
+    changed, after = _lambda.ensure_url_present(client, NAME, {"url": url, "auth_type": "AWS_IAM"}, "NONE", False)
+    assert changed and after == {"url": url, "auth_type": "NONE"}
+
+
+# --- the subscription filter waits for the invoke grant ----------------------------------------------------------
+
+NO_PERMISSION = (
+    "Could not execute the lambda function. Make sure you have given CloudWatch Logs permission to execute your "
+    "function."
+)
+
+
+def filter_params():
+    return {
+        "logGroupName": "aws-cloudtrail-logs-trailwatch",
+        "filterName": NAME,
+        "filterPattern": '{ ($.eventSource = "s3.amazonaws.com") && ($.eventName = "CreateBucket") }',
+        "destinationArn": ARN,
+    }
+
+
+def put_filter(client):
+    p = filter_params()
+    _notifier_logs.put_subscription_filter(
+        client, p["logGroupName"], p["filterName"], p["filterPattern"], p["destinationArn"], replacing=False
+    )
+
+
+def test_subscription_filter_waits_for_a_fresh_invoke_grant(stubbed, propagation):
+    client, stub = stubbed("logs")
+    for _ in range(2):
+        stub.add_client_error("put_subscription_filter", "InvalidParameterException", NO_PERMISSION, 400)
+    stub.add_response("put_subscription_filter", {}, filter_params())
+    put_filter(client)
+    assert len(propagation.sleeps) == 2
+    assert propagation.timeouts == [_notifier_logs.PERMISSION_TIMEOUT] == [60]
+
+
+def test_subscription_filter_does_not_retry_a_bad_pattern(stubbed, propagation):
+    client, stub = stubbed("logs")
+    stub.add_client_error("put_subscription_filter", "InvalidParameterException", "Invalid filter pattern", 400)
+    with pytest.raises(_notifier_logs.LogsErrorHandler._CUSTOM_EXCEPTION, match="Invalid filter pattern"):
+        put_filter(client)
+    assert propagation.sleeps == []
+
+
+def test_subscription_filter_over_the_limit_while_replacing_is_deleted_and_put_again(stubbed, propagation):
+    client, stub = stubbed("logs")
+    p = filter_params()
+    stub.add_client_error("put_subscription_filter", "LimitExceededException", "Resource limit exceeded.", 400)
+    stub.add_response("delete_subscription_filter", {}, {"logGroupName": p["logGroupName"], "filterName": NAME})
+    stub.add_response("put_subscription_filter", {}, p)
+    _notifier_logs.put_subscription_filter(
+        client, p["logGroupName"], NAME, p["filterPattern"], p["destinationArn"], replacing=True
+    )
+
+
+def test_subscription_filter_over_the_limit_when_new_is_an_error(stubbed, propagation):
+    client, stub = stubbed("logs")
+    stub.add_client_error("put_subscription_filter", "LimitExceededException", "Resource limit exceeded.", 400)
+    with pytest.raises(_notifier_logs.LogsErrorHandler._CUSTOM_EXCEPTION):
+        put_filter(client)

@@ -1,0 +1,449 @@
+"""trailwatch.aws.notifier run in-process against moto's mock_aws.
+
+Create (with lock link: secret, roles, log groups, both functions, URL, grants, subscription filter), re-run
+(no change, no write), check mode (prediction, no write), a code change found by CodeSha256, the lock link turned
+off, absent (log groups kept) and absent with purge, and the refusals that must come before any write.
+"""
+
+import json
+import runpy
+import shutil
+from pathlib import Path
+
+import boto3
+import botocore.loaders
+import botocore.session
+import pytest
+from ansible.module_utils.common import warnings as ansible_warnings
+from ansible.module_utils.testing import patch_module_args
+from moto import mock_aws
+
+runpy.run_path(str(Path(__file__).resolve().parent.parent / "conftest.py"))
+
+from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
+from ansible_collections.trailwatch.aws.plugins.module_utils import _lambda
+from ansible_collections.trailwatch.aws.plugins.modules import notifier
+
+REGION = "us-east-1"
+ACCOUNT = "123456789012"
+TRAIL_GROUP = "aws-cloudtrail-logs-trailwatch"
+TOPIC = "trailwatch-alerts"
+TOPIC_ARN = f"arn:aws:sns:{REGION}:{ACCOUNT}:{TOPIC}"
+LAMBDA_CODE = Path(__file__).resolve().parents[4] / "roles" / "notifier" / "files" / "lambda"
+PATTERN = '{ ($.eventSource = "s3.amazonaws.com") && ($.eventName = "CreateBucket") }'
+SECRET = "/trailwatch/lock-link-secret"
+READ_PREFIXES = ("Get", "List", "Describe")
+
+
+@pytest.fixture(autouse=True)
+def aws_env(monkeypatch, tmp_path):
+    for name in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_ENDPOINT_URL", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
+    monkeypatch.setenv("AWS_REGION", REGION)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-aws-config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-aws-credentials"))
+
+
+@pytest.fixture(autouse=True)
+def shared_models(monkeypatch):
+    """Every module run makes its clients from fresh boto3 sessions, each parsing the service models again (about a
+    second per run): let the sessions of this test share one loader, and so the parsed models."""
+    loader = botocore.loaders.create_loader()
+    monkeypatch.setattr(
+        botocore.session.Session,
+        "_register_data_loader",
+        lambda session: session._components.lazy_register_component("data_loader", lambda: loader),
+    )
+
+
+@pytest.fixture
+def aws():
+    with mock_aws():
+        yield
+
+
+@pytest.fixture
+def stack(aws):
+    """What the trail and alerts roles leave: the trail's log group and the topic."""
+    boto3.client("logs").create_log_group(logGroupName=TRAIL_GROUP)
+    boto3.client("sns").create_topic(Name=TOPIC)
+
+
+@pytest.fixture
+def calls(monkeypatch):
+    """Every operation the module's clients perform, in order (waiters included)."""
+    names = []
+
+    def record(model, **_kwargs):
+        names.append(model.name)
+
+    original = AnsibleAWSModule.client
+
+    def client(self, *args, **kwargs):
+        conn = original(self, *args, **kwargs)
+        conn.meta.events.register("before-parameter-build.*.*", record)
+        return conn
+
+    monkeypatch.setattr(AnsibleAWSModule, "client", client)
+    return names
+
+
+def writes(names):
+    return [n for n in names if not n.startswith(READ_PREFIXES)]
+
+
+@pytest.fixture
+def run(capsys, monkeypatch, calls):
+    """run(args, check_mode=False) -> (the module's JSON result, the operations it performed)."""
+
+    def _run(args, check_mode=False):
+        args = dict(args, _ansible_check_mode=check_mode, _ansible_diff=True)
+        monkeypatch.setattr(ansible_warnings, "_global_warnings", {})
+        monkeypatch.setattr(ansible_warnings, "_global_deprecations", {})
+        calls.clear()
+        with patch_module_args(args), pytest.raises(SystemExit):
+            notifier.main()
+        result = json.loads(capsys.readouterr().out)
+        return result, list(calls)
+
+    return _run
+
+
+def args(**overrides):
+    return dict(
+        {
+            "name": "trailwatch",
+            "log_group_name": TRAIL_GROUP,
+            "topic_name": TOPIC,
+            "code_dir": str(LAMBDA_CODE),
+            "lock_link": True,
+            "tag_new_buckets": True,
+            "lock_days": 7,
+            "tags": {"team": "security"},
+        },
+        **overrides,
+    )
+
+
+CREATED = [
+    "secret_parameter",
+    "lock_role",
+    "lock_log_group",
+    "lock_function",
+    "lock_function:url",
+    "lock_function:permissions",
+    "notifier_role",
+    "notifier_log_group",
+    "notifier_function",
+    "notifier_function:permissions",
+    "subscription_filter",
+]
+
+
+def secret_value():
+    return boto3.client("ssm").get_parameter(Name=SECRET, WithDecryption=True)["Parameter"]["Value"]
+
+
+# --- create, re-run, check mode ----------------------------------------------------------------------------------
+
+
+def test_create_deploys_every_part_in_order(stack, run):
+    result, ops = run(args())
+    assert result["changed"] is True, result
+    assert result["changes"] == CREATED
+    # Log groups before the functions that log to them; grants before the filter that needs them.
+    assert ops.index("CreateLogGroup") < ops.index("CreateFunction")
+    assert ops.index("AddPermission") < ops.index("PutSubscriptionFilter")
+    assert ops.index("PutParameter") < ops.index("CreateFunction")
+
+    lam = boto3.client("lambda")
+    nf = lam.get_function(FunctionName="trailwatch-notifier")["Configuration"]
+    lock = lam.get_function(FunctionName="trailwatch-lock")["Configuration"]
+    url = lam.get_function_url_config(FunctionName="trailwatch-lock")
+    assert nf["Runtime"] == lock["Runtime"] == "python3.12"
+    assert (nf["Handler"], lock["Handler"]) == ("notifier.handler", "lock.handler")
+    assert nf["CodeSha256"] == lock["CodeSha256"] == _lambda.code_sha256(_lambda.build_zip(LAMBDA_CODE))
+    assert nf["Environment"]["Variables"] == {
+        "TOPIC_ARN": TOPIC_ARN,
+        "NOTIFY_LANGUAGE": "en",
+        "TAG_NEW_BUCKETS": "true",
+        "LOCK_LINK": "true",
+        "LOCK_URL": url["FunctionUrl"],
+        "LOCK_SECRET_PARAMETER": SECRET,
+    }
+    assert lock["Environment"]["Variables"] == {
+        "LOCK_SECRET_PARAMETER": SECRET,
+        "LOCK_MODE": "GOVERNANCE",
+        "LOCK_DAYS": "7",
+        "NOTIFY_LANGUAGE": "en",
+    }
+    assert result["lock_url"] == url["FunctionUrl"] and url["AuthType"] == "NONE"
+
+    filters = boto3.client("logs").describe_subscription_filters(logGroupName=TRAIL_GROUP)["subscriptionFilters"]
+    assert [(f["filterName"], f["filterPattern"], f["destinationArn"]) for f in filters] == [
+        ("trailwatch-notifier", PATTERN, nf["FunctionArn"])
+    ]
+    groups = boto3.client("logs").describe_log_groups(logGroupNamePrefix="/aws/lambda/")["logGroups"]
+    assert {g["logGroupName"]: g["retentionInDays"] for g in groups} == {
+        "/aws/lambda/trailwatch-lock": 365,
+        "/aws/lambda/trailwatch-notifier": 365,
+    }
+    parameter = boto3.client("ssm").describe_parameters()["Parameters"][0]
+    assert (parameter["Name"], parameter["Type"]) == (SECRET, "SecureString")
+    assert len(secret_value()) >= 43
+    assert result["secret_parameter"]["type"] == "SecureString" and "value" not in result["secret_parameter"]
+
+
+def test_roles_are_least_privilege(stack, run):
+    run(args())
+    iam = boto3.client("iam")
+    for role, policy in (("trailwatch-notifier", "trailwatch-notifier"), ("trailwatch-lock", "trailwatch-lock")):
+        trust = iam.get_role(RoleName=role)["Role"]["AssumeRolePolicyDocument"]["Statement"]
+        assert trust == [
+            {
+                "Sid": "TrailWatchLambdaAssume",
+                "Effect": "Allow",
+                "Principal": {"Service": "lambda.amazonaws.com"},
+                "Action": "sts:AssumeRole",
+                "Condition": {"StringEquals": {"aws:SourceAccount": ACCOUNT}},
+            }
+        ]
+        document = iam.get_role_policy(RoleName=role, PolicyName=policy)["PolicyDocument"]
+        for statement in document["Statement"]:
+            assert statement["Resource"] != "*", statement
+    notifier_policy = iam.get_role_policy(RoleName="trailwatch-notifier", PolicyName="trailwatch-notifier")
+    statements = {s["Sid"]: s for s in notifier_policy["PolicyDocument"]["Statement"]}
+    assert statements["TrailWatchPublish"]["Resource"] == TOPIC_ARN
+    assert statements["TrailWatchReadLockSecret"]["Resource"] == f"arn:aws:ssm:{REGION}:{ACCOUNT}:parameter{SECRET}"
+    assert statements["TrailWatchOwnLogs"]["Resource"] == (
+        f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/aws/lambda/trailwatch-notifier:*"
+    )
+
+
+def test_rerun_changes_nothing_and_writes_nothing(stack, run):
+    run(args())
+    secret = secret_value()
+    result, ops = run(args())
+    assert result["changed"] is False, result["changes"]
+    assert writes(ops) == []
+    assert secret_value() == secret  # never rotated by a re-run
+    assert result["diff"]["before"] == result["diff"]["after"]
+
+
+def test_check_mode_on_an_empty_account_predicts_and_writes_nothing(aws, run):
+    # Neither the trail's log group nor the topic exists yet: a first check run of the whole stack.
+    result, ops = run(args(), check_mode=True)
+    assert result["changed"] is True
+    assert result["changes"] == CREATED
+    assert writes(ops) == []
+    assert result["lock_url"] is None
+    assert boto3.client("lambda").list_functions()["Functions"] == []
+
+
+def test_check_mode_after_apply_predicts_no_change(stack, run):
+    run(args())
+    result, ops = run(args(), check_mode=True)
+    assert result["changed"] is False and writes(ops) == []
+
+
+# --- changes -----------------------------------------------------------------------------------------------------
+
+
+def test_code_change_is_found_by_its_hash(stack, run, tmp_path):
+    code = tmp_path / "lambda"
+    shutil.copytree(LAMBDA_CODE, code)
+    run(args(code_dir=str(code)))
+    with open(code / "notifier.py", "a") as source:
+        source.write("\n# a fix\n")
+
+    result, ops = run(args(code_dir=str(code)), check_mode=True)
+    assert result["changes"] == ["lock_function:code", "notifier_function:code"] and writes(ops) == []
+
+    result, ops = run(args(code_dir=str(code)))
+    assert result["changes"] == ["lock_function:code", "notifier_function:code"]
+    assert writes(ops) == ["UpdateFunctionCode", "UpdateFunctionCode"]
+    new_sha = _lambda.code_sha256(_lambda.build_zip(code))
+    assert (
+        boto3.client("lambda").get_function(FunctionName="trailwatch-notifier")["Configuration"]["CodeSha256"]
+        == new_sha
+    )
+
+    # The same code as a prebuilt zip is the same code.
+    (tmp_path / "code.zip").write_bytes(_lambda.build_zip(code))
+    zipped = {k: v for k, v in args(code_zip=str(tmp_path / "code.zip")).items() if k != "code_dir"}
+    result, ops = run(zipped)
+    assert result.get("changed") is False and writes(ops) == [], result
+
+
+def test_settings_change_only_the_configuration(stack, run):
+    run(args())
+    result, ops = run(args(notify_language="ja", lock_mode="COMPLIANCE", lock_days=90))
+    assert result["changes"] == ["lock_function:configuration", "notifier_function:configuration"]
+    assert writes(ops) == ["UpdateFunctionConfiguration", "UpdateFunctionConfiguration"]
+    lock = boto3.client("lambda").get_function(FunctionName="trailwatch-lock")["Configuration"]
+    assert lock["Environment"]["Variables"]["LOCK_MODE"] == "COMPLIANCE"
+    assert lock["Environment"]["Variables"]["LOCK_DAYS"] == "90"
+
+
+def test_tagging_off_narrows_the_role(stack, run):
+    run(args())
+    result, _ops = run(args(tag_new_buckets=False))
+    assert result["changes"] == ["notifier_role", "notifier_function:configuration"]
+    actions = {
+        a
+        for s in result["roles"]["notifier"]["permissions_policy"]["Statement"]
+        for a in (s["Action"] if isinstance(s["Action"], list) else [s["Action"]])
+    }
+    assert not {a for a in actions if a.startswith("s3:")}
+
+
+def test_lock_link_off_removes_the_lock_and_keeps_its_log_group(stack, run):
+    run(args())
+    result, _ops = run(args(lock_link=False))
+    assert result["changes"] == [
+        "notifier_role",
+        "notifier_function:configuration",
+        "lock_function",
+        "lock_role",
+        "secret_parameter",
+    ]
+    assert result["lock_function"] is None and result["lock_url"] is None
+    variables = boto3.client("lambda").get_function(FunctionName="trailwatch-notifier")["Configuration"]["Environment"]
+    assert "LOCK_URL" not in variables["Variables"] and variables["Variables"]["LOCK_LINK"] == "false"
+    assert boto3.client("ssm").describe_parameters()["Parameters"] == []
+    groups = boto3.client("logs").describe_log_groups(logGroupNamePrefix="/aws/lambda/trailwatch-lock")["logGroups"]
+    assert len(groups) == 1
+    result, ops = run(args(lock_link=False))
+    assert result["changed"] is False and writes(ops) == []
+
+
+def test_foreign_grants_and_filters_are_left_alone(stack, run):
+    run(args(lock_link=False))
+    boto3.client("lambda").add_permission(
+        FunctionName="trailwatch-notifier",
+        StatementId="Auditors",
+        Action="lambda:GetFunction",
+        Principal=f"arn:aws:iam::{ACCOUNT}:root",
+    )
+    result, ops = run(args(lock_link=False))
+    assert result["changed"] is False and writes(ops) == []
+    assert set(result["notifier_function"]["permissions"]) == {"Auditors", "TrailWatchLogsInvoke"}
+
+
+# --- refusals before any write -----------------------------------------------------------------------------------
+
+
+def test_a_log_group_with_two_other_subscription_filters_is_refused_before_any_write(stack, run):
+    logs = boto3.client("logs")
+    lam = boto3.client("lambda")
+    iam = boto3.client("iam")
+    role = iam.create_role(RoleName="other", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+    for name in ("siem-1", "siem-2"):
+        arn = lam.create_function(
+            FunctionName=name,
+            Runtime="python3.12",
+            Role=role,
+            Handler="x.h",
+            Code={"ZipFile": _lambda.build_zip(LAMBDA_CODE)},
+        )["FunctionArn"]
+        logs.put_subscription_filter(logGroupName=TRAIL_GROUP, filterName=name, filterPattern="", destinationArn=arn)
+    result, ops = run(args())
+    assert result["failed"] is True
+    assert "siem-1, siem-2" in result["msg"] and "allows 2" in result["msg"]
+    assert writes(ops) == []
+
+
+def test_a_missing_topic_is_named(stack, run):
+    result, ops = run(args(topic_name="nope"))
+    assert result["failed"] is True
+    assert "topic_name: SNS topic nope does not exist" in result["msg"]
+    assert writes(ops) == []
+
+
+def test_a_missing_trail_log_group_is_named(aws, run):
+    boto3.client("sns").create_topic(Name=TOPIC)
+    result, ops = run(args())
+    assert result["failed"] is True
+    assert f"log group {TRAIL_GROUP} does not exist" in result["msg"]
+    assert writes(ops) == []
+
+
+def test_a_plain_string_parameter_is_not_taken_for_the_secret(stack, run):
+    boto3.client("ssm").put_parameter(Name=SECRET, Value="readable by anyone", Type="String")
+    result, _ops = run(args())
+    assert result["failed"] is True
+    assert "not a SecureString" in result["msg"]
+
+
+@pytest.mark.parametrize(
+    "overrides, message",
+    [
+        ({"lock_days": 0}, "lock_days must be between 1 and 36500"),
+        ({"lock_days": 36501}, "lock_days must be between 1 and 36500"),
+        ({"log_retention_days": 100}, "log_retention_days: 100 is not a value"),
+        ({"filter_pattern": " "}, "filter_pattern must not be empty"),
+        ({"code_dir": None}, "one of code_dir or code_zip is required"),
+    ],
+)
+def test_bad_parameters_fail_before_any_call(aws, run, overrides, message):
+    result, ops = run({k: v for k, v in args(**overrides).items() if v is not None})
+    assert result["failed"] is True and message in result["msg"]
+    assert ops == []
+
+
+# --- absent ------------------------------------------------------------------------------------------------------
+
+
+def test_absent_removes_everything_but_the_log_groups(stack, run):
+    run(args())
+    result, ops = run({"state": "absent", "name": "trailwatch", "log_group_name": TRAIL_GROUP}, check_mode=True)
+    assert result["changed"] is True and writes(ops) == []
+
+    result, ops = run({"state": "absent", "name": "trailwatch", "log_group_name": TRAIL_GROUP})
+    assert result["changes"] == [
+        "subscription_filter",
+        "notifier_function",
+        "notifier_role",
+        "lock_function",
+        "lock_role",
+        "secret_parameter",
+    ]
+    assert ops.index("DeleteSubscriptionFilter") < ops.index("DeleteFunction")
+    assert boto3.client("lambda").list_functions()["Functions"] == []
+    assert boto3.client("iam").list_roles()["Roles"] == []
+    assert boto3.client("ssm").describe_parameters()["Parameters"] == []
+    assert boto3.client("logs").describe_subscription_filters(logGroupName=TRAIL_GROUP)["subscriptionFilters"] == []
+    groups = boto3.client("logs").describe_log_groups(logGroupNamePrefix="/aws/lambda/")["logGroups"]
+    assert len(groups) == 2
+
+    result, ops = run({"state": "absent", "name": "trailwatch", "log_group_name": TRAIL_GROUP})
+    assert result["changed"] is False and writes(ops) == []
+
+    result, ops = run({"state": "absent", "name": "trailwatch", "log_group_name": TRAIL_GROUP, "purge_data": True})
+    assert result["changes"] == ["lock_log_group", "notifier_log_group"]
+    assert boto3.client("logs").describe_log_groups(logGroupNamePrefix="/aws/lambda/")["logGroups"] == []
+
+
+def test_absent_after_the_trail_is_gone_changes_nothing(aws, run):
+    result, ops = run({"state": "absent", "name": "trailwatch", "log_group_name": TRAIL_GROUP, "purge_data": True})
+    assert result["changed"] is False and writes(ops) == []
+
+
+@pytest.mark.parametrize("by_alias", [False, True], ids=["key-arn", "alias"])
+def test_an_encrypted_topic_lets_the_notifier_use_its_key(aws, run, by_alias):
+    key_arn = boto3.client("kms").create_key()["KeyMetadata"]["Arn"]
+    boto3.client("kms").create_alias(AliasName="alias/alerts", TargetKeyId=key_arn)
+    boto3.client("logs").create_log_group(logGroupName=TRAIL_GROUP)
+    boto3.client("sns").create_topic(Name=TOPIC, Attributes={"KmsMasterKeyId": "alias/alerts" if by_alias else key_arn})
+    result, _ops = run(args(lock_link=False, tag_new_buckets=False))
+    statements = {s["Sid"]: s for s in result["roles"]["notifier"]["permissions_policy"]["Statement"]}
+    assert statements["TrailWatchEncryptedTopic"] == {
+        "Sid": "TrailWatchEncryptedTopic",
+        "Effect": "Allow",
+        "Action": ["kms:GenerateDataKey*", "kms:Decrypt"],
+        "Resource": key_arn,
+    }
+    assert set(statements) == {"TrailWatchOwnLogs", "TrailWatchPublish", "TrailWatchEncryptedTopic"}
