@@ -12,7 +12,7 @@ export ANSIBLE_NOCOLOR := 1
 
 SCENARIOS ?= default teardown presets byo existing_trail multi_account org_baseline notifier
 
-.PHONY: help venv test unit molecule demo bench lint clean
+.PHONY: help venv test lint sanity unit integration build molecule demo bench clean
 
 help:
 	@echo "make demo   deploy the pipeline into a local moto_server, twice, and show the summary"
@@ -32,22 +32,37 @@ $(COLLECTION_LINK):
 
 venv: $(VENV)/.installed $(COLLECTION_LINK)
 
+# Python style, module docs that render, Ansible content at the production profile.
 lint: venv
 	$(BIN)/ruff check plugins tests
+	$(BIN)/ruff format --check plugins tests
 	for module in $$(ls plugins/modules/*.py | xargs -n1 basename | sed 's/\.py$$//'); do \
 	  $(BIN)/ansible-doc trailwatch.aws.$$module > /dev/null || exit 1; \
 	done
+	$(BIN)/ansible-lint
 
-# Unit tests, then playbook-level tests against a throwaway moto_server (bad input never reaches AWS).
+# ansible-test sanity without a container engine (see tests/sanity/run.sh).
+sanity: venv
+	bash tests/sanity/run.sh
+
+# Unit tests: module_utils with botocore's Stubber, modules with moto in-process, the Lambda code, the parser.
 unit: venv
-	$(BIN)/python -m pytest tests/unit tests/integration -q
+	$(BIN)/python -m pytest tests/unit -q
+
+# Playbooks against throwaway moto_servers: bad input, faults, least privilege, the drill.
+integration: venv
+	$(BIN)/python -m pytest tests/integration -q
+
+# The built artifact installs into a fresh collections path and works from there.
+build: venv
+	bash tests/build/check_artifact.sh
 
 molecule: venv
 	for scenario in $(SCENARIOS); do \
 	  $(BIN)/molecule test -s $$scenario || exit 1; \
 	done
 
-test: venv lint unit molecule
+test: lint sanity unit integration build molecule
 
 # A throwaway moto_server on a free loopback port; stopped whatever happens.
 demo: venv
