@@ -34,6 +34,11 @@ _EXTRA_RETRY_CODES = [
     "DependencyTimeoutException",
     "ConcurrentModificationException",
     "OperationAbortedException",
+    # An S3 HEAD answer has no body: its error code is the bare HTTP status.
+    "500",
+    "502",
+    "503",
+    "504",
 ]
 
 

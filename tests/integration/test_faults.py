@@ -150,7 +150,7 @@ def test_proxy_faults_are_deterministic_for_a_seed(moto):
     def outcomes(seed):
         with FaultProxy(moto, rate=0.5, seed=seed) as proxy:
             host, port = proxy.endpoint.split("//", 1)[1].split(":")
-            for _ in range(30):
+            for _attempt in range(30):
                 conn = http.client.HTTPConnection(host, int(port), timeout=10)
                 try:
                     conn.request(
@@ -222,12 +222,6 @@ def test_create_trail_access_denied_while_the_role_propagates_is_retried(moto):
     assert inventory(moto)["trails"] == 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: a connection error that outlasts botocore's own attempts (3 in botocore's default standard "
-    "retry mode) is never retried by the product: _common.retry() is AWSRetry.jittered_backoff, which only "
-    "retries ClientError, so ConnectionClosedError/EndpointConnectionError/ReadTimeoutError fail the task",
-)
 def test_dropped_connections_on_one_call_are_retried(moto):
     # Three drops in a row on one call: botocore gives up after its third attempt.  At 20 % faults with a
     # third of them drops this happens to about 1 call in 375, i.e. to roughly one converge in ten.
@@ -239,13 +233,6 @@ def test_dropped_connections_on_one_call_are_retried(moto):
     assert inventory(moto)["roles"] == [f"{NAME}-cloudtrail-to-logs"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: _s3.create_bucket waits with botocore's bucket_exists waiter inside retry(); a HeadBucket that "
-    "still answers 503 SlowDown (or 500) after botocore's 3 attempts makes the waiter raise WaiterError at once "
-    "(only 404 is a retry state), which AWSRetry does not retry: the run fails with the misleading 'Timeout "
-    "trying to create the bucket (is the name taken by another account?)'",
-)
 def test_throttled_head_bucket_after_create_bucket_is_retried(moto):
     # Seeds 1-10 at 30 % faults: seed 3 fails this way.
     with FaultProxy(moto, targeted=[Targeted("slowdown_streak", "s3:HEAD", 3, kind="throttle")]) as proxy:
@@ -309,12 +296,6 @@ def test_teardown_after_a_partial_converge(moto, switch):
     _assert_nothing_left(moto)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: the KMS key is found only through its alias; a converge killed (or a CreateKey whose answer "
-    "is lost) between kms:CreateKey and kms:CreateAlias leaves a key no run ever finds again: the re-run "
-    "creates a second key and teardown with purge never schedules the first one's deletion",
-)
 def test_kill_between_create_key_and_alias_leaves_no_orphan_key(moto):
     switch = KillSwitch(after_operation="kms:CreateKey")
     with FaultProxy(moto, on_request=switch) as proxy:
