@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """A fault-injecting HTTP reverse proxy in front of moto_server, for tests.  Stdlib only.
 
 It listens on 127.0.0.1 on a free port, forwards every request unchanged (method, raw path, headers

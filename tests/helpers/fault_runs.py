@@ -52,7 +52,7 @@ class Run:
 
 def parse_recap(output: str) -> dict[str, dict[str, int]]:
     """The PLAY RECAP lines as {host: {ok: n, changed: n, ...}} (the last recap wins)."""
-    _, sep, tail = output.rpartition("PLAY RECAP")
+    _head, sep, tail = output.rpartition("PLAY RECAP")
     if not sep:
         return {}
     recap = {}
@@ -97,6 +97,7 @@ def run_playbook(
         env=aws_env(endpoint),
         capture_output=True,
         text=True,
+        check=False,
         timeout=timeout,
     )
     seconds = time.monotonic() - started
@@ -267,6 +268,7 @@ def stack_checks(endpoint: str, expect: str = "present") -> list[dict]:
         env=aws_env(endpoint),
         capture_output=True,
         text=True,
+        check=False,
         timeout=120,
     )
     if proc.returncode != 0:

@@ -449,7 +449,7 @@ def start(state_dir: str | os.PathLike[str], timeout: float = START_TIMEOUT) -> 
                 f"log {log_path}:\n{_log_tail(log_path)}"
             )
         try:
-            status, _ = _request(endpoint + READY_PATH, timeout=2.0)
+            status, _body = _request(endpoint + READY_PATH, timeout=2.0)
         except (urllib.error.URLError, OSError):
             status = None
         if status == 200:

@@ -52,6 +52,7 @@ def _playbook(endpoint, playbook, extra_vars, timeout=300):
         env=_env(endpoint),
         capture_output=True,
         text=True,
+        check=False,
         timeout=timeout,
     )
     return proc, moto_stand.record_stop(endpoint)

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Reads the TrailWatch notifier back with boto3 and checks every property, one named check each.
 
     notifier_checks.py --expect present|removed|purged [--name trailwatch] [--region R]

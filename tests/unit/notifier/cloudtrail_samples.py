@@ -218,7 +218,7 @@ ALL_CREATE_BUCKET = {
 
 
 def _event_id(rng):
-    return "".join(rng.choice("0123456789") for _ in range(56))
+    return "".join(rng.choice("0123456789") for _digit in range(56))
 
 
 def subscription_payload(messages, message_type="DATA_MESSAGE", seed=7):

@@ -44,9 +44,9 @@ def url_event(method, token=None, form=None, base64_body=False, query_extra=None
         },
         "requestContext": {
             "accountId": "anonymous",
-            "apiId": HOST.split(".")[0],
+            "apiId": HOST.split(".", maxsplit=1)[0],
             "domainName": HOST,
-            "domainPrefix": HOST.split(".")[0],
+            "domainPrefix": HOST.split(".", maxsplit=1)[0],
             "http": {
                 "method": method,
                 "path": "/",
@@ -133,7 +133,7 @@ def assert_html(response, status):
 
 def test_get_shows_a_confirmation_page_and_changes_nothing(aws):
     token = make("bucket-a")
-    for _ in range(2):  # mail scanners may open a link several times
+    for _visit in range(2):  # mail scanners may open a link several times
         body = assert_html(get(token), 200)
         assert "Lock S3 bucket bucket-a?" in body
         assert "GOVERNANCE" in body and "30 days" in body
@@ -336,7 +336,7 @@ def test_bucket_holding_objects_is_reported_and_nothing_else_changes(aws):
     aws.put_object(Bucket="bucket-a", Key="data.csv", Body=b"a,b\n")
     before = state(aws, "bucket-a")
     token = make("bucket-a")
-    for _ in range(2):  # the token is not consumed by a failure: it can be retried once the cause is fixed
+    for _attempt in range(2):  # the token is not consumed by a failure: it can be retried once the cause is fixed
         body = assert_html(post(token), 409)
         assert "Bucket bucket-a could not be locked" in body
         assert "AWS refused to apply Object Lock to bucket bucket-a: InvalidBucket: Bucket needs to be empty" in body

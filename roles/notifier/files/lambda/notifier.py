@@ -371,7 +371,7 @@ def render_body(info, language, extras=None):
         ("tagging", extras.get("tagging")),
     ]
     rows = [(labels[key], value) for key, value in rows if value]
-    width = max(len(label) for label, _ in rows) if language == "en" else 0
+    width = max(len(label) for label, _value in rows) if language == "en" else 0
     lines = [labels["intro_ok"] if info["succeeded"] else labels["intro_failed"], ""]
     lines += [f"{label + ':':<{width + 1}} {value}" for label, value in rows]
     lines += ["", labels["links"] + ":"]

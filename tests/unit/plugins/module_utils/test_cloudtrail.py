@@ -22,7 +22,8 @@ def settings(key_prefix=None):
     return _cloudtrail.trail_settings(NAME, BUCKET, key_prefix, KEY_ARN, GROUP_ARN, ROLE_ARN)
 
 
-def selectors(read_write_type="WriteOnly", exclude=EXCLUDED):
+def selectors(read_write_type="WriteOnly", exclude=None):
+    exclude = EXCLUDED if exclude is None else exclude
     return _cloudtrail.event_selectors(read_write_type, exclude)
 
 
@@ -47,7 +48,8 @@ def aws_trail(**changes):
     return {key: value for key, value in trail.items() if value is not None}
 
 
-def stub_read(stub, trail=None, is_logging=True, event_selectors=None, tags=TAGS):
+def stub_read(stub, trail=None, is_logging=True, event_selectors=None, tags=None):
+    tags = TAGS if tags is None else tags
     stub.add_response("get_trail", {"Trail": trail or aws_trail()}, {"Name": NAME})
     stub.add_response("get_trail_status", {"IsLogging": is_logging}, {"Name": NAME})
     if event_selectors is None:
@@ -67,7 +69,8 @@ def stub_read(stub, trail=None, is_logging=True, event_selectors=None, tags=TAGS
     )
 
 
-def create_params(tags=TAGS):
+def create_params(tags=None):
+    tags = TAGS if tags is None else tags
     return dict(settings(), TagsList=[{"Key": k, "Value": v} for k, v in tags.items()])
 
 

@@ -157,7 +157,7 @@ def test_code_sha256_is_what_lambda_reports():
 
 def test_create_function_retries_a_role_lambda_cannot_assume_yet(lam, propagation):
     client, stub = lam
-    for _ in range(3):
+    for _attempt in range(3):
         stub.add_client_error(
             "create_function", "InvalidParameterValueException", ROLE_NOT_READY, 400, expected_params=create_params()
         )
@@ -170,7 +170,7 @@ def test_create_function_retries_a_role_lambda_cannot_assume_yet(lam, propagatio
 def test_create_function_gives_up_after_two_minutes(lam, propagation, longest_jitter):
     client, stub = lam
     # With the longest jitter the waits are 1, 2, 4, 8, 16 x6, then the 9 s left: 12 attempts in 120 s.
-    for _ in range(12):
+    for _attempt in range(12):
         stub.add_client_error("create_function", "InvalidParameterValueException", ROLE_NOT_READY, 400)
     with pytest.raises(_lambda.LambdaError) as raised:
         _lambda.create_function(client, create_params())
@@ -514,7 +514,7 @@ def put_filter(client):
 
 def test_subscription_filter_waits_for_a_fresh_invoke_grant(stubbed, propagation):
     client, stub = stubbed("logs")
-    for _ in range(2):
+    for _attempt in range(2):
         stub.add_client_error("put_subscription_filter", "InvalidParameterException", NO_PERMISSION, 400)
     stub.add_response("put_subscription_filter", {}, filter_params())
     put_filter(client)

@@ -21,7 +21,8 @@ def s3(stubbed):
     return stubbed("s3")
 
 
-def stub_hardened_read(stub, tags=TAGS):
+def stub_hardened_read(stub, tags=None):
+    tags = TAGS if tags is None else tags
     stub.add_response("get_bucket_policy", {"Policy": json.dumps(POLICY)}, B)
     stub.add_response("get_public_access_block", {"PublicAccessBlockConfiguration": dict(_s3.PUBLIC_ACCESS_BLOCK)}, B)
     stub.add_response("get_bucket_versioning", {"Status": "Enabled"}, B)
