@@ -25,8 +25,11 @@ CASES = [
     ("no watches", {"trailwatch_watches": [], "trailwatch_watch_presets": []}, "trailwatch_watches"),
     ("unknown preset", {"trailwatch_watch_presets": ["nist"]}, "trailwatch_watch_presets"),
     ("new watch without pattern", {"trailwatch_watches": [{"name": "mine"}]}, "trailwatch_watches"),
-    ("watch enabled not a boolean", {"trailwatch_watches": [{"name": "vpc-changed", "enabled": "maybe"}],
-                                     "trailwatch_watch_presets": ["cis"]}, "trailwatch_watches"),
+    (
+        "watch enabled not a boolean",
+        {"trailwatch_watches": [{"name": "vpc-changed", "enabled": "maybe"}], "trailwatch_watch_presets": ["cis"]},
+        "trailwatch_watches",
+    ),
     ("retention CloudWatch Logs refuses", {"trailwatch_log_retention_days": 100}, "trailwatch_log_retention_days"),
     ("retention of the wrong type", {"trailwatch_log_retention_days": "a year"}, "trailwatch_log_retention_days"),
     ("unknown read/write type", {"trailwatch_read_write_type": "Everything"}, "trailwatch_read_write_type"),

@@ -61,9 +61,7 @@ CLASSIFY_CASES = [
         record(
             "POST",
             "/",
-            {
-                "X-Amz-Target": "com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.GetTrail"
-            },
+            {"X-Amz-Target": "com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.GetTrail"},
         ),
         ("cloudtrail:GetTrail", False),
         id="json-cloudtrail-read",
@@ -102,9 +100,7 @@ CLASSIFY_CASES = [
         id="query-body-bytes",
     ),
     pytest.param(
-        record(
-            "POST", "/", FORM, b64("Action=CreateTopic&Version=2010-03-31&Name=t"), True
-        ),
+        record("POST", "/", FORM, b64("Action=CreateTopic&Version=2010-03-31&Name=t"), True),
         ("sns:CreateTopic", True),
         id="query-body-base64-encoded-flag",
     ),
@@ -114,9 +110,7 @@ CLASSIFY_CASES = [
         id="query-body-base64-without-flag",
     ),
     pytest.param(
-        record(
-            "POST", "/", {**FORM, **sigv4("iam")}, "Action=ListUsers&Version=2010-05-08"
-        ),
+        record("POST", "/", {**FORM, **sigv4("iam")}, "Action=ListUsers&Version=2010-05-08"),
         ("iam:ListUsers", False),
         id="query-service-from-sigv4",
     ),
@@ -154,9 +148,7 @@ CLASSIFY_CASES = [
     ),
     # S3 REST: method + sub-resource
     pytest.param(record("GET", "/"), ("s3:GET", False), id="s3-get-no-subresource"),
-    pytest.param(
-        record("GET", "/bucket?policy"), ("s3:GET?policy", False), id="s3-get-policy"
-    ),
+    pytest.param(record("GET", "/bucket?policy"), ("s3:GET?policy", False), id="s3-get-policy"),
     pytest.param(
         record("GET", "/bucket?list-type=2&encoding-type=url"),
         ("s3:GET?list-type", False),
@@ -170,9 +162,7 @@ CLASSIFY_CASES = [
     ),
     pytest.param(record("PUT", "/bucket", sigv4("s3")), ("s3:PUT", True), id="s3-put"),
     pytest.param(
-        record(
-            "PUT", "/bucket?versioning", {}, b64("<VersioningConfiguration/>"), True
-        ),
+        record("PUT", "/bucket?versioning", {}, b64("<VersioningConfiguration/>"), True),
         ("s3:PUT?versioning", True),
         id="s3-put-versioning",
     ),
@@ -202,14 +192,10 @@ CLASSIFY_CASES = [
         ("s3:PUT", True),
         id="s3-object-body-is-not-a-query-action",
     ),
-    pytest.param(
-        record("GET", "/bucket", {}, None), ("s3:GET", False), id="s3-null-body"
-    ),
+    pytest.param(record("GET", "/bucket", {}, None), ("s3:GET", False), id="s3-null-body"),
     # moto's own API is ignored
     pytest.param(record("POST", "/moto-api/reset"), (None, False), id="moto-api-reset"),
-    pytest.param(
-        record("GET", "/moto-api/data.json"), (None, False), id="moto-api-data"
-    ),
+    pytest.param(record("GET", "/moto-api/data.json"), (None, False), id="moto-api-data"),
 ]
 
 
@@ -322,9 +308,7 @@ def test_recording_against_real_moto_server(tmp_path, monkeypatch):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
     monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-aws-config"))
-    monkeypatch.setenv(
-        "AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-aws-credentials")
-    )
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-aws-credentials"))
 
     state_dir = tmp_path / "moto"
     endpoint = run_cli("start", "--state-dir", state_dir).strip()
@@ -350,9 +334,7 @@ def test_recording_against_real_moto_server(tmp_path, monkeypatch):
         session.client("cloudwatch", **options).describe_alarms()
 
         summary_file = tmp_path / "summary.json"
-        printed = json.loads(
-            run_cli("record-stop", "--endpoint", endpoint, "--out", summary_file)
-        )
+        printed = json.loads(run_cli("record-stop", "--endpoint", endpoint, "--out", summary_file))
     finally:
         run_cli("stop", "--state-dir", state_dir)
 

@@ -174,8 +174,9 @@ def test_one_message_per_create_bucket_record(aws, monkeypatch, language):
         if bucket == "etl-staging-bucket":
             event_region = "ap-northeast-1"
         event_region = event_region or "us-east-1"
-        assert f"https://{event_region}.console.aws.amazon.com/cloudtrail/home?region={event_region}#/events/" in (
-            envelope["Message"]
+        assert (
+            f"https://{event_region}.console.aws.amazon.com/cloudtrail/home?region={event_region}#/events/"
+            in (envelope["Message"])
         )
         if bucket != "my-bucket":
             region = attributes["bucket_region"]

@@ -79,8 +79,7 @@ TEXT = {
         "failed_title": "Bucket {bucket} could not be locked",
         "failed": "AWS refused to apply Object Lock to bucket {bucket}: {error}",
         "failed_versioning": (
-            "Versioning had been enabled on the bucket before the failure; it stays enabled. "
-            "Nothing else was changed."
+            "Versioning had been enabled on the bucket before the failure; it stays enabled. Nothing else was changed."
         ),
         "failed_nothing": "Nothing was changed.",
         "already_title": "Bucket {bucket} is already locked",
