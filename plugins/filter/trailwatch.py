@@ -50,6 +50,12 @@ def watch_errors(watches, catalog=None, presets=None):
             f"trailwatch_watch_presets: unknown preset {', '.join(map(str, unknown))}; "
             f"choose from {', '.join(sorted(catalog or {}))}"
         ]
+    if _is_watch_list(watches):
+        names = [w.get("name") for w in watches]
+        twice = sorted({str(n) for n in names if names.count(n) > 1})
+        if twice:
+            # Presets merge with watches by name; within trailwatch_watches itself a name may appear once.
+            return [f"trailwatch_watches: watch name {', '.join(twice)} is used twice"]
     try:
         effective = effective_watches(watches, catalog, presets)
     except AnsibleFilterError as e:
