@@ -175,7 +175,18 @@ def empty_bucket(client, bucket):
             for v in page.get("Versions", []) + page.get("DeleteMarkers", [])
         ]
         for start in range(0, len(batch), 1000):
-            client.delete_objects(Bucket=bucket, Delete={"Objects": batch[start : start + 1000], "Quiet": True})
+            answer = client.delete_objects(
+                Bucket=bucket, Delete={"Objects": batch[start : start + 1000], "Quiet": True}
+            )
+            # DeleteObjects answers 200 even when objects were refused: each refusal is in Errors.
+            errors = answer.get("Errors") or []
+            if errors:
+                first = errors[0]
+                raise S3Error(
+                    message=f"Failed to empty the bucket: DeleteObjects refused {len(errors)} object version(s), "
+                    f"e.g. {first.get('Key')}: {first.get('Code')} {first.get('Message')} "
+                    "(is s3:DeleteObjectVersion allowed? is an Object Lock retention in force?)"
+                )
         deleted += len(batch)
     return deleted
 
