@@ -16,6 +16,7 @@ from ._common import converge_tags
 from ._common import retry
 
 INLINE_POLICY_NAME = "trailwatch-cloudtrail-to-logs"
+CLOUDTRAIL_ROLE_DESCRIPTION = "CloudTrail delivers the TrailWatch trail to CloudWatch Logs"
 
 
 class IamError(TrailWatchError):
@@ -96,7 +97,8 @@ def delete_role(client, name):
     return True
 
 
-def read_role(client, name):
+def read_role(client, name, policy_name=INLINE_POLICY_NAME):
+    """The role with its trust policy and the one inline policy TrailWatch manages; None when it does not exist."""
     role = get_role(client, name)
     if role is None:
         return None
@@ -104,20 +106,30 @@ def read_role(client, name):
         "name": name,
         "arn": role["Arn"],
         "trust_policy": _document(role.get("AssumeRolePolicyDocument")),
-        "permissions_policy": get_role_policy(client, name, INLINE_POLICY_NAME),
+        "permissions_policy": get_role_policy(client, name, policy_name),
         "tags": {t["Key"]: t["Value"] for t in role.get("Tags", [])},
     }
 
 
-def ensure_role_present(client, current, name, arn, trust, permissions, tags, purge_tags, check_mode):
+def ensure_role_present(
+    client,
+    current,
+    name,
+    arn,
+    trust,
+    permissions,
+    tags,
+    purge_tags,
+    check_mode,
+    policy_name=INLINE_POLICY_NAME,
+    description=CLOUDTRAIL_ROLE_DESCRIPTION,
+):
     """Returns (changed, predicted state, created): a created role needs time before CloudTrail can assume it."""
     desired = {"name": name, "arn": arn, "trust_policy": trust, "permissions_policy": permissions, "tags": dict(tags)}
     if current is None:
         if not check_mode:
-            desired["arn"] = create_role(
-                client, name, trust, "CloudTrail delivers the TrailWatch trail to CloudWatch Logs", tags
-            )["Arn"]
-            put_role_policy(client, name, INLINE_POLICY_NAME, permissions)
+            desired["arn"] = create_role(client, name, trust, description, tags)["Arn"]
+            put_role_policy(client, name, policy_name, permissions)
         return True, desired, True
 
     changed = False
@@ -131,7 +143,7 @@ def ensure_role_present(client, current, name, arn, trust, permissions, tags, pu
     ):
         changed = True
         if not check_mode:
-            put_role_policy(client, name, INLINE_POLICY_NAME, permissions)
+            put_role_policy(client, name, policy_name, permissions)
     tags_changed, desired["tags"] = converge_tags(
         current["tags"],
         tags,
@@ -144,10 +156,10 @@ def ensure_role_present(client, current, name, arn, trust, permissions, tags, pu
     return changed, desired, False
 
 
-def ensure_role_absent(client, current, name, check_mode):
+def ensure_role_absent(client, current, name, check_mode, policy_name=INLINE_POLICY_NAME):
     if current is None:
         return False
     if not check_mode:
-        delete_role_policy(client, name, INLINE_POLICY_NAME)
+        delete_role_policy(client, name, policy_name)
         delete_role(client, name)
     return True

@@ -71,7 +71,9 @@ def get_tags(client, group_arn):
 @LogsErrorHandler.common_error_handler("create the log group")
 @retry()
 def create_log_group(client, name, key_arn, tags):
-    params = {"logGroupName": name, "kmsKeyId": key_arn}
+    params = {"logGroupName": name}
+    if key_arn is not None:
+        params["kmsKeyId"] = key_arn
     if tags:
         params["tags"] = text_tags(tags)
     client.create_log_group(**params)
@@ -150,8 +152,13 @@ def read_log_group(client, name):
     }
 
 
-def ensure_log_group_present(client, current, name, arn, key_arn, retention, tags, purge_tags, check_mode):
-    """Creates the group encrypted with the key (moto cannot associate a key later), then converges it."""
+def ensure_log_group_present(
+    client, current, name, arn, key_arn, retention, tags, purge_tags, check_mode, encrypted=True
+):
+    """Creates the group encrypted with the key (moto cannot associate a key later), then converges it.
+
+    encrypted=False is a group whose encryption TrailWatch leaves alone (a Lambda function's own logs).
+    """
     desired = {"name": name, "arn": arn, "kms_key_id": key_arn, "retention_in_days": retention, "tags": dict(tags)}
     if current is None:
         if not check_mode:
@@ -160,7 +167,7 @@ def ensure_log_group_present(client, current, name, arn, key_arn, retention, tag
         return True, desired
 
     changed = False
-    if current["kms_key_id"] != key_arn:
+    if encrypted and current["kms_key_id"] != key_arn:
         changed = True
         if not check_mode:
             associate_kms_key(client, name, key_arn)

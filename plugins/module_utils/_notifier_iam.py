@@ -3,23 +3,10 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Private to trailwatch.aws: the execution roles of the notifier and lock functions, and their policies.
 
-The IAM wrappers are those of ``_iam`` (same retries and error messages); this file adds a role whose inline
-policy name and description are the caller's, and the least-privilege documents of roles/notifier/README-lambda.md.
+The roles themselves are managed by ``_iam`` (read_role, ensure_role_present, ensure_role_absent, with the inline
+policy name and description of each function's role); this file holds the least-privilege documents of
+roles/notifier/README-lambda.md.
 """
-
-from ansible_collections.amazon.aws.plugins.module_utils.policy import compare_policies
-
-from ._common import converge_tags
-from ._iam import _document
-from ._iam import create_role
-from ._iam import delete_role
-from ._iam import delete_role_policy
-from ._iam import get_role
-from ._iam import get_role_policy
-from ._iam import put_role_policy
-from ._iam import tag_role
-from ._iam import untag_role
-from ._iam import update_trust
 
 NOTIFIER_POLICY_NAME = "trailwatch-notifier"
 LOCK_POLICY_NAME = "trailwatch-lock"
@@ -147,60 +134,3 @@ def lock_permissions_policy(partition, region, account, function_name, secret_pa
             },
         ]
     )
-
-
-def read_role(client, name, policy_name):
-    """The role with its trust policy and the one inline policy TrailWatch manages; None when it does not exist."""
-    role = get_role(client, name)
-    if role is None:
-        return None
-    return {
-        "name": name,
-        "arn": role["Arn"],
-        "trust_policy": _document(role.get("AssumeRolePolicyDocument")),
-        "permissions_policy": get_role_policy(client, name, policy_name),
-        "tags": {t["Key"]: t["Value"] for t in role.get("Tags", [])},
-    }
-
-
-def ensure_role_present(
-    client, current, name, arn, trust, permissions, policy_name, description, tags, purge_tags, check_mode
-):
-    """Returns (changed, predicted state, created). A created role needs seconds before Lambda can assume it."""
-    desired = {"name": name, "arn": arn, "trust_policy": trust, "permissions_policy": permissions, "tags": dict(tags)}
-    if current is None:
-        if not check_mode:
-            desired["arn"] = create_role(client, name, trust, description, tags)["Arn"]
-            put_role_policy(client, name, policy_name, permissions)
-        return True, desired, True
-
-    changed = False
-    desired["arn"] = current["arn"]
-    if compare_policies(current["trust_policy"], trust, default_version=None):
-        changed = True
-        if not check_mode:
-            update_trust(client, name, trust)
-    if current["permissions_policy"] is None or compare_policies(
-        current["permissions_policy"], permissions, default_version=None
-    ):
-        changed = True
-        if not check_mode:
-            put_role_policy(client, name, policy_name, permissions)
-    tags_changed, desired["tags"] = converge_tags(
-        current["tags"],
-        tags,
-        purge_tags,
-        lambda t: tag_role(client, name, t),
-        lambda k: untag_role(client, name, k),
-        check_mode,
-    )
-    return changed or tags_changed, desired, False
-
-
-def ensure_role_absent(client, current, name, policy_name, check_mode):
-    if current is None:
-        return False
-    if not check_mode:
-        delete_role_policy(client, name, policy_name)
-        delete_role(client, name)
-    return True

@@ -8,17 +8,12 @@ The wrappers of ``_logs`` are reused for retention, tags and deletion; the group
 the trail key (the key policy admits the logs service for the trail's log group only).
 """
 
-from ._common import converge_tags
 from ._common import retry
-from ._common import text_tags
 from ._lambda import retry_while_message
 from ._logs import LogsErrorHandler
 from ._logs import _group_arn
 from ._logs import delete_log_group
 from ._logs import get_tags
-from ._logs import put_retention
-from ._logs import tag_log_group
-from ._logs import untag_log_group
 
 __all__ = ["delete_log_group"]
 
@@ -38,15 +33,6 @@ PERMISSION_TIMEOUT = 60
 def describe_log_groups(client, prefix):
     pages = client.get_paginator("describe_log_groups").paginate(logGroupNamePrefix=prefix)
     return pages.build_full_result().get("logGroups", [])
-
-
-@LogsErrorHandler.common_error_handler("create the function's log group")
-@retry()
-def create_plain_log_group(client, name, tags):
-    params = {"logGroupName": name}
-    if tags:
-        params["tags"] = text_tags(tags)
-    client.create_log_group(**params)
 
 
 @LogsErrorHandler.list_error_handler("describe the subscription filters of the trail's log group")
@@ -88,40 +74,12 @@ def read_log_groups(client, names, prefix):
             else {
                 "name": name,
                 "arn": _group_arn(group),
+                "kms_key_id": group.get("kmsKeyId"),
                 "retention_in_days": group.get("retentionInDays"),
                 "tags": get_tags(client, _group_arn(group)),
             }
         )
     return result
-
-
-def ensure_log_group_present(client, current, name, arn, retention, tags, purge_tags, check_mode):
-    """The function's own log group, created before the function so that Lambda never creates it without retention.
-
-    Returns (changed, predicted state).
-    """
-    desired = {"name": name, "arn": arn, "retention_in_days": retention, "tags": dict(tags)}
-    if current is None:
-        if not check_mode:
-            create_plain_log_group(client, name, tags)
-            put_retention(client, name, retention)
-        return True, desired
-    changed = False
-    if current["retention_in_days"] != retention:
-        changed = True
-        if not check_mode:
-            put_retention(client, name, retention)
-    group_arn = current["arn"]
-    tags_changed, desired["tags"] = converge_tags(
-        current["tags"],
-        tags,
-        purge_tags,
-        lambda t: tag_log_group(client, group_arn, t),
-        lambda k: untag_log_group(client, group_arn, k),
-        check_mode,
-    )
-    desired["arn"] = group_arn
-    return changed or tags_changed, desired
 
 
 def subscription_filter(filters, name):

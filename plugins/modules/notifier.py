@@ -291,17 +291,17 @@ from ansible_collections.trailwatch.aws.plugins.module_utils._lambda import read
 from ansible_collections.trailwatch.aws.plugins.module_utils._lambda import read_url
 from ansible_collections.trailwatch.aws.plugins.module_utils._lambda import read_zip
 from ansible_collections.trailwatch.aws.plugins.module_utils._logs import RETENTION_DAYS
+from ansible_collections.trailwatch.aws.plugins.module_utils._iam import ensure_role_absent
+from ansible_collections.trailwatch.aws.plugins.module_utils._iam import ensure_role_present
+from ansible_collections.trailwatch.aws.plugins.module_utils._iam import read_role
+from ansible_collections.trailwatch.aws.plugins.module_utils._logs import ensure_log_group_present
 from ansible_collections.trailwatch.aws.plugins.module_utils._notifier_iam import LOCK_POLICY_NAME
 from ansible_collections.trailwatch.aws.plugins.module_utils._notifier_iam import NOTIFIER_POLICY_NAME
-from ansible_collections.trailwatch.aws.plugins.module_utils._notifier_iam import ensure_role_absent
-from ansible_collections.trailwatch.aws.plugins.module_utils._notifier_iam import ensure_role_present
 from ansible_collections.trailwatch.aws.plugins.module_utils._notifier_iam import function_log_group_name
 from ansible_collections.trailwatch.aws.plugins.module_utils._notifier_iam import lambda_trust_policy
 from ansible_collections.trailwatch.aws.plugins.module_utils._notifier_iam import lock_permissions_policy
 from ansible_collections.trailwatch.aws.plugins.module_utils._notifier_iam import notifier_permissions_policy
-from ansible_collections.trailwatch.aws.plugins.module_utils._notifier_iam import read_role
 from ansible_collections.trailwatch.aws.plugins.module_utils._notifier_logs import delete_log_group
-from ansible_collections.trailwatch.aws.plugins.module_utils._notifier_logs import ensure_log_group_present
 from ansible_collections.trailwatch.aws.plugins.module_utils._notifier_logs import ensure_subscription_filter_absent
 from ansible_collections.trailwatch.aws.plugins.module_utils._notifier_logs import ensure_subscription_filter_present
 from ansible_collections.trailwatch.aws.plugins.module_utils._notifier_logs import read_log_groups
@@ -444,11 +444,11 @@ def _role(run, before, kind, permissions):
         run.role_arn(kind),
         lambda_trust_policy(run.account),
         permissions,
-        FUNCTIONS[kind]["policy_name"],
-        FUNCTIONS[kind]["role_description"],
         run.tags,
         run.purge_tags,
         run.check,
+        policy_name=FUNCTIONS[kind]["policy_name"],
+        description=FUNCTIONS[kind]["role_description"],
     )
     run.changed(f"{kind}_role", changed)
     return role
@@ -460,10 +460,12 @@ def _log_group(run, before, kind):
         before["log_groups"][kind],
         function_log_group_name(run.names[kind]),
         run.group_arn(kind),
+        None,
         run.p["log_retention_days"],
         run.tags,
         run.purge_tags,
         run.check,
+        encrypted=False,
     )
     run.changed(f"{kind}_log_group", changed)
     return group
@@ -649,7 +651,7 @@ def _remove_lock(run, before, after, purge):
     after["lock_function"] = None
     run.changed(
         "lock_role",
-        ensure_role_absent(c["iam"], before["roles"]["lock"], run.names["lock"], LOCK_POLICY_NAME, run.check),
+        ensure_role_absent(c["iam"], before["roles"]["lock"], run.names["lock"], run.check, LOCK_POLICY_NAME),
     )
     after["roles"]["lock"] = None
     run.changed(
@@ -686,7 +688,7 @@ def _absent(run, before):
     run.changed(
         "notifier_role",
         ensure_role_absent(
-            c["iam"], before["roles"]["notifier"], run.names["notifier"], NOTIFIER_POLICY_NAME, run.check
+            c["iam"], before["roles"]["notifier"], run.names["notifier"], run.check, NOTIFIER_POLICY_NAME
         ),
     )
     after["roles"]["notifier"] = None
