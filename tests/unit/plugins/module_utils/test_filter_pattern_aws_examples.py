@@ -170,10 +170,24 @@ each((TERMS_2021, TERMS_2018), '"ERROR"', FATAL, {0, 1})
 each((TERMS_2021, TERMS_2018), '"ERROR" - "Exiting"', FATAL, {0})
 EXCEPTIONS = ["[ERROR] Caught IllegalArgumentException", "[ERROR] Unhandled Exception"]
 each(TERMS_2021, '"ERROR" "Exception"', EXCEPTIONS, {0, 1})
-each(TERMS_2018, '"ERROR Exception"', EXCEPTIONS, set(), derived="the quotes make one exact phrase, in neither")
+each(
+    TERMS_2018,
+    '"ERROR Exception"',
+    EXCEPTIONS,
+    set(),
+    disagrees="read literally, the 2018 text says this quoted pattern matches both; quotes make one exact phrase "
+    '(current page), which neither event holds, and the 2021 text rewrote it as "ERROR" "Exception"',
+)
 each(TERMS_2018, "ERROR Exception", EXCEPTIONS, {0, 1}, derived="the 2018 text without its quotes")
 PROCESS = ["[WARN] Failed to process the request", "[ERROR] Unable to continue: Failed to process the request"]
 each((TERMS_2021, TERMS_2018), "Failed to process the request", PROCESS, {0, 1})
+each(
+    (TERMS_2021, TERMS_2018),
+    '"Failed to process the request"',
+    PROCESS,
+    {0, 1},
+    derived="the page's quotes read as part of the pattern: the exact phrase is in both",
+)
 OR_LOG = ["ERROR WARN message", "ERROR message", "WARN message"]
 each(OR_2021, "ERROR", OR_LOG, {0, 1})
 each(OR_2021, "?ERROR ?WARN", OR_LOG, {0, 1, 2})
@@ -425,7 +439,12 @@ ex(
     False,
     derived="inside the 123.123 prefix",
 )
-each((VALUES_2022, ARCHIVED_2021), "{ $.latency = * }", [json.dumps({"latency": 50, "requestType": "GET"}), "{}"], {0})
+each(
+    (VALUES_2022, ARCHIVED_2021 + " > Publishing Numerical Values Found in Log Entries"),
+    "{ $.latency = * }",
+    [json.dumps({"latency": 50, "requestType": "GET"}), "{}"],
+    {0},
+)
 
 # A watch for bucket policies granting everyone, as the issue that asked for wildcards writes it (not on the page):
 # any-element semantics from the page's "Wildcard selector" note.
@@ -692,6 +711,7 @@ def test_every_documented_pattern_prints_back_to_itself():
 
 # Examples of an archived version pinned here with another outcome than that version states (see the rows).
 KNOWN_DISAGREEMENTS = {
+    '"ERROR Exception"',
     "[..., request=*.html*, status_code=4*,]",
     "[w1=ERROR, w2]",
     "[w1=ERROR || w1=WARN, w2]",
