@@ -31,6 +31,7 @@ from decimal import InvalidOperation
 from typing import Any
 from typing import Callable
 from typing import Dict
+from typing import Iterator
 from typing import List
 from typing import Optional
 from typing import Tuple
@@ -202,7 +203,7 @@ def _parsed(pattern: Union[str, Tree]) -> Tree:
     return parse(pattern) if isinstance(pattern, str) else pattern
 
 
-def _comparisons(expression):
+def _comparisons(expression: Any) -> Iterator[Comparison]:
     if isinstance(expression, (Or, And)):
         for operand in expression.operands:
             yield from _comparisons(operand)

@@ -4,6 +4,9 @@
 """Private to trailwatch.aws: a watch is a metric filter on the trail's log group plus the alarm on its metric."""
 
 import re
+from typing import Any
+from typing import Dict
+from typing import List
 
 from ._cloudwatch import alarm_spec
 from ._cloudwatch import delete_alarms
@@ -58,7 +61,7 @@ def validation_errors(watches):
     return errors + _log_group_quota_errors(watches)
 
 
-def _log_group_quota_errors(watches):
+def _log_group_quota_errors(watches: List[Dict[str, Any]]) -> List[str]:
     """The watches past a per-log-group quota of CloudWatch Logs, each named; PutMetricFilter would refuse them."""
     errors = []
     if len(watches) > MAX_METRIC_FILTERS:
