@@ -4,6 +4,9 @@
 """Private to trailwatch.aws: a watch is a metric filter on the trail's log group plus the alarm on its metric."""
 
 import re
+from typing import Any
+from typing import Dict
+from typing import List
 
 from ._cloudwatch import alarm_spec
 from ._cloudwatch import delete_alarms
@@ -15,11 +18,17 @@ from ._cloudwatch import tag_alarm
 from ._cloudwatch import untag_alarm
 from ._common import converge_tags
 from ._filter_pattern import pattern_error
+from ._filter_pattern import regex_count
 from ._logs import delete_metric_filter
 from ._logs import describe_metric_filters
 from ._logs import put_metric_filter
 
 WATCH_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
+# CloudWatch Logs quotas per log group, all watches going to one (PutMetricFilter API reference): "The maximum
+# number of metric filters that can be associated with a log group is 100" and "a quota of five regular expression
+# patterns per log group" (filter patterns holding a regular expression, metric and subscription filters together).
+MAX_METRIC_FILTERS = 100
+MAX_REGEX_PATTERNS = 5
 
 
 def metric_name_for(watch_name):
@@ -49,6 +58,27 @@ def validation_errors(watches):
         period = watch.get("period")
         if period is not None and period not in (10, 20, 30) and period % 60:
             errors.append(f"{label}: period must be 10, 20, 30 or a multiple of 60 seconds")
+    return errors + _log_group_quota_errors(watches)
+
+
+def _log_group_quota_errors(watches: List[Dict[str, Any]]) -> List[str]:
+    """The watches past a per-log-group quota of CloudWatch Logs, each named; PutMetricFilter would refuse them."""
+    errors = []
+    if len(watches) > MAX_METRIC_FILTERS:
+        first = watches[MAX_METRIC_FILTERS].get("name") or "no name"
+        errors.append(
+            f"watch {MAX_METRIC_FILTERS} ({first}): a log group holds at most {MAX_METRIC_FILTERS} metric filters "
+            f"(CloudWatch Logs quota) and there are {len(watches)} watches; drop or disable "
+            f"{len(watches) - MAX_METRIC_FILTERS}"
+        )
+    with_regex = [(i, w.get("name") or "no name") for i, w in enumerate(watches) if regex_count(w.get("pattern"))]
+    allowed = ", ".join(entry[1] for entry in with_regex[:MAX_REGEX_PATTERNS])
+    for index, name in with_regex[MAX_REGEX_PATTERNS:]:
+        errors.append(
+            f"watch {index} ({name}): pattern: a log group holds at most {MAX_REGEX_PATTERNS} filter patterns with "
+            f"a regular expression (CloudWatch Logs quota) and {allowed} already have one; "
+            "use terms or * wildcards instead of %regex%"
+        )
     return errors
 
 

@@ -13,14 +13,26 @@ description:
     like the CloudWatch Logs C(TestMetricFilter) API, without any AWS call or credentials.
   - Useful to prove that a watch pattern matches the CloudTrail events it is meant for (and no others) before
     it is deployed, and against endpoints such as moto that store filter patterns without evaluating them.
-  - Supports the syntax AWS documents for metric filters, subscription filters and filter log events. Term
-    patterns (V(ERROR), V("exact phrase"), V(-excluded), V(?alternative)); a regular expression between C(%) as
-    the whole pattern; JSON patterns (V({ $.a.b[0] = "x*" && $.n > 10 || $.c NOT EXISTS }) with C(=),
-    C(!=), C(<), C(<=), C(>), C(>=), C(IS NULL), C(IS TRUE), C(IS FALSE), C(NOT EXISTS), C(&&), C(||) and
-    parentheses); space-delimited patterns (V([ip, user, ..., status_code = 4*, bytes > 1000])).
-  - A pattern CloudWatch Logs would refuse (including one longer than 1024 characters, and syntax AWS does not
-    document, such as the array wildcard C([*])) fails the task with a message that names the position of the
-    problem.
+  - Supports the syntax AWS documents for metric filters, subscription filters, filter log events and Live Tail.
+    Term patterns (V(ERROR), V("exact phrase"), V(-excluded), V(?optional)); a regular expression between C(%)
+    as the whole pattern; JSON patterns (V({ $.a.b[0] = "x*" && $.n > 10 || $.c NOT EXISTS }) with C(=),
+    C(!=), C(<), C(<=), C(>), C(>=), C(IS NULL), C(IS TRUE), C(IS FALSE), C(NOT EXISTS), C(&&), C(||),
+    parentheses, wildcard selectors V($.list[*].x) and V($.*), and bracket names V($.['cluster.name']));
+    space-delimited patterns (V([ip, user, ..., status_code = 4*, bytes > 1000])).
+  - C(?) terms only count in a pattern made of C(?) terms alone. As AWS documents, when a pattern combines C(?)
+    terms with other terms, the C(?) terms are ignored, so V(?ERROR ?ARGUMENTS REQUEST) matches every event
+    holding V(REQUEST).
+  - A selector with a wildcard matches when the condition holds for any element of the array or any property of
+    the object it selects, also for C(!=) and C(NOT EXISTS); V($.list[*] != "a") matches when any element is not
+    V(a).
+  - In a space-delimited pattern each field takes one word of the line (a run between double quotes or square
+    brackets is one word), C(...) takes as many words as the other fields leave, and without C(...) the last field
+    takes the rest of the line, so V([w1=ERROR, w2]) matches C(ERROR 09/25/2014 12:00:02 Failed to process request)
+    with C($w2) = C(09/25/2014 12:00:02 Failed to process request). A line with fewer words than fields does not
+    match.
+  - A pattern CloudWatch Logs would refuse fails the task with a message that names the position of the problem;
+    syntax AWS does not document, more than 1024 characters, more than 2 regular expressions in a JSON or
+    space-delimited pattern, more than one wildcard in a selector or more than 3 wildcard selectors in a pattern.
 author:
   - TrailWatch contributors (@trailwatch)
 options:
@@ -56,11 +68,19 @@ attributes:
 notes:
   - Behaviour that the AWS documentation leaves open follows it as closely as possible. A property that is missing,
     or that holds an array, an object, a boolean or null, matches neither C(=) nor C(!=). Numeric comparisons
-    only match JSON numbers. A C(*) in the middle of a value is a literal C(*), as AWS documents.
+    only match JSON numbers. A C(*) in the middle of a value is a literal C(*), as AWS documents. Regular
+    expressions use ASCII character classes (C(\w) is C([a-zA-Z_0-9])), as the AWS page defines them.
+  - C(.*) and C([*]) both select every element of an array and every property value of an object (the JSONPath
+    wildcard of RFC 9535); the AWS page shows C([*]) on an array and C(.*) on an object only.
+  - Quotas that concern a whole log group (100 metric filters, 5 filter patterns with a regular expression) are
+    checked by M(trailwatch.aws.metric_watches) and the alerts role, not here.
 seealso:
-  - name: Filter pattern syntax
+  - name: Filter pattern syntax for metric filters, subscription filters, filter log events, and Live Tail
     description: The AWS page this module follows.
     link: https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/FilterAndPatternSyntax.html
+  - name: Using filter patterns to match terms in JSON log events
+    description: The JSON part of that page, wildcard selectors and their quotas included.
+    link: https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/matching-terms-json-log-events.html
   - module: trailwatch.aws.metric_watches
 """
 
@@ -93,6 +113,15 @@ EXAMPLES = r"""
     filter_pattern: "[ip, user, username, timestamp, request, status_code = 4*, bytes]"
     log_event_messages:
       - '127.0.0.1 - frank [10/Oct/2000:13:25:15 -0700] "GET /index.html HTTP/1.0" 404 1534'
+
+- name: A bucket policy that grants everyone (any statement of the policy)
+  trailwatch.aws.filter_pattern_test:
+    filter_pattern: >-
+      { ($.eventName = "PutBucketPolicy") && ($.requestParameters.bucketPolicy.Statement[*].Principal = "*") }
+    log_event_messages:
+      - '{"eventName": "PutBucketPolicy", "requestParameters": {"bucketPolicy": {"Statement": [{"Principal": "*"}]}}}'
+  register: public_policy
+  failed_when: not public_policy.matched
 """
 
 RETURN = r"""

@@ -84,6 +84,30 @@ def test_space_delimited_values_are_extracted(tmp_path):
     }
 
 
+def test_wildcard_selector_and_rest_of_line(tmp_path):
+    policy = {
+        "eventName": "PutBucketPolicy",
+        "requestParameters": {"bucketPolicy": {"Statement": [{"Principal": "*"}]}},
+    }
+    rc, result = run_module(
+        tmp_path,
+        filter_pattern='{ ($.eventName = "PutBucketPolicy") && '
+        '($.requestParameters.bucketPolicy.Statement[*].Principal = "*") }',
+        log_event_messages=[json.dumps(policy)],
+    )
+    assert (rc, result["matched"]) == (0, True)
+    rc, result = run_module(
+        tmp_path,
+        filter_pattern="[w1=ERROR, w2]",
+        log_event_messages=["ERROR 09/25/2014 12:00:02 Failed to process request"],
+    )
+    assert rc == 0
+    assert result["matches"][0]["extractedValues"] == {
+        "$w1": "ERROR",
+        "$w2": "09/25/2014 12:00:02 Failed to process request",
+    }
+
+
 def test_check_mode_gives_the_same_answer(tmp_path):
     rc, result = run_module(tmp_path, check_mode=True, filter_pattern="?ERROR ?WARN", log_event_messages=["WARN x"])
     assert rc == 0
@@ -103,9 +127,10 @@ def test_empty_pattern_matches_everything_as_for_cloudwatch_logs(tmp_path):
         ("{ $.a = 1 ))", "filter_pattern: unbalanced ')' at position 11: '{' at position 1 is still open", 11),
         ('{ $.eventName = "CreateBucket }', "filter_pattern: unclosed quote at position 17", 17),
         (
-            "{ $.a[*] = 1 }",
-            "filter_pattern: unsupported array wildcard '[*]' at position 6: use an index such as [0]",
-            6,
+            "{ $.a[*].b[*] = 1 }",
+            "filter_pattern: a second wildcard in one selector at position 11: "
+            "CloudWatch Logs allows one wildcard per property selector",
+            11,
         ),
         (
             "x" * 1025,
