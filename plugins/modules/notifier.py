@@ -479,6 +479,10 @@ class _Run:
         if did_change:
             self.changes.append(part)
 
+    def changed_parts(self, resource, parts):
+        """``parts`` of an ensure_* helper: ``""`` is the resource itself (created), anything else a part of it."""
+        self.changes.extend(f"{resource}:{part}" if part else resource for part in parts)
+
     def role_arn(self, kind):
         return f"arn:{self.partition}:iam::{self.account}:role/{self.names[kind]}"
 
@@ -639,7 +643,7 @@ def _function(run, before, kind, role_arn, environment, code, permissions=None, 
             "lock_reserved_concurrency (role variable trailwatch_lock_reserved_concurrency) to -1 to run the lock "
             "function without a reservation. Its URL was not created."
         )
-    run.changes.extend(f"{kind}_function:{part}" if part else f"{kind}_function" for part in parts)
+    run.changed_parts(f"{kind}_function", parts)
     function["permissions"] = (current or {}).get("permissions", {})
     if permissions is not None:
         changed, function["permissions"] = ensure_permissions(
@@ -705,7 +709,7 @@ def _state_table(run, before):
         run.purge_tags,
         run.check,
     )
-    run.changes.extend(f"state_table:{part}" if part else "state_table" for part in parts)
+    run.changed_parts("state_table", parts)
     return table
 
 
@@ -720,7 +724,7 @@ def _queue(run, before):
         run.purge_tags,
         run.check,
     )
-    run.changes.extend(f"failed_events_queue:{part}" if part else "failed_events_queue" for part in parts)
+    run.changed_parts("failed_events_queue", parts)
     return queue
 
 

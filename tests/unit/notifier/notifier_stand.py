@@ -38,6 +38,26 @@ STATE_TABLE = "trailwatch-notifier-state"
 RETRY_WAITS = (60, 120)
 
 
+def topic_with_subscriber(region="us-east-1"):
+    """The TrailWatch topic with an SQS queue subscribed (raw message delivery off, the default): ``(topic ARN,
+    sqs client, queue URL)``. Call inside moto's mock_aws; what was published is read back with :func:`received`."""
+    sns = boto3.client("sns", region_name=region)
+    sqs = boto3.client("sqs", region_name=region)
+    topic = sns.create_topic(Name="trailwatch-alerts")["TopicArn"]
+    queue = sqs.create_queue(QueueName="subscriber")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue_arn)
+    return topic, sqs, queue
+
+
+def received(sqs, url):
+    """Every message body in the queue (JSON), each once: received messages stay invisible for an hour."""
+    bodies = []
+    while batch := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=3600).get("Messages"):
+        bodies.extend(json.loads(message["Body"]) for message in batch)
+    return bodies
+
+
 def create_state_table(region="us-east-1", name=STATE_TABLE):
     """The state table exactly as the notifier module creates it, TTL on; call inside moto's mock_aws."""
     client = boto3.client("dynamodb", region_name=region)

@@ -17,7 +17,6 @@ import uuid
 from collections import Counter
 from pathlib import Path
 
-import boto3
 import cloudtrail_samples as samples
 import notifier
 import notifier_stand
@@ -62,14 +61,6 @@ def _batches(seed):
     return batches
 
 
-def _drain(sqs, url):
-    """Every message in the queue, each once (received messages stay invisible for an hour: no delete needed)."""
-    bodies = []
-    while batch := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=3600).get("Messages"):
-        bodies.extend(json.loads(message["Body"]) for message in batch)
-    return bodies
-
-
 def _event_ids(subscription_event):
     payload = notifier.decode_payload(subscription_event)
     return [json.loads(e["message"])["eventID"] for e in payload["logEvents"]]
@@ -78,12 +69,7 @@ def _event_ids(subscription_event):
 @pytest.fixture
 def stand(monkeypatch):
     with mock_aws():
-        sns = boto3.client("sns", region_name=REGION)
-        sqs = boto3.client("sqs", region_name=REGION)
-        topic = sns.create_topic(Name="trailwatch-alerts")["TopicArn"]
-        subscriber = sqs.create_queue(QueueName="subscriber")["QueueUrl"]
-        arn = sqs.get_queue_attributes(QueueUrl=subscriber, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-        sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn)
+        topic, sqs, subscriber = notifier_stand.topic_with_subscriber(REGION)
         # The failed-events queue as the module creates it.
         failed_arn = f"arn:aws:sqs:{REGION}:{samples.ACCOUNT}:trailwatch-notifier-failed"
         attributes = dict(QUEUE_ATTRIBUTES, Policy=json.dumps(failed_events_queue_policy(failed_arn)))
@@ -117,8 +103,8 @@ def test_no_create_bucket_record_is_lost_under_publish_failures(stand, monkeypat
     for event in events:
         invoker.invoke(event)
 
-    published = Counter(m["MessageAttributes"]["event_id"]["Value"] for m in _drain(sqs, subscriber))
-    dead = _drain(sqs, failed_queue)
+    published = Counter(m["MessageAttributes"]["event_id"]["Value"] for m in notifier_stand.received(sqs, subscriber))
+    dead = notifier_stand.received(sqs, failed_queue)
     # What the failed-events queue keeps: every record of each batch that exhausted its attempts, and which failed.
     kept_ids = {i for record in dead for i in _event_ids(record["requestPayload"])}
     named_ids = {i for i in all_ids for record in dead if i in record["responsePayload"]["errorMessage"]}
@@ -168,7 +154,7 @@ def test_no_create_bucket_record_is_lost_under_publish_failures(stand, monkeypat
     for record in dead:
         if poison_id in _event_ids(record["requestPayload"]):
             notifier.handler(record, samples.LambdaContext())
-    published.update(m["MessageAttributes"]["event_id"]["Value"] for m in _drain(sqs, subscriber))
+    published.update(m["MessageAttributes"]["event_id"]["Value"] for m in notifier_stand.received(sqs, subscriber))
     assert all(published[i] >= 1 for i in all_ids)
     if dedupe:
         assert all(published[i] == 1 for i in all_ids)

@@ -33,12 +33,7 @@ BATCH = [
 def aws(monkeypatch):
     """A topic with an SQS queue subscribed (raw message delivery off, the default), TOPIC_ARN set."""
     with mock_aws():
-        sns = boto3.client("sns", region_name="us-east-1")
-        sqs = boto3.client("sqs", region_name="us-east-1")
-        topic = sns.create_topic(Name="trailwatch-alerts")["TopicArn"]
-        queue = sqs.create_queue(QueueName="trailwatch-test")["QueueUrl"]
-        queue_arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-        sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue_arn)
+        topic, sqs, queue = notifier_stand.topic_with_subscriber()
         monkeypatch.setenv("TOPIC_ARN", topic)
         monkeypatch.setenv("STATE_TABLE", notifier_stand.create_state_table())
 
@@ -56,17 +51,12 @@ def aws(monkeypatch):
 def receive_all(sqs, queue):
     """Every SNS envelope in the queue, keyed by the bucket message attribute."""
     found = {}
-    while True:
-        batch = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10, WaitTimeSeconds=0).get("Messages", [])
-        if not batch:
-            return found
-        for message in batch:
-            envelope = json.loads(message["Body"])
-            assert envelope["Type"] == "Notification"
-            bucket = envelope["MessageAttributes"]["bucket"]["Value"]
-            assert bucket not in found, "one message per record"
-            found[bucket] = envelope
-            sqs.delete_message(QueueUrl=queue, ReceiptHandle=message["ReceiptHandle"])
+    for envelope in notifier_stand.received(sqs, queue):
+        assert envelope["Type"] == "Notification"
+        bucket = envelope["MessageAttributes"]["bucket"]["Value"]
+        assert bucket not in found, "one message per record"
+        found[bucket] = envelope
+    return found
 
 
 def body_fields(text):

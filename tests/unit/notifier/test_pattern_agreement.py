@@ -65,12 +65,7 @@ def test_the_samples_hold_every_kind_of_bucket_the_watch_counts():
 @pytest.fixture
 def topic(monkeypatch):
     with mock_aws():
-        sns = boto3.client("sns", region_name="us-east-1")
-        sqs = boto3.client("sqs", region_name="us-east-1")
-        arn = sns.create_topic(Name="trailwatch-alerts")["TopicArn"]
-        url = sqs.create_queue(QueueName="subscriber")["QueueUrl"]
-        queue_arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-        sns.subscribe(TopicArn=arn, Protocol="sqs", Endpoint=queue_arn, Attributes={"RawMessageDelivery": "false"})
+        arn, sqs, url = notifier_stand.topic_with_subscriber()
         monkeypatch.setenv("TOPIC_ARN", arn)
         monkeypatch.setenv("STATE_TABLE", notifier_stand.create_state_table())
         monkeypatch.setenv("TAG_NEW_BUCKETS", "true")
@@ -84,13 +79,7 @@ def topic(monkeypatch):
 
 
 def _messages(sqs, url):
-    found = {}
-    while batch := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", []):
-        for message in batch:
-            envelope = json.loads(message["Body"])
-            found[envelope["MessageAttributes"]["event_id"]["Value"]] = envelope
-            sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
-    return found
+    return {m["MessageAttributes"]["event_id"]["Value"]: m for m in notifier_stand.received(sqs, url)}
 
 
 def test_every_record_the_watch_counts_gets_its_message(topic):

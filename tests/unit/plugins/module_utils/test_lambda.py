@@ -312,7 +312,7 @@ IN_PROGRESS = {"LastUpdateStatus": "InProgress", "LastUpdateStatusReasonCode": N
 
 
 def test_an_update_left_in_progress_is_waited_for_before_the_code_is_uploaded(lam, idle_clock, record_operations):
-    """An interrupted run leaves LastUpdateStatus InProgress; UpdateFunctionCode would answer ResourceConflictException."""
+    """An interrupted run leaves LastUpdateStatus InProgress: UpdateFunctionCode would be refused (conflict)."""
     client, stub = lam
     calls = record_operations(client)
     new_code = CODE + b"\x00"
@@ -332,7 +332,7 @@ def test_an_update_left_in_progress_is_waited_for_before_the_code_is_uploaded(la
     assert calls.index("UpdateFunctionCode") == 4
     # jittered and growing: each pause within (delay/2, delay], delay doubling from 1 s
     assert len(idle_clock.sleeps) == 3
-    for pause, delay in zip(idle_clock.sleeps, (1, 2, 4)):
+    for pause, delay in zip(idle_clock.sleeps, (1, 2, 4), strict=True):
         assert delay / 2 <= pause <= delay
 
 
