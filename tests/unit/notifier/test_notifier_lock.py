@@ -220,6 +220,18 @@ def test_the_state_table_unusable_changes_nothing(aws, monkeypatch):
     assert state(aws, "bucket-a") == UNTOUCHED
 
 
+def test_an_unreachable_state_table_changes_nothing(aws, monkeypatch):
+    from botocore.exceptions import EndpointConnectionError
+
+    def unreachable(*_args, **_kwargs):
+        raise EndpointConnectionError(endpoint_url="https://dynamodb.us-east-1.amazonaws.com")
+
+    monkeypatch.setattr(trailwatch_common, "claim", unreachable)
+    body = assert_html(post(make("bucket-a")), 502)
+    assert "could not record the use of this link (EndpointConnectionError" in body
+    assert state(aws, "bucket-a") == UNTOUCHED
+
+
 class _SerializedConditionalWrites:
     """DynamoDB checks a condition and writes in one operation ("Conditional writes", DynamoDB Developer Guide:
     checked against the most recently updated version of the item); moto 5.2.5 reads, then writes, so two threads

@@ -426,6 +426,7 @@ def handler(event, context):
         LOG.error("cannot read the lock secret: %s", exc)
         return page(500, t["misconfigured_title"], [t["misconfigured"].format(error=common.error_code(exc))], lang)
 
+    from botocore.exceptions import BotoCoreError
     from botocore.exceptions import ClientError
 
     bucket = claims["bucket"]
@@ -436,7 +437,7 @@ def handler(event, context):
             fresh = consume(settings.state_table, claims, bucket, request_id)
         else:
             fresh = not common.exists(settings.state_table, token_key(claims))
-    except ClientError as exc:
+    except (ClientError, BotoCoreError) as exc:  # after the SDK's retries: fail closed, nothing changed
         LOG.error("state table %s unusable: %s", settings.state_table, common.error_code(exc))
         error = f"{common.error_code(exc)}: {common.error_message(exc)}"
         return page(502, t["state_error_title"], [t["state_error"].format(error=error)], lang)
