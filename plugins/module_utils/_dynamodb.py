@@ -11,9 +11,11 @@ announced (``event#<eventID>``), the lock function the links that were used (``t
 both once they can no longer matter. The table holds nothing else and is deleted with the notifier.
 """
 
-from __future__ import annotations
-
 from typing import Any
+from typing import Dict
+from typing import List
+from typing import Optional
+from typing import Tuple
 
 from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
 from ansible_collections.amazon.aws.plugins.module_utils.errors import AWSErrorHandler
@@ -45,7 +47,7 @@ class DynamoDbErrorHandler(AWSErrorHandler):
         return is_boto3_error_code("ResourceNotFoundException")
 
 
-def state_table_spec(name: str) -> dict[str, Any]:
+def state_table_spec(name: str) -> Dict[str, Any]:
     """CreateTable's parameters for the state table (without tags)."""
     return {
         "TableName": name,
@@ -61,20 +63,20 @@ def state_table_spec(name: str) -> dict[str, Any]:
 
 @DynamoDbErrorHandler.list_error_handler("describe the DynamoDB table")
 @retry()
-def describe_table(client, name: str) -> dict[str, Any] | None:
+def describe_table(client, name: str) -> Optional[Dict[str, Any]]:
     return client.describe_table(TableName=name)["Table"]
 
 
 @DynamoDbErrorHandler.common_error_handler("read the DynamoDB table's Time to Live")
 @retry()
-def describe_ttl(client, name: str) -> dict[str, Any]:
+def describe_ttl(client, name: str) -> Dict[str, Any]:
     return client.describe_time_to_live(TableName=name).get("TimeToLiveDescription") or {}
 
 
 @DynamoDbErrorHandler.list_error_handler("read the DynamoDB table's tags", {})
 @retry()
-def get_tags(client, arn: str) -> dict[str, str]:
-    tags: dict[str, str] = {}
+def get_tags(client, arn: str) -> Dict[str, str]:
+    tags: Dict[str, str] = {}
     kwargs = {"ResourceArn": arn}
     while True:
         response = client.list_tags_of_resource(**kwargs)
@@ -86,7 +88,7 @@ def get_tags(client, arn: str) -> dict[str, str]:
 
 @DynamoDbErrorHandler.common_error_handler("create the DynamoDB table")
 @retry()
-def create_table(client, params: dict[str, Any]) -> dict[str, Any]:
+def create_table(client, params: Dict[str, Any]) -> Dict[str, Any]:
     return client.create_table(**params)["TableDescription"]
 
 
@@ -110,13 +112,13 @@ def update_table(client, name: str, **params: Any) -> None:
 
 @DynamoDbErrorHandler.common_error_handler("tag the DynamoDB table")
 @retry()
-def tag_table(client, arn: str, tags: dict[str, str]) -> None:
+def tag_table(client, arn: str, tags: Dict[str, str]) -> None:
     client.tag_resource(ResourceArn=arn, Tags=ansible_dict_to_boto3_tag_list(tags))
 
 
 @DynamoDbErrorHandler.common_error_handler("untag the DynamoDB table")
 @retry()
-def untag_table(client, arn: str, keys: list[str]) -> None:
+def untag_table(client, arn: str, keys: List[str]) -> None:
     client.untag_resource(ResourceArn=arn, TagKeys=keys)
 
 
@@ -130,7 +132,7 @@ def delete_table(client, name: str) -> bool:
 # --- the state table --------------------------------------------------------------------------------------------
 
 
-def read_state_table(client, name: str) -> dict[str, Any] | None:
+def read_state_table(client, name: str) -> Optional[Dict[str, Any]]:
     """The table as TrailWatch compares it; None when it does not exist. Three reads."""
     table = describe_table(client, name)
     if table is None:
@@ -149,7 +151,15 @@ def read_state_table(client, name: str) -> dict[str, Any] | None:
     }
 
 
-def ensure_state_table_present(client, current, name, arn, tags, purge_tags, check_mode):
+def ensure_state_table_present(
+    client,
+    current: Optional[Dict[str, Any]],
+    name: str,
+    arn: str,
+    tags: Dict[str, Any],
+    purge_tags: bool,
+    check_mode: bool,
+) -> Tuple[List[str], Dict[str, Any]]:
     """Creates the table (active, TTL on) or converges it. Returns (changed parts, predicted state): ``[""]`` for a
     creation, else some of ``billing_mode``, ``encryption``, ``ttl``, ``tags``."""
     desired = {
@@ -206,7 +216,7 @@ def ensure_state_table_present(client, current, name, arn, tags, purge_tags, che
     return parts, after
 
 
-def ensure_state_table_absent(client, current, name: str, check_mode: bool) -> bool:
+def ensure_state_table_absent(client, current: Optional[Dict[str, Any]], name: str, check_mode: bool) -> bool:
     if current is None:
         return False
     if not check_mode:

@@ -23,6 +23,11 @@ import os
 import random
 import time
 import zipfile
+from typing import Any
+from typing import Callable
+from typing import Dict
+from typing import Optional
+from typing import Tuple
 
 try:
     import botocore
@@ -163,7 +168,7 @@ def _retry_role_propagation(call, timeout):
     return retry_while_message(call, PROPAGATION_CODE, PROPAGATION_TEXT, timeout)
 
 
-def _retry_conflict(call, timeout=UPDATE_TIMEOUT):
+def _retry_conflict(call: Callable[[], Any], timeout: float = UPDATE_TIMEOUT) -> Any:
     """Calls call() until Lambda stops refusing it because an update of the function is in progress."""
     return retry_while(call, [CONFLICT_CODE], timeout)
 
@@ -188,15 +193,21 @@ def update_function_code(client, name, data):
 
 @LambdaErrorHandler.common_error_handler("read the Lambda function's state")
 @retry()
-def get_function_configuration(client, name):
+def get_function_configuration(client, name: str) -> Dict[str, Any]:
     return client.get_function_configuration(FunctionName=name)
 
 
-def _busy(config):
+def _busy(config: Dict[str, Any]) -> bool:
     return config.get("State") == "Pending" or config.get("LastUpdateStatus") == "InProgress"
 
 
-def wait_idle(client, name, timeout=UPDATE_TIMEOUT, sleep=None, clock=None):
+def wait_idle(
+    client,
+    name: str,
+    timeout: float = UPDATE_TIMEOUT,
+    sleep: Optional[Callable[[float], None]] = None,
+    clock: Optional[Callable[[], float]] = None,
+) -> Dict[str, Any]:
     """Waits until the function is neither being created (State Pending) nor updated (LastUpdateStatus InProgress):
     GetFunctionConfiguration with jittered, growing pauses (0.5 s, then up to 10 s), for at most ``timeout`` seconds.
     Returns the configuration it last read."""
@@ -217,7 +228,7 @@ def wait_idle(client, name, timeout=UPDATE_TIMEOUT, sleep=None, clock=None):
         delay = min(delay * 2, 10.0)
 
 
-def wait_applied(client, name, what):
+def wait_applied(client, name: str, what: str) -> Dict[str, Any]:
     """Waits for the update just made and fails when Lambda could not apply it (LastUpdateStatus Failed)."""
     config = wait_idle(client, name)
     if config.get("State") == "Failed" or config.get("LastUpdateStatus") == "Failed":
@@ -229,7 +240,7 @@ def wait_applied(client, name, what):
 
 
 @LambdaErrorHandler.common_error_handler("set the Lambda function's reserved concurrency")
-def _put_concurrency(client, name, value):
+def _put_concurrency(client, name: str, value: int) -> None:
     _retry_conflict(
         lambda: retry()(client.put_function_concurrency)(FunctionName=name, ReservedConcurrentExecutions=value)
     )
@@ -244,7 +255,7 @@ class ConcurrencyRefused(LambdaError):
     pass
 
 
-def put_concurrency(client, name, value):
+def put_concurrency(client, name: str, value: int) -> None:
     """Reserves ``value`` concurrent executions; ConcurrencyRefused when the account cannot spare them."""
     try:
         _put_concurrency(client, name, value)
@@ -256,21 +267,21 @@ def put_concurrency(client, name, value):
 
 
 @LambdaErrorHandler.deletion_error_handler("remove the Lambda function's reserved concurrency")
-def delete_concurrency(client, name):
+def delete_concurrency(client, name: str) -> bool:
     _retry_conflict(lambda: retry()(client.delete_function_concurrency)(FunctionName=name))
     return True
 
 
 @LambdaErrorHandler.list_error_handler("read the Lambda function's asynchronous invocation settings")
 @retry()
-def get_event_invoke_config(client, name):
+def get_event_invoke_config(client, name: str) -> Optional[Dict[str, Any]]:
     return client.get_function_event_invoke_config(FunctionName=name)
 
 
 @LambdaErrorHandler.common_error_handler(
     "set the Lambda function's asynchronous invocation settings (the execution role must allow the destination)"
 )
-def put_event_invoke_config(client, name, config, timeout=PROPAGATION_TIMEOUT):
+def put_event_invoke_config(client, name: str, config: Dict[str, Any], timeout: float = PROPAGATION_TIMEOUT) -> Any:
     params = {
         "FunctionName": name,
         "MaximumRetryAttempts": config["maximum_retry_attempts"],
@@ -381,7 +392,7 @@ def _configuration_params(spec):
 NO_RESERVATION = -1
 
 
-def _reserved(value):
+def _reserved(value: Optional[int]) -> Optional[int]:
     return None if value == NO_RESERVATION else value
 
 
@@ -451,7 +462,7 @@ def ensure_function_present(client, current, spec, code, tags, purge_tags, check
 # --- asynchronous invocation ------------------------------------------------------------------------------------
 
 
-def read_event_invoke_config(client, name):
+def read_event_invoke_config(client, name: str) -> Optional[Dict[str, Any]]:
     """The function's asynchronous invocation settings; None when it has none (Lambda's defaults apply)."""
     config = get_event_invoke_config(client, name)
     if config is None:
@@ -465,7 +476,9 @@ def read_event_invoke_config(client, name):
     }
 
 
-def event_invoke_config(maximum_retry_attempts, maximum_event_age_seconds, on_failure):
+def event_invoke_config(
+    maximum_retry_attempts: int, maximum_event_age_seconds: int, on_failure: Optional[str]
+) -> Dict[str, Any]:
     """The asynchronous invocation settings as read_event_invoke_config reports them (no on-success destination)."""
     return {
         "maximum_retry_attempts": maximum_retry_attempts,
@@ -475,7 +488,9 @@ def event_invoke_config(maximum_retry_attempts, maximum_event_age_seconds, on_fa
     }
 
 
-def ensure_event_invoke_config(client, name, current, desired, check_mode):
+def ensure_event_invoke_config(
+    client, name: str, current: Optional[Dict[str, Any]], desired: Dict[str, Any], check_mode: bool
+) -> Tuple[bool, Optional[Dict[str, Any]]]:
     """PutFunctionEventInvokeConfig replaces the whole configuration: one call whenever anything differs.
     Returns (changed, settings afterwards)."""
     if current == desired:

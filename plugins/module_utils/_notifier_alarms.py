@@ -14,9 +14,11 @@ into AWS namespaces, never into the watches' namespace, so metric_watches never 
 The CloudWatch wrappers are ``_cloudwatch``'s.
 """
 
-from __future__ import annotations
-
 from typing import Any
+from typing import Dict
+from typing import List
+from typing import Optional
+from typing import Tuple
 
 from ._cloudwatch import alarm_spec
 from ._cloudwatch import delete_alarms
@@ -30,12 +32,20 @@ from ._common import converge_tags
 PERIOD_SECONDS = 300
 
 
-def alarm_names(name: str) -> dict[str, str]:
+def alarm_names(name: str) -> Dict[str, str]:
     """{kind: alarm name} of an install."""
     return {"errors": f"{name}-notifier-errors", "failed_events": f"{name}-notifier-failed-events"}
 
 
-def _alarm(alarm_name, description, namespace, metric, statistic, dimension, topic_arn):
+def _alarm(
+    alarm_name: str,
+    description: str,
+    namespace: str,
+    metric: str,
+    statistic: str,
+    dimension: Tuple[str, str],
+    topic_arn: str,
+) -> Dict[str, Any]:
     return {
         "AlarmName": alarm_name,
         "AlarmDescription": description,
@@ -56,7 +66,7 @@ def _alarm(alarm_name, description, namespace, metric, statistic, dimension, top
     }
 
 
-def notifier_alarms(name: str, function_name: str, queue_name: str, topic_arn: str) -> dict[str, dict[str, Any]]:
+def notifier_alarms(name: str, function_name: str, queue_name: str, topic_arn: str) -> Dict[str, Dict[str, Any]]:
     """{kind: PutMetricAlarm spec} of the notifier's alarms (the fields alarm_spec compares, plus Dimensions)."""
     names = alarm_names(name)
     return {
@@ -83,7 +93,7 @@ def notifier_alarms(name: str, function_name: str, queue_name: str, topic_arn: s
     }
 
 
-def _spec(alarm: dict[str, Any]) -> dict[str, Any]:
+def _spec(alarm: Dict[str, Any]) -> Dict[str, Any]:
     spec = alarm_spec(alarm)
     spec["Dimensions"] = sorted(
         ({"Name": d["Name"], "Value": d["Value"]} for d in alarm.get("Dimensions") or []), key=lambda d: d["Name"]
@@ -91,11 +101,11 @@ def _spec(alarm: dict[str, Any]) -> dict[str, Any]:
     return spec
 
 
-def read_alarms(client, name: str) -> dict[str, dict[str, Any] | None]:
+def read_alarms(client, name: str) -> Dict[str, Optional[Dict[str, Any]]]:
     """{kind: {"spec", "arn", "tags"} or None}: one DescribeAlarms, plus one tag read per existing alarm."""
     names = alarm_names(name)
     found = {alarm["AlarmName"]: alarm for alarm in describe_alarms(client, list(names.values()))}
-    result: dict[str, dict[str, Any] | None] = {}
+    result: Dict[str, Optional[Dict[str, Any]]] = {}
     for kind, alarm_name in names.items():
         alarm = found.get(alarm_name)
         result[kind] = (
@@ -106,11 +116,19 @@ def read_alarms(client, name: str) -> dict[str, dict[str, Any] | None]:
     return result
 
 
-def _put_params(spec: dict[str, Any]) -> dict[str, Any]:
+def _put_params(spec: Dict[str, Any]) -> Dict[str, Any]:
     return {key: value for key, value in spec.items() if value is not None}
 
 
-def ensure_alarms_present(client, current, desired, arns, tags, purge_tags, check_mode):
+def ensure_alarms_present(
+    client,
+    current: Dict[str, Optional[Dict[str, Any]]],
+    desired: Dict[str, Dict[str, Any]],
+    arns: Dict[str, str],
+    tags: Dict[str, Any],
+    purge_tags: bool,
+    check_mode: bool,
+) -> Tuple[List[str], Dict[str, Dict[str, Any]]]:
     """Puts each alarm that is missing or differs (PutMetricAlarm replaces an alarm whole) and converges tags.
     ``arns``: {kind: predicted ARN}. Returns (changed kinds, state afterwards)."""
     changed = []
@@ -143,7 +161,7 @@ def ensure_alarms_present(client, current, desired, arns, tags, purge_tags, chec
     return changed, after
 
 
-def ensure_alarms_absent(client, current, check_mode: bool) -> list[str]:
+def ensure_alarms_absent(client, current: Dict[str, Optional[Dict[str, Any]]], check_mode: bool) -> List[str]:
     """Deletes the alarms that exist; returns their kinds."""
     existing = {kind: state for kind, state in current.items() if state is not None}
     if existing and not check_mode:

@@ -9,6 +9,10 @@ roles/notifier/README-lambda.md lists them) and the failed-events queue's policy
 function's role), the queue by ``_sqs``.
 """
 
+from typing import Any
+from typing import Dict
+from typing import List
+
 NOTIFIER_POLICY_NAME = "trailwatch-notifier"
 LOCK_POLICY_NAME = "trailwatch-lock"
 
@@ -59,7 +63,7 @@ def parameter_arn(partition, region, account, parameter_name):
     return f"arn:{partition}:ssm:{region}:{account}:parameter/{parameter_name.lstrip('/')}"
 
 
-def _own_buckets(partition, account, sid, actions):
+def _own_buckets(partition: str, account: str, sid: str, actions: List[str]) -> Dict[str, Any]:
     """S3 bucket actions on any bucket of this account only (aws:ResourceAccount: the bucket owner's account)."""
     return {
         "Sid": sid,
@@ -70,7 +74,7 @@ def _own_buckets(partition, account, sid, actions):
     }
 
 
-def _state_statement(table_arn, sid, actions, keys):
+def _state_statement(table_arn: str, sid: str, actions: List[str], keys: str) -> Dict[str, Any]:
     """Item actions on the state table, limited to the items whose partition key matches ``keys``."""
     return {
         "Sid": sid,
@@ -174,7 +178,7 @@ def lock_permissions_policy(
     )
 
 
-def failed_events_queue_policy(queue_arn):
+def failed_events_queue_policy(queue_arn: str) -> Dict[str, Any]:
     """The failed-events queue refuses every request not made over TLS; access itself comes from IAM (the
     notifier's role sends, the account's principals read)."""
     return _document_of(

@@ -10,10 +10,12 @@ managed key would need KMS grants too), keeps messages for the 14 days SQS allow
 request that is not made over TLS.
 """
 
-from __future__ import annotations
-
 import json
 from typing import Any
+from typing import Dict
+from typing import List
+from typing import Optional
+from typing import Tuple
 
 from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
 from ansible_collections.amazon.aws.plugins.module_utils.errors import AWSErrorHandler
@@ -52,25 +54,25 @@ class SqsErrorHandler(AWSErrorHandler):
 
 @SqsErrorHandler.list_error_handler("look up the SQS queue")
 @retry()
-def get_queue_url(client, name: str) -> str | None:
+def get_queue_url(client, name: str) -> Optional[str]:
     return client.get_queue_url(QueueName=name)["QueueUrl"]
 
 
 @SqsErrorHandler.common_error_handler("read the SQS queue's attributes")
 @retry()
-def get_queue_attributes(client, url: str) -> dict[str, str]:
+def get_queue_attributes(client, url: str) -> Dict[str, str]:
     return client.get_queue_attributes(QueueUrl=url, AttributeNames=["All"]).get("Attributes", {})
 
 
 @SqsErrorHandler.list_error_handler("read the SQS queue's tags", {})
 @retry()
-def get_tags(client, url: str) -> dict[str, str]:
+def get_tags(client, url: str) -> Dict[str, str]:
     return dict(client.list_queue_tags(QueueUrl=url).get("Tags") or {})
 
 
 @SqsErrorHandler.common_error_handler("create the SQS queue")
-def create_queue(client, name: str, attributes: dict[str, str], tags: dict[str, str]) -> str:
-    params: dict[str, Any] = {"QueueName": name, "Attributes": attributes}
+def create_queue(client, name: str, attributes: Dict[str, str], tags: Dict[str, str]) -> str:
+    params: Dict[str, Any] = {"QueueName": name, "Attributes": attributes}
     if tags:
         params["tags"] = text_tags(tags)
     return retry_while(lambda: retry()(client.create_queue)(**params), DELETED_RECENTLY, DELETED_RECENTLY_TIMEOUT)[
@@ -80,19 +82,19 @@ def create_queue(client, name: str, attributes: dict[str, str], tags: dict[str, 
 
 @SqsErrorHandler.common_error_handler("set the SQS queue's attributes")
 @retry()
-def set_queue_attributes(client, url: str, attributes: dict[str, str]) -> None:
+def set_queue_attributes(client, url: str, attributes: Dict[str, str]) -> None:
     client.set_queue_attributes(QueueUrl=url, Attributes=attributes)
 
 
 @SqsErrorHandler.common_error_handler("tag the SQS queue")
 @retry()
-def tag_queue(client, url: str, tags: dict[str, str]) -> None:
+def tag_queue(client, url: str, tags: Dict[str, str]) -> None:
     client.tag_queue(QueueUrl=url, Tags=tags)
 
 
 @SqsErrorHandler.common_error_handler("untag the SQS queue")
 @retry()
-def untag_queue(client, url: str, keys: list[str]) -> None:
+def untag_queue(client, url: str, keys: List[str]) -> None:
     client.untag_queue(QueueUrl=url, TagKeys=keys)
 
 
@@ -106,7 +108,7 @@ def delete_queue(client, url: str) -> bool:
 # --- the queue --------------------------------------------------------------------------------------------------
 
 
-def read_queue(client, name: str) -> dict[str, Any] | None:
+def read_queue(client, name: str) -> Optional[Dict[str, Any]]:
     """The queue as TrailWatch compares it (None when it does not exist): three reads."""
     url = get_queue_url(client, name)
     if url is None:
@@ -124,7 +126,16 @@ def read_queue(client, name: str) -> dict[str, Any] | None:
     }
 
 
-def ensure_queue_present(client, current, name, arn, policy, tags, purge_tags, check_mode):
+def ensure_queue_present(
+    client,
+    current: Optional[Dict[str, Any]],
+    name: str,
+    arn: str,
+    policy: Dict[str, Any],
+    tags: Dict[str, Any],
+    purge_tags: bool,
+    check_mode: bool,
+) -> Tuple[List[str], Dict[str, Any]]:
     """Creates or converges the queue. Returns (changed parts, predicted state): ``[""]`` for a creation, else some
     of ``attributes``, ``policy``, ``tags``."""
     if current is None:
@@ -166,7 +177,7 @@ def ensure_queue_present(client, current, name, arn, policy, tags, purge_tags, c
     return parts, after
 
 
-def ensure_queue_absent(client, current, check_mode: bool) -> bool:
+def ensure_queue_absent(client, current: Optional[Dict[str, Any]], check_mode: bool) -> bool:
     if current is None:
         return False
     if not check_mode:
