@@ -69,16 +69,7 @@ def test_read_is_three_calls(ddb):
         {"TableName": NAME},
     )
     stub.add_response("list_tags_of_resource", {"Tags": [{"Key": "team", "Value": "security"}]}, {"ResourceArn": ARN})
-    assert _dynamodb.read_state_table(client, NAME) == {
-        "name": NAME,
-        "arn": ARN,
-        "status": "ACTIVE",
-        "billing_mode": "PAY_PER_REQUEST",
-        "encryption": "KMS",
-        "kms_key_arn": KEY_ARN,
-        "ttl_attribute": "expires_at",
-        "tags": {"team": "security"},
-    }
+    assert _dynamodb.read_state_table(client, NAME) == current(tags={"team": "security"})
 
 
 def test_a_missing_table_reads_as_none(ddb):
