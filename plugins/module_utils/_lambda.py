@@ -1,11 +1,18 @@
 # -*- coding: utf-8 -*-
 # Copyright: Contributors to the TrailWatch project
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Private to trailwatch.aws: Lambda wrappers: a function with its code, configuration, tags, resource policy
-statements and function URL, and the reproducible zip of the shipped handler code.
+"""Private to trailwatch.aws: Lambda wrappers: a function with its code, configuration, tags, reserved concurrency,
+asynchronous invocation settings (retries, on-failure destination), resource policy statements and function URL, and
+the reproducible zip of the shipped handler code.
 
 The code is compared by CodeSha256 (base64 of the SHA-256 of the zip): the zip is built byte for byte the same
 from the same files (fixed order, times and modes, stored uncompressed), so a re-run uploads nothing.
+
+Lambda applies a code or configuration update asynchronously: ``LastUpdateStatus`` is ``InProgress`` until it is
+done, and meanwhile every other change of the function is refused with ``ResourceConflictException`` (AWS Lambda
+Developer Guide, "Lambda function states"). A run interrupted right after an update leaves the function in that state
+for the next run, and someone else may update it at any time: changes wait (jittered, bounded) until the function is
+idle, and a ResourceConflictException is retried the same way.
 """
 
 import base64
@@ -13,7 +20,14 @@ import hashlib
 import io
 import json
 import os
+import random
+import time
 import zipfile
+from typing import Any
+from typing import Callable
+from typing import Dict
+from typing import Optional
+from typing import Tuple
 
 try:
     import botocore
@@ -35,6 +49,16 @@ from ._common import text_tags
 PROPAGATION_CODE = "InvalidParameterValueException"
 PROPAGATION_TEXT = "cannot be assumed by lambda"
 PROPAGATION_TIMEOUT = 120
+
+# While an update is in progress Lambda refuses other changes of the function with this code.
+CONFLICT_CODE = "ResourceConflictException"
+# How long to wait for an update (ours or someone else's) to finish, and for a conflicting one to let ours through.
+UPDATE_TIMEOUT = 300
+
+# Lambda checks, when the destination is set, that the execution role may send to it: a policy put seconds ago answers
+# InvalidParameterValueException "... execution role does not have permissions to call SendMessage on ..." until IAM
+# has propagated it. Only that text is retried.
+DESTINATION_PERMISSION_TEXT = "does not have permissions"
 
 ZIP_DATE_TIME = (1980, 1, 1, 0, 0, 0)
 ZIP_FILE_MODE = 0o100644
@@ -144,6 +168,11 @@ def _retry_role_propagation(call, timeout):
     return retry_while_message(call, PROPAGATION_CODE, PROPAGATION_TEXT, timeout)
 
 
+def _retry_conflict(call: Callable[[], Any], timeout: float = UPDATE_TIMEOUT) -> Any:
+    """Calls call() until Lambda stops refusing it because an update of the function is in progress."""
+    return retry_while(call, [CONFLICT_CODE], timeout)
+
+
 @LambdaErrorHandler.common_error_handler("create the Lambda function")
 def create_function(client, params, timeout=PROPAGATION_TIMEOUT):
     return _retry_role_propagation(lambda: retry()(client.create_function)(**params), timeout)
@@ -151,29 +180,119 @@ def create_function(client, params, timeout=PROPAGATION_TIMEOUT):
 
 @LambdaErrorHandler.common_error_handler("update the Lambda function's configuration")
 def update_function_configuration(client, params, timeout=PROPAGATION_TIMEOUT):
-    return _retry_role_propagation(lambda: retry()(client.update_function_configuration)(**params), timeout)
+    def update():
+        return _retry_conflict(lambda: retry()(client.update_function_configuration)(**params))
+
+    return _retry_role_propagation(update, timeout)
 
 
 @LambdaErrorHandler.common_error_handler("update the Lambda function's code")
-@retry()
 def update_function_code(client, name, data):
-    return client.update_function_code(FunctionName=name, ZipFile=data)
+    return _retry_conflict(lambda: retry()(client.update_function_code)(FunctionName=name, ZipFile=data))
 
 
-@LambdaErrorHandler.common_error_handler("wait for the Lambda function to become active")
-def wait_active(client, name):
-    client.get_waiter("function_active_v2").wait(FunctionName=name, WaiterConfig={"Delay": 1, "MaxAttempts": 300})
+@LambdaErrorHandler.common_error_handler("read the Lambda function's state")
+@retry()
+def get_function_configuration(client, name: str) -> Dict[str, Any]:
+    return client.get_function_configuration(FunctionName=name)
 
 
-@LambdaErrorHandler.common_error_handler("wait for the Lambda function's update to finish")
-def wait_updated(client, name):
-    client.get_waiter("function_updated_v2").wait(FunctionName=name, WaiterConfig={"Delay": 1, "MaxAttempts": 300})
+def _busy(config: Dict[str, Any]) -> bool:
+    return config.get("State") == "Pending" or config.get("LastUpdateStatus") == "InProgress"
+
+
+def wait_idle(
+    client,
+    name: str,
+    timeout: float = UPDATE_TIMEOUT,
+    sleep: Optional[Callable[[float], None]] = None,
+    clock: Optional[Callable[[], float]] = None,
+) -> Dict[str, Any]:
+    """Waits until the function is neither being created (State Pending) nor updated (LastUpdateStatus InProgress):
+    GetFunctionConfiguration with jittered, growing pauses (0.5 s, then up to 10 s), for at most ``timeout`` seconds.
+    Returns the configuration it last read."""
+    sleep = sleep or time.sleep
+    clock = clock or time.monotonic
+    deadline = clock() + timeout
+    delay = 1.0
+    while True:
+        config = get_function_configuration(client, name)
+        if not _busy(config):
+            return config
+        if clock() >= deadline:
+            raise LambdaError(
+                message=f"Lambda function {name} is still being updated after {timeout} s (State "
+                f"{config.get('State')}, LastUpdateStatus {config.get('LastUpdateStatus')}); run again later"
+            )
+        sleep(min(random.uniform(delay / 2, delay), max(0.0, deadline - clock())))
+        delay = min(delay * 2, 10.0)
+
+
+def wait_applied(client, name: str, what: str) -> Dict[str, Any]:
+    """Waits for the update just made and fails when Lambda could not apply it (LastUpdateStatus Failed)."""
+    config = wait_idle(client, name)
+    if config.get("State") == "Failed" or config.get("LastUpdateStatus") == "Failed":
+        raise LambdaError(
+            message=f"Lambda could not apply the {what} of {name}: {config.get('LastUpdateStatusReasonCode')} "
+            f"{config.get('LastUpdateStatusReason') or config.get('StateReason') or ''}".rstrip()
+        )
+    return config
 
 
 @LambdaErrorHandler.common_error_handler("set the Lambda function's reserved concurrency")
+def _put_concurrency(client, name: str, value: int) -> None:
+    _retry_conflict(
+        lambda: retry()(client.put_function_concurrency)(FunctionName=name, ReservedConcurrentExecutions=value)
+    )
+
+
+# PutFunctionConcurrency's refusal when a reservation would leave the account less unreserved concurrency than Lambda
+# keeps (100, less in accounts with a low concurrency quota).
+UNRESERVED_TEXT = "UnreservedConcurrentExecution"
+
+
+class ConcurrencyRefused(LambdaError):
+    pass
+
+
+def put_concurrency(client, name: str, value: int) -> None:
+    """Reserves ``value`` concurrent executions; ConcurrencyRefused when the account cannot spare them."""
+    try:
+        _put_concurrency(client, name, value)
+    except LambdaError as e:
+        error = (getattr(e.exception, "response", None) or {}).get("Error", {})
+        if error.get("Code") == "InvalidParameterValueException" and UNRESERVED_TEXT in error.get("Message", ""):
+            raise ConcurrencyRefused(message=error["Message"], exception=e.exception) from None
+        raise
+
+
+@LambdaErrorHandler.deletion_error_handler("remove the Lambda function's reserved concurrency")
+def delete_concurrency(client, name: str) -> bool:
+    _retry_conflict(lambda: retry()(client.delete_function_concurrency)(FunctionName=name))
+    return True
+
+
+@LambdaErrorHandler.list_error_handler("read the Lambda function's asynchronous invocation settings")
 @retry()
-def put_concurrency(client, name, value):
-    client.put_function_concurrency(FunctionName=name, ReservedConcurrentExecutions=value)
+def get_event_invoke_config(client, name: str) -> Optional[Dict[str, Any]]:
+    return client.get_function_event_invoke_config(FunctionName=name)
+
+
+@LambdaErrorHandler.common_error_handler(
+    "set the Lambda function's asynchronous invocation settings (the execution role must allow the destination)"
+)
+def put_event_invoke_config(client, name: str, config: Dict[str, Any], timeout: float = PROPAGATION_TIMEOUT) -> Any:
+    params = {
+        "FunctionName": name,
+        "MaximumRetryAttempts": config["maximum_retry_attempts"],
+        "MaximumEventAgeInSeconds": config["maximum_event_age_seconds"],
+        "DestinationConfig": {"OnFailure": {"Destination": config["on_failure"]}} if config["on_failure"] else {},
+    }
+
+    def put():
+        return _retry_conflict(lambda: retry()(client.put_function_event_invoke_config)(**params))
+
+    return retry_while_message(put, PROPAGATION_CODE, DESTINATION_PERMISSION_TEXT, timeout)
 
 
 @LambdaErrorHandler.common_error_handler("tag the Lambda function")
@@ -256,6 +375,8 @@ def read_function(client, name):
         code_sha256=config.get("CodeSha256"),
         tags=dict(response.get("Tags") or {}),
         reserved_concurrency=(response.get("Concurrency") or {}).get("ReservedConcurrentExecutions"),
+        # Not compared: whether an update (a run interrupted after one, or someone else's) is still being applied.
+        busy=_busy(config),
     )
     return state
 
@@ -267,40 +388,55 @@ def _configuration_params(spec):
     return params
 
 
+# reserved_concurrency: None leaves the function's reservation alone, NO_RESERVATION removes it.
+NO_RESERVATION = -1
+
+
+def _reserved(value: Optional[int]) -> Optional[int]:
+    return None if value == NO_RESERVATION else value
+
+
 def ensure_function_present(client, current, spec, code, tags, purge_tags, check_mode, reserved_concurrency=None):
     """Creates or converges the function. ``spec`` holds name, arn (predicted), runtime, handler, role, timeout,
-    memory_size, description and environment; ``code`` is the zip.
+    memory_size, description and environment; ``code`` is the zip. ``reserved_concurrency``: a number of concurrent
+    executions to reserve, NO_RESERVATION (-1) for none, None to leave it as it is. The reservation is set right after
+    a creation, before the caller adds any way to invoke the function.
 
     Returns (changed parts, predicted state): the parts are ``[]`` when nothing changed, ``[""]`` for a creation,
     else some of ``code``, ``configuration``, ``tags``, ``concurrency``.
     """
     sha = code_sha256(code)
-    after = dict(spec, code_sha256=sha, tags=dict(tags), reserved_concurrency=reserved_concurrency)
+    after = dict(spec, code_sha256=sha, tags=dict(tags), reserved_concurrency=_reserved(reserved_concurrency))
+    after["busy"] = False
     if current is None:
         if not check_mode:
             params = dict(_configuration_params(spec), Code={"ZipFile": code}, Publish=False)
             if tags:
                 params["Tags"] = text_tags(tags)
             after["arn"] = create_function(client, params)["FunctionArn"]
-            wait_active(client, spec["name"])
-            if reserved_concurrency is not None:
+            wait_applied(client, spec["name"], "creation")
+            if _reserved(reserved_concurrency) is not None:
                 put_concurrency(client, spec["name"], reserved_concurrency)
         return [""], after
 
     parts = []
     after["arn"] = current["arn"]
-    if current["code_sha256"] != sha:
+    code_changed = current["code_sha256"] != sha
+    config_changed = any(current.get(field) != spec[field] for field in _CONFIG_FIELDS.values()) or (
+        current["environment"] != spec["environment"]
+    )
+    if (code_changed or config_changed) and current.get("busy") and not check_mode:
+        wait_idle(client, spec["name"])  # an update of an interrupted run (or someone else's) is still applied
+    if code_changed:
         parts.append("code")
         if not check_mode:
             update_function_code(client, spec["name"], code)
-            wait_updated(client, spec["name"])
-    if any(current.get(field) != spec[field] for field in _CONFIG_FIELDS.values()) or (
-        current["environment"] != spec["environment"]
-    ):
+            wait_applied(client, spec["name"], "code update")
+    if config_changed:
         parts.append("configuration")
         if not check_mode:
             update_function_configuration(client, _configuration_params(spec))
-            wait_updated(client, spec["name"])
+            wait_applied(client, spec["name"], "configuration update")
     tags_changed, after["tags"] = converge_tags(
         current["tags"],
         tags,
@@ -313,11 +449,55 @@ def ensure_function_present(client, current, spec, code, tags, purge_tags, check
         parts.append("tags")
     if reserved_concurrency is None:
         after["reserved_concurrency"] = current["reserved_concurrency"]
-    elif current["reserved_concurrency"] != reserved_concurrency:
+    elif current["reserved_concurrency"] != _reserved(reserved_concurrency):
         parts.append("concurrency")
         if not check_mode:
-            put_concurrency(client, spec["name"], reserved_concurrency)
+            if _reserved(reserved_concurrency) is None:
+                delete_concurrency(client, spec["name"])
+            else:
+                put_concurrency(client, spec["name"], reserved_concurrency)
     return parts, after
+
+
+# --- asynchronous invocation ------------------------------------------------------------------------------------
+
+
+def read_event_invoke_config(client, name: str) -> Optional[Dict[str, Any]]:
+    """The function's asynchronous invocation settings; None when it has none (Lambda's defaults apply)."""
+    config = get_event_invoke_config(client, name)
+    if config is None:
+        return None
+    destinations = config.get("DestinationConfig") or {}
+    return {
+        "maximum_retry_attempts": config.get("MaximumRetryAttempts"),
+        "maximum_event_age_seconds": config.get("MaximumEventAgeInSeconds"),
+        "on_failure": (destinations.get("OnFailure") or {}).get("Destination"),
+        "on_success": (destinations.get("OnSuccess") or {}).get("Destination"),
+    }
+
+
+def event_invoke_config(
+    maximum_retry_attempts: int, maximum_event_age_seconds: int, on_failure: Optional[str]
+) -> Dict[str, Any]:
+    """The asynchronous invocation settings as read_event_invoke_config reports them (no on-success destination)."""
+    return {
+        "maximum_retry_attempts": maximum_retry_attempts,
+        "maximum_event_age_seconds": maximum_event_age_seconds,
+        "on_failure": on_failure,
+        "on_success": None,
+    }
+
+
+def ensure_event_invoke_config(
+    client, name: str, current: Optional[Dict[str, Any]], desired: Dict[str, Any], check_mode: bool
+) -> Tuple[bool, Optional[Dict[str, Any]]]:
+    """PutFunctionEventInvokeConfig replaces the whole configuration: one call whenever anything differs.
+    Returns (changed, settings afterwards)."""
+    if current == desired:
+        return False, current
+    if not check_mode:
+        put_event_invoke_config(client, name, desired)
+    return True, dict(desired)
 
 
 def ensure_function_absent(client, current, name, check_mode):

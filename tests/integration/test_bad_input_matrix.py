@@ -199,6 +199,11 @@ CASES = [
         "trailwatch_lock_link",
     ),
     case("lock days above 36500", dict(NOTIFIER, trailwatch_lock_days=36501), "trailwatch_lock_days"),
+    case(
+        "lock function stopped by a zero reservation",
+        dict(NOTIFIER, trailwatch_lock_reserved_concurrency=0),
+        "trailwatch_lock_reserved_concurrency",
+    ),
     case("lock days a word", dict(NOTIFIER, trailwatch_lock_days="month"), "trailwatch_lock_days"),
     case(
         "notifier retention a word",

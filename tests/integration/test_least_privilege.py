@@ -16,8 +16,8 @@ the names moto 5.2.5 checks instead of AWS's (``MOTO_NAMES``).
 - ``test_readonly_*``: a user with the read-only policy checks a deployed stack, a first deploy and a
   teardown, reading exactly its policy's actions, and cannot change anything.
 - ``test_removed_action_fails``: one action removed at a time; the run that needs it fails and names it.
-  By default a representative set (``REPRESENTATIVE``, every service and every phase; 49 playbook runs in the
-  file, about five minutes); with ``TRAILWATCH_LP_ALL=1`` every action moto can show (95 runs, 8 to 10 minutes).
+  By default a representative set (``REPRESENTATIVE``, every service and every phase; 51 playbook runs in the
+  file, about five minutes); with ``TRAILWATCH_LP_ALL=1`` every action moto can show (97 runs, 8 to 10 minutes).
 
 docs/iam/README.md maps every action to the code that calls it and lists what moto cannot show.
 """
@@ -197,6 +197,8 @@ OPERATION_ACTIONS = {
     "logs:DescribeSubscriptionFilters": ["logs:DescribeSubscriptionFilters"],
     "ssm:DescribeParameters": ["ssm:DescribeParameters"],
     "lambda:GetFunction": ["lambda:GetFunction"],
+    "dynamodb:DescribeTable": ["dynamodb:DescribeTable"],
+    "sqs:GetQueueUrl": ["sqs:GetQueueUrl"],
     # IAM
     "iam:GetRole": ["iam:GetRole"],
     "iam:GetRolePolicy": ["iam:GetRolePolicy"],
@@ -758,6 +760,8 @@ ALL_CASES = [
     ("logs:DescribeSubscriptionFilters", "teardown"),
     ("ssm:DescribeParameters", "teardown"),
     ("lambda:GetFunction", "teardown"),
+    ("dynamodb:DescribeTable", "teardown"),
+    ("sqs:GetQueueUrl", "teardown"),
     ("logs:DeleteMetricFilter", "teardown"),
     ("cloudwatch:DeleteAlarms", "teardown"),
     ("sns:DeleteTopic", "teardown"),
@@ -799,6 +803,8 @@ REPRESENTATIVE = {
     "cloudwatch:TagResource",
     "ssm:DescribeParameters",
     "lambda:GetFunction",
+    "dynamodb:DescribeTable",
+    "sqs:GetQueueUrl",
     "logs:DeleteMetricFilter",
     "cloudwatch:DeleteAlarms",
     "sns:DeleteTopic",
@@ -983,7 +989,7 @@ def test_readonly_policy_checks_a_deployed_stack_and_a_first_deploy(stand, reado
     assert_ok(first, "site.yml --check before the first deploy with the read-only policy")
     assert first.changed > 0
     reads |= _actions_of(first.calls)
-    # Teardown also looks for a notifier (a Lambda function, its roles, its secret parameter, its log filter).
+    # Teardown also looks for a notifier (functions, roles, secret parameter, log filter, state table, queue).
     run = stand.playbook(
         TEARDOWN, readonly, stack_vars(ro_stack), check=True, record=True, label="read-only teardown check"
     )

@@ -14,7 +14,9 @@ import sys
 import boto3
 from botocore.exceptions import ClientError
 
-PATTERN = '{ ($.eventSource = "s3.amazonaws.com") && ($.eventName = "CreateBucket") }'
+# The default watch's pattern: the notifier gets every record the alarm counts.
+PATTERN = '{ ($.eventName = "CreateBucket") }'
+LOCK_RESERVED_CONCURRENCY = 2
 
 
 class Checks:
@@ -33,7 +35,12 @@ def _missing(call):
     try:
         call()
     except ClientError as e:
-        return e.response["Error"]["Code"] in ("ResourceNotFoundException", "NoSuchEntity", "ParameterNotFound")
+        return e.response["Error"]["Code"] in (
+            "ResourceNotFoundException",
+            "NoSuchEntity",
+            "ParameterNotFound",
+            "AWS.SimpleQueueService.NonExistentQueue",
+        )
     return False
 
 
@@ -65,7 +72,9 @@ def _actions(document):
 class Notifier:
     def __init__(self, args):
         session = boto3.session.Session(region_name=args.region)
-        self.c = {s: session.client(s) for s in ("sts", "lambda", "iam", "logs", "ssm")}
+        self.c = {
+            s: session.client(s) for s in ("sts", "lambda", "iam", "logs", "ssm", "dynamodb", "sqs", "cloudwatch")
+        }
         self.account = self.c["sts"].get_caller_identity()["Account"]
         self.args = args
         name = args.name
@@ -73,6 +82,11 @@ class Notifier:
         self.lock = f"{name}-lock"
         self.trail_group = f"aws-cloudtrail-logs-{name}"
         self.secret = f"/{name}/lock-link-secret"
+        self.table = f"{name}-notifier-state"
+        self.queue = f"{name}-notifier-failed"
+        self.queue_arn = f"arn:aws:sqs:{args.region}:{self.account}:{self.queue}"
+        self.table_arn = f"arn:aws:dynamodb:{args.region}:{self.account}:table/{self.table}"
+        self.alarms = {f"{name}-notifier-errors": "Errors", f"{name}-notifier-failed-events": "Queue"}
         self.topic_arn = f"arn:aws:sns:{args.region}:{self.account}:{name}-alerts"
         self.trail_group_arn = f"arn:aws:logs:{args.region}:{self.account}:log-group:{self.trail_group}"
 
@@ -107,6 +121,7 @@ class Notifier:
             nf.get("Environment", {}).get("Variables"),
             {
                 "TOPIC_ARN": self.topic_arn,
+                "STATE_TABLE": self.table,
                 "NOTIFY_LANGUAGE": self.args.language,
                 "TAG_NEW_BUCKETS": "true",
                 "LOCK_LINK": "true",
@@ -119,6 +134,7 @@ class Notifier:
             lk.get("Environment", {}).get("Variables"),
             {
                 "LOCK_SECRET_PARAMETER": self.secret,
+                "STATE_TABLE": self.table,
                 "LOCK_MODE": self.args.lock_mode,
                 "LOCK_DAYS": str(self.args.lock_days),
                 "NOTIFY_LANGUAGE": self.args.language,
@@ -126,6 +142,76 @@ class Notifier:
         )
         ck.equal("lock function URL auth type", url["AuthType"], "NONE")
         ck.add("lock function URL is https", url["FunctionUrl"].startswith("https://"), url["FunctionUrl"])
+        ck.equal(
+            "lock function has a small reserved concurrency",
+            lam.get_function(FunctionName=self.lock).get("Concurrency", {}).get("ReservedConcurrentExecutions"),
+            LOCK_RESERVED_CONCURRENCY,
+        )
+        ck.equal(
+            "notifier function is not capped",
+            lam.get_function(FunctionName=self.notifier).get("Concurrency"),
+            None,
+        )
+        config = lam.get_function_event_invoke_config(FunctionName=self.notifier)
+        ck.equal("notifier retries a failed event twice", config.get("MaximumRetryAttempts"), 2)
+        ck.equal("notifier keeps an event up to 6 hours", config.get("MaximumEventAgeInSeconds"), 21600)
+        ck.equal(
+            "notifier sends failed events to the failed-events queue",
+            config.get("DestinationConfig", {}).get("OnFailure", {}).get("Destination"),
+            self.queue_arn,
+        )
+
+    def check_failed_events_path(self, ck):
+        ddb = self.c["dynamodb"]
+        table = ddb.describe_table(TableName=self.table)["Table"]
+        ck.equal("state table key", table["KeySchema"], [{"AttributeName": "id", "KeyType": "HASH"}])
+        ck.equal("state table on demand", table.get("BillingModeSummary", {}).get("BillingMode"), "PAY_PER_REQUEST")
+        sse = table.get("SSEDescription", {})
+        ck.equal("state table encrypted with KMS", (sse.get("Status"), sse.get("SSEType")), ("ENABLED", "KMS"))
+        ttl = ddb.describe_time_to_live(TableName=self.table)["TimeToLiveDescription"]
+        ck.equal(
+            "state table TTL on expires_at",
+            (ttl.get("TimeToLiveStatus"), ttl.get("AttributeName")),
+            ("ENABLED", "expires_at"),
+        )
+        sqs = self.c["sqs"]
+        url = sqs.get_queue_url(QueueName=self.queue)["QueueUrl"]
+        attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+        ck.equal("failed-events queue encrypted (SSE-SQS)", attributes.get("SqsManagedSseEnabled"), "true")
+        ck.equal("failed-events queue keeps messages 14 days", attributes.get("MessageRetentionPeriod"), "1209600")
+        deny = _statement(json.loads(attributes.get("Policy") or "{}"), "TrailWatchDenyInsecureTransport")
+        ck.equal(
+            "failed-events queue refuses requests without TLS",
+            (deny.get("Effect"), deny.get("Condition")),
+            ("Deny", {"Bool": {"aws:SecureTransport": "false"}}),
+        )
+        alarms = {
+            a["AlarmName"]: a
+            for a in self.c["cloudwatch"].describe_alarms(AlarmNames=list(self.alarms))["MetricAlarms"]
+        }
+        ck.equal("notifier alarms exist", sorted(alarms), sorted(self.alarms))
+        for name, alarm in alarms.items():
+            ck.equal(f"{name} notifies the topic", alarm.get("AlarmActions"), [self.topic_arn])
+            ck.equal(
+                f"{name} threshold",
+                (alarm.get("ComparisonOperator"), alarm.get("Threshold")),
+                (
+                    "GreaterThanOrEqualToThreshold",
+                    1.0,
+                ),
+            )
+        errors = alarms.get(f"{self.args.name}-notifier-errors", {})
+        ck.equal(
+            "errors alarm watches the notifier's Errors",
+            (errors.get("Namespace"), errors.get("MetricName"), errors.get("Dimensions")),
+            ("AWS/Lambda", "Errors", [{"Name": "FunctionName", "Value": self.notifier}]),
+        )
+        depth = alarms.get(f"{self.args.name}-notifier-failed-events", {})
+        ck.equal(
+            "failed-events alarm watches the queue's depth",
+            (depth.get("Namespace"), depth.get("MetricName"), depth.get("Dimensions")),
+            ("AWS/SQS", "ApproximateNumberOfMessagesVisible", [{"Name": "QueueName", "Value": self.queue}]),
+        )
 
     def check_permissions(self, ck):
         lam = self.c["lambda"]
@@ -188,24 +274,28 @@ class Notifier:
             self.notifier: (
                 "trailwatch-notifier",
                 [
+                    "dynamodb:GetItem",
+                    "dynamodb:PutItem",
                     "logs:CreateLogStream",
                     "logs:PutLogEvents",
                     "s3:GetBucketTagging",
                     "s3:PutBucketTagging",
                     "sns:Publish",
+                    "sqs:SendMessage",
                     "ssm:GetParameter",
                 ],
             ),
             self.lock: (
                 "trailwatch-lock",
                 [
+                    "dynamodb:DeleteItem",
+                    "dynamodb:GetItem",
+                    "dynamodb:PutItem",
                     "logs:CreateLogStream",
                     "logs:PutLogEvents",
                     "s3:GetBucketObjectLockConfiguration",
-                    "s3:GetBucketTagging",
                     "s3:GetBucketVersioning",
                     "s3:PutBucketObjectLockConfiguration",
-                    "s3:PutBucketTagging",
                     "s3:PutBucketVersioning",
                     "ssm:GetParameter",
                 ],
@@ -240,6 +330,20 @@ class Notifier:
                     _statement(document, "TrailWatchPublish").get("Resource"),
                     self.topic_arn,
                 )
+            buckets = [s for s in document.get("Statement", []) if str(s.get("Resource", "")).startswith("arn:aws:s3:")]
+            ck.add(
+                f"{role} reaches this account's buckets only",
+                buckets
+                and all(s.get("Condition") == {"StringEquals": {"aws:ResourceAccount": self.account}} for s in buckets),
+                buckets,
+            )
+            state = [s for s in document.get("Statement", []) if s.get("Resource") == self.table_arn]
+            prefix = "event#*" if role == self.notifier else "token#*"
+            ck.equal(
+                f"{role} reaches its own state items only",
+                [s.get("Condition") for s in state],
+                [{"ForAllValues:StringLike": {"dynamodb:LeadingKeys": [prefix]}}],
+            )
             secret = _statement(document, "TrailWatchReadLockSecret").get("Resource")
             ck.equal(
                 f"{role} reads the lock secret only",
@@ -258,8 +362,16 @@ class Notifier:
 
     # --- removed -------------------------------------------------------------------------------------------
 
-    def check_removed(self, ck):
+    def check_removed(self, ck, expect_queue_kept):
         lam, iam = self.c["lambda"], self.c["iam"]
+        ck.add("state table is gone", _missing(lambda: self.c["dynamodb"].describe_table(TableName=self.table)))
+        alarms = self.c["cloudwatch"].describe_alarms(AlarmNames=list(self.alarms))["MetricAlarms"]
+        ck.equal("notifier alarms are gone", [a["AlarmName"] for a in alarms], [])
+        queue_gone = _missing(lambda: self.c["sqs"].get_queue_url(QueueName=self.queue))
+        if expect_queue_kept:
+            ck.add("failed-events queue is kept (it may hold failed events)", not queue_gone)
+        else:
+            ck.add("failed-events queue is gone", queue_gone)
         for function in (self.notifier, self.lock):
             ck.add(f"function {function} is gone", _missing(lambda f=function: lam.get_function(FunctionName=f)))
             ck.add(f"role {function} is gone", _missing(lambda f=function: iam.get_role(RoleName=f)))
@@ -290,9 +402,10 @@ def main(argv=None):
         stack.check_subscription_filter(ck)
         stack.check_secret(ck)
         stack.check_roles(ck)
+        stack.check_failed_events_path(ck)
         stack.check_log_groups(ck, expect_kept=True)
     else:
-        stack.check_removed(ck)
+        stack.check_removed(ck, expect_queue_kept=args.expect == "removed")
         stack.check_log_groups(ck, expect_kept=args.expect == "removed")
     print(json.dumps(ck.results, indent=1))
     return 0

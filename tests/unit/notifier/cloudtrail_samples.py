@@ -272,10 +272,10 @@ def control_message_event():
 class LambdaContext:
     """The attributes of the Lambda context object the handlers read."""
 
-    def __init__(self, function_arn=FUNCTION_ARN):
+    def __init__(self, function_arn=FUNCTION_ARN, request_id="c0ffee00-0000-4000-8000-000000000001"):
         self.invoked_function_arn = function_arn
         self.function_name = function_arn.rsplit(":", 1)[-1]
-        self.aws_request_id = "c0ffee00-0000-4000-8000-000000000001"
+        self.aws_request_id = request_id
         self.memory_limit_in_mb = 128
 
     def get_remaining_time_in_millis(self):

@@ -7,10 +7,14 @@ Every test runs with dummy credentials in us-east-1 and without ``AWS_ENDPOINT_U
 """
 
 import os
+import runpy
 import sys
 from pathlib import Path
 
 import pytest
+
+# The state table comes from the module's own spec (plugins/module_utils/_dynamodb.py): make it importable.
+runpy.run_path(str(Path(__file__).resolve().parents[1] / "plugins" / "conftest.py"))
 
 LAMBDA_DIR = Path(__file__).resolve().parents[3] / "roles" / "notifier" / "files" / "lambda"
 if str(LAMBDA_DIR) not in sys.path:
@@ -21,6 +25,7 @@ import trailwatch_common
 # Configuration of the two functions: each test starts without any of it and sets what it needs.
 FUNCTION_ENV = (
     "TOPIC_ARN",
+    "STATE_TABLE",
     "NOTIFY_LANGUAGE",
     "TAG_NEW_BUCKETS",
     "LOCK_LINK",

@@ -1,14 +1,18 @@
-"""lock.handler against moto's in-process mock: GET vs POST, every refusal, Object Lock on moto (both outcomes)."""
+"""lock.handler against moto's in-process mock: GET vs POST, every refusal, single use (also under 20 concurrent
+POSTs, and for buckets with 50 tags or aws: tags), Object Lock on moto (both outcomes)."""
 
 import base64
 import json
+import threading
 import urllib.parse
 
 import boto3
 import cloudtrail_samples as samples
 import lock
 import lock_token
+import notifier_stand
 import pytest
+import trailwatch_common
 from moto import mock_aws
 
 SECRET = "another-long-random-secret-0123456789abcdef"
@@ -86,6 +90,7 @@ def aws(monkeypatch):
     with mock_aws():
         boto3.client("ssm", region_name="us-east-1").put_parameter(Name=PARAMETER, Value=SECRET, Type="SecureString")
         monkeypatch.setenv("LOCK_SECRET_PARAMETER", PARAMETER)
+        monkeypatch.setenv("STATE_TABLE", notifier_stand.create_state_table())
         monkeypatch.setenv("LOCK_MODE", "GOVERNANCE")
         monkeypatch.setenv("LOCK_DAYS", "30")
         monkeypatch.setattr(lock, "_now", lambda: NOW + 60)
@@ -157,8 +162,7 @@ def test_post_locks_an_empty_bucket(aws, monkeypatch, mode, days, base64_body):
     assert after["lock"]["ObjectLockEnabled"] == "Enabled"
     retention = after["lock"]["Rule"]["DefaultRetention"]
     assert (retention["Mode"], retention["Days"]) == (mode, days)
-    claims = lock_token.verify_token(SECRET.encode(), token, samples.ACCOUNT, NOW)
-    assert after["tags"] == {lock.USED_TAG: claims["token_id"]}
+    assert after["tags"] == {}  # nothing is stored on the bucket
     assert state(aws, "bucket-b") == UNTOUCHED
 
 
@@ -167,8 +171,7 @@ def test_post_keeps_existing_tags_and_versioning(aws):
     aws.put_bucket_tagging(Bucket="bucket-a", Tagging={"TagSet": [{"Key": "team", "Value": "data"}]})
     body = assert_html(post(make("bucket-a")), 200)
     assert "Versioning was already enabled." in body
-    after = state(aws, "bucket-a")
-    assert after["tags"]["team"] == "data" and lock.USED_TAG in after["tags"]
+    assert state(aws, "bucket-a")["tags"] == {"team": "data"}
 
 
 def test_replayed_token_is_refused(aws):
@@ -186,15 +189,164 @@ def test_replayed_token_is_refused(aws):
     assert state(aws, "bucket-a") == changed != locked
 
 
-def test_used_ids_are_kept_newest_first_within_the_tag_limit(aws):
-    tokens = [make("bucket-a", issued_at=NOW - i) for i in range(20)]
-    ids = [lock_token.verify_token(SECRET.encode(), t, samples.ACCOUNT, NOW)["token_id"] for t in tokens]
-    tags = {}
-    for token_id in ids:
-        lock.mark_used(aws, "bucket-a", samples.ACCOUNT, token_id, tags)
-        tags = state(aws, "bucket-a")["tags"]
-    kept = tags[lock.USED_TAG].split()
-    assert kept == list(reversed(ids))[: len(kept)] and len(tags[lock.USED_TAG]) <= 256 and len(kept) == 15
+def used_item(token):
+    """The state table's item of a token, or None."""
+    claims = lock_token.verify_token(SECRET.encode(), token, samples.ACCOUNT, NOW)
+    item = boto3.client("dynamodb", region_name="us-east-1").get_item(
+        TableName=notifier_stand.STATE_TABLE, Key={"id": {"S": f"token#{claims['token_id']}"}}, ConsistentRead=True
+    )
+    return item.get("Item"), claims
+
+
+def test_a_used_token_is_kept_until_it_could_no_longer_be_accepted(aws):
+    token = make("bucket-a")
+    assert used_item(token)[0] is None
+    assert_html(get(token), 200)
+    assert used_item(token)[0] is None  # a GET never consumes a link
+    assert_html(post(token), 200)
+    item, claims = used_item(token)
+    # TTL attribute: the token's expiry plus the clock skew the check tolerates
+    assert int(item["expires_at"]["N"]) == claims["expires_at"] + lock_token.CLOCK_SKEW_SECONDS
+    assert item["bucket"]["S"] == "bucket-a"
+    assert item["claimed_by"]["S"] == CONTEXT.aws_request_id
+
+
+def test_the_state_table_unusable_changes_nothing(aws, monkeypatch):
+    monkeypatch.setenv("STATE_TABLE", "no-such-table")
+    for response in (get(make("bucket-a")), post(make("bucket-a"))):
+        body = assert_html(response, 502)
+        assert "could not record the use of this link (ResourceNotFoundException" in body
+        assert "Nothing was changed" in body
+    assert state(aws, "bucket-a") == UNTOUCHED
+
+
+def test_an_unreachable_state_table_changes_nothing(aws, monkeypatch):
+    from botocore.exceptions import EndpointConnectionError
+
+    def unreachable(*_args, **_kwargs):
+        raise EndpointConnectionError(endpoint_url="https://dynamodb.us-east-1.amazonaws.com")
+
+    monkeypatch.setattr(trailwatch_common, "claim", unreachable)
+    body = assert_html(post(make("bucket-a")), 502)
+    assert "could not record the use of this link (EndpointConnectionError" in body
+    assert state(aws, "bucket-a") == UNTOUCHED
+
+
+class _SerializedConditionalWrites:
+    """DynamoDB checks a condition and writes in one operation ("Conditional writes", DynamoDB Developer Guide:
+    checked against the most recently updated version of the item); moto 5.2.5 reads, then writes, so two threads
+    can both pass. Test-side help: moto's PutItem and DeleteItem run one at a time, as DynamoDB applies them."""
+
+    def __init__(self, monkeypatch):
+        from moto.dynamodb.models.table import Table
+
+        self.lock = threading.Lock()
+        for name in ("put_item", "delete_item"):
+            original = getattr(Table, name)
+            monkeypatch.setattr(Table, name, self._serialized(original))
+
+    def _serialized(self, original):
+        def run(table, *args, **kwargs):
+            with self.lock:
+                return original(table, *args, **kwargs)
+
+        return run
+
+
+def test_twenty_concurrent_posts_of_one_token_lock_once(aws, monkeypatch):
+    _SerializedConditionalWrites(monkeypatch)
+    token = make("bucket-a")
+    assert_html(get(token), 200)  # the user opens the link: clients and the secret are cached, as in a warm container
+    lock_calls = []
+    s3 = trailwatch_common.client("s3", "us-east-1")
+    s3.meta.events.register("before-call.s3.PutObjectLockConfiguration", lambda **kwargs: lock_calls.append(1))
+    start = threading.Barrier(20)
+    responses = [None] * 20
+
+    def click(index):
+        context = samples.LambdaContext(CONTEXT.invoked_function_arn, request_id=f"request-{index:02d}")
+        start.wait()
+        responses[index] = post(token, "bucket-a", context=context)
+
+    threads = [threading.Thread(target=click, args=(i,)) for i in range(20)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    statuses = sorted(r["statusCode"] for r in responses)
+    assert statuses == [200] + [409] * 19, statuses
+    (done,) = [r for r in responses if r["statusCode"] == 200]
+    assert "Bucket bucket-a is locked" in done["body"]
+    for refused in (r for r in responses if r["statusCode"] == 409):
+        assert "This link has already been used" in refused["body"] and "Nothing was changed." in refused["body"]
+    assert len(lock_calls) == 1  # exactly one request enabled Object Lock
+    winner = used_item(token)[0]["claimed_by"]["S"]
+    assert winner in {f"request-{i:02d}" for i in range(20)}
+    retention = state(aws, "bucket-a")["lock"]["Rule"]["DefaultRetention"]
+    assert (retention["Mode"], retention["Days"]) == ("GOVERNANCE", 30)
+
+
+def _system_tagged(s3, bucket):
+    """A bucket carrying aws: tags, as CloudFormation leaves them. S3 (and moto) refuse aws: keys in PutBucketTagging,
+    so the tags go in through moto's backend (test-side setup only)."""
+    from moto.s3.models import s3_backends
+
+    s3.create_bucket(Bucket=bucket)
+    s3_backends[samples.ACCOUNT]["aws"].put_bucket_tagging(
+        bucket, {"aws:cloudformation:stack-name": "app", "aws:cloudformation:logical-id": "DataBucket"}
+    )
+
+
+def _fifty_tags(s3, bucket):
+    s3.create_bucket(Bucket=bucket)
+    s3.put_bucket_tagging(
+        Bucket=bucket, Tagging={"TagSet": [{"Key": f"key-{i:02d}", "Value": str(i)} for i in range(50)]}
+    )
+
+
+@pytest.mark.parametrize("make_bucket", [_fifty_tags, _system_tagged], ids=["50-tags", "aws-tags"])
+def test_buckets_whose_tags_cannot_change_are_protected_alike(aws, make_bucket):
+    make_bucket(aws, "tagged-bucket")
+    tags_before = state(aws, "tagged-bucket")["tags"]
+    token = make("tagged-bucket")
+    assert_html(post(token), 200)
+    for replay in (post(token), get(token)):
+        body = assert_html(replay, 409)
+        assert "This link has already been used" in body
+    after = state(aws, "tagged-bucket")
+    assert after["tags"] == tags_before  # nothing written to the bucket's tags
+    retention = after["lock"]["Rule"]["DefaultRetention"]
+    assert (retention["Mode"], retention["Days"]) == ("GOVERNANCE", 30)
+
+
+def test_a_failed_lock_gives_the_link_back(aws):
+    """S3 refuses once (a 503 after the SDK's retries): the claim is released and the same link then works, once."""
+    token = make("bucket-a")
+    s3 = trailwatch_common.client("s3", "us-east-1")
+    refusals = [notifier_stand.client_error("ServiceUnavailable", "Please reduce your request rate.", "x")]
+
+    def refuse_once(**_kwargs):
+        if refusals:
+            raise refusals.pop()
+
+    s3.meta.events.register("before-call.s3.PutObjectLockConfiguration", refuse_once)
+    body = assert_html(post(token), 502)
+    assert "could not be locked" in body and "ServiceUnavailable" in body
+    assert "The link stays valid: open it again once the cause is fixed." in body
+    assert used_item(token)[0] is None
+    assert_html(post(token), 200)
+    assert_html(post(token), 409)
+
+
+def test_a_gone_bucket_keeps_its_link_used(aws):
+    """A bucket created later under the same name is not the bucket the link was mailed for."""
+    token = make("gone-bucket")
+    body = assert_html(post(token), 404)
+    assert "does not exist" in body and "stays valid" not in body
+    aws.create_bucket(Bucket="gone-bucket")
+    assert_html(post(token), 409)
+    assert state(aws, "gone-bucket") == UNTOUCHED
 
 
 # --------------------------------------------------------------------------------------------------- refusals
@@ -290,7 +442,13 @@ def test_bucket_gone(aws):
 
 @pytest.mark.parametrize(
     ("env", "value"),
-    [("LOCK_DAYS", None), ("LOCK_DAYS", "thirty"), ("LOCK_DAYS", "0"), ("LOCK_MODE", "LEGAL_HOLD")],
+    [
+        ("LOCK_DAYS", None),
+        ("LOCK_DAYS", "thirty"),
+        ("LOCK_DAYS", "0"),
+        ("LOCK_MODE", "LEGAL_HOLD"),
+        ("STATE_TABLE", None),
+    ],
 )
 def test_misconfiguration_gives_a_clear_page(aws, monkeypatch, env, value):
     if value is None:
@@ -336,13 +494,13 @@ def test_bucket_holding_objects_is_reported_and_nothing_else_changes(aws):
     aws.put_object(Bucket="bucket-a", Key="data.csv", Body=b"a,b\n")
     before = state(aws, "bucket-a")
     token = make("bucket-a")
-    for _attempt in range(2):  # the token is not consumed by a failure: it can be retried once the cause is fixed
+    for _attempt in range(2):  # the token is given back after a failure: it can be retried once the cause is fixed
         body = assert_html(post(token), 409)
         assert "Bucket bucket-a could not be locked" in body
         assert "AWS refused to apply Object Lock to bucket bucket-a: InvalidBucket: Bucket needs to be empty" in body
         assert "Nothing was changed." in body
         assert state(aws, "bucket-a") == before
-    assert before["lock"] is None and lock.USED_TAG not in before["tags"]
+    assert before["lock"] is None
 
 
 def test_unversioned_bucket_holding_objects_reports_the_versioning_it_enabled(aws):

@@ -8,6 +8,7 @@ import boto3
 import cloudtrail_samples as samples
 import lock_token
 import notifier
+import notifier_stand
 import pytest
 import trailwatch_common
 from moto import mock_aws
@@ -32,13 +33,9 @@ BATCH = [
 def aws(monkeypatch):
     """A topic with an SQS queue subscribed (raw message delivery off, the default), TOPIC_ARN set."""
     with mock_aws():
-        sns = boto3.client("sns", region_name="us-east-1")
-        sqs = boto3.client("sqs", region_name="us-east-1")
-        topic = sns.create_topic(Name="trailwatch-alerts")["TopicArn"]
-        queue = sqs.create_queue(QueueName="trailwatch-test")["QueueUrl"]
-        queue_arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-        sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue_arn)
+        topic, sqs, queue = notifier_stand.topic_with_subscriber()
         monkeypatch.setenv("TOPIC_ARN", topic)
+        monkeypatch.setenv("STATE_TABLE", notifier_stand.create_state_table())
 
         class Stand:
             pass
@@ -54,17 +51,12 @@ def aws(monkeypatch):
 def receive_all(sqs, queue):
     """Every SNS envelope in the queue, keyed by the bucket message attribute."""
     found = {}
-    while True:
-        batch = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10, WaitTimeSeconds=0).get("Messages", [])
-        if not batch:
-            return found
-        for message in batch:
-            envelope = json.loads(message["Body"])
-            assert envelope["Type"] == "Notification"
-            bucket = envelope["MessageAttributes"]["bucket"]["Value"]
-            assert bucket not in found, "one message per record"
-            found[bucket] = envelope
-            sqs.delete_message(QueueUrl=queue, ReceiptHandle=message["ReceiptHandle"])
+    for envelope in notifier_stand.received(sqs, queue):
+        assert envelope["Type"] == "Notification"
+        bucket = envelope["MessageAttributes"]["bucket"]["Value"]
+        assert bucket not in found, "one message per record"
+        found[bucket] = envelope
+    return found
 
 
 def body_fields(text):
@@ -83,6 +75,7 @@ EXPECTED_SUBJECTS = {
     "root-made-this": "[TrailWatch] New S3 bucket: root-made-this (us-east-1)",
     "my-bucket": "[TrailWatch] FAILED CreateBucket: my-bucket (BucketAlreadyExists)",
     "eu-analytics-landing": "[TrailWatch] New S3 bucket: eu-analytics-landing (eu-west-1)",
+    "lightsail-bucket": "[TrailWatch] New Lightsail bucket: lightsail-bucket (us-east-1)",
 }
 
 EXPECTED_FIELDS = {
@@ -128,6 +121,12 @@ EXPECTED_FIELDS = {
             "Event region": "eu-west-1",
             "User / role name": "carol",
         },
+        "lightsail-bucket": {
+            "Bucket": "lightsail-bucket",
+            "Bucket type": "Lightsail bucket",
+            "Created through": "lightsail.amazonaws.com",
+            "User / role name": "alice",
+        },
     },
     "ja": {
         "alice-reports-2024": {
@@ -147,6 +146,7 @@ EXPECTED_FIELDS = {
         "root-made-this": {"ID の種類": "ルートユーザー (Root)", "ユーザー名 / ロール名": "ルートユーザー"},
         "my-bucket": {"結果": "失敗 (バケットは作成されていません)", "MFA の使用": "なし"},
         "eu-analytics-landing": {"バケットのリージョン": "eu-west-1", "イベントのリージョン": "eu-west-1"},
+        "lightsail-bucket": {"バケットの種類": "Lightsail バケット", "作成経路": "lightsail.amazonaws.com"},
     },
 }
 
@@ -155,8 +155,8 @@ EXPECTED_FIELDS = {
 def test_one_message_per_create_bucket_record(aws, monkeypatch, language):
     monkeypatch.setenv("NOTIFY_LANGUAGE", language)
     summary = notifier.handler(samples.subscription_event(BATCH), CONTEXT)
-    # 5 CreateBucket records; skipped: PutBucketTagging, the cut-off line, Lightsail's CreateBucket
-    assert summary == {"published": 5, "skipped": 3, "failed": 0}
+    # 6 CreateBucket records (Lightsail's too: the default watch counts it); skipped: PutBucketTagging, the cut-off line
+    assert summary == {"published": 6, "skipped": 2, "failed": 0, "duplicates": 0}
 
     messages = aws.messages()
     assert set(messages) == set(EXPECTED_SUBJECTS)
@@ -170,6 +170,10 @@ def test_one_message_per_create_bucket_record(aws, monkeypatch, language):
         assert attributes["outcome"] == ("failed" if bucket == "my-bucket" else "succeeded")
         assert attributes["trailwatch_event"] == "CreateBucket"
         assert attributes["account"] == "123456789012"
+        assert attributes["event_id"] == body_fields(envelope["Message"]).get(
+            "CloudTrail event ID", attributes["event_id"]
+        )
+        assert attributes["bucket_type"] == ("lightsail" if bucket == "lightsail-bucket" else "general_purpose")
         event_region = "eu-west-1" if bucket == "eu-analytics-landing" else None
         if bucket == "etl-staging-bucket":
             event_region = "ap-northeast-1"
@@ -178,30 +182,36 @@ def test_one_message_per_create_bucket_record(aws, monkeypatch, language):
             f"https://{event_region}.console.aws.amazon.com/cloudtrail/home?region={event_region}#/events/"
             in (envelope["Message"])
         )
-        if bucket != "my-bucket":
+        if bucket not in ("my-bucket", "lightsail-bucket"):
             region = attributes["bucket_region"]
             assert f"https://s3.console.aws.amazon.com/s3/buckets/{bucket}?region={region}" in envelope["Message"]
+        if bucket == "lightsail-bucket":
+            assert "s3.console.aws.amazon.com" not in envelope["Message"]  # not a bucket of the account's S3
         if language == "ja":
             assert envelope["Message"].splitlines()[0] in (
                 notifier.LABELS["ja"]["intro_ok"],
+                notifier.LABELS["ja"]["intro_ok_lightsail"],
                 notifier.LABELS["ja"]["intro_failed"],
             )
 
 
+NOTHING = {"published": 0, "skipped": 0, "failed": 0, "duplicates": 0}
+
+
 def test_control_message_does_nothing(aws):
-    assert notifier.handler(samples.control_message_event(), CONTEXT) == {"published": 0, "skipped": 0, "failed": 0}
+    assert notifier.handler(samples.control_message_event(), CONTEXT) == NOTHING
     assert aws.messages() == {}
 
 
 @pytest.mark.parametrize(
     "event",
-    [{"awslogs": {"data": "garbage"}}, {"source": "aws.events"}],
-    ids=["undecodable", "not-a-logs-event"],
+    [{"awslogs": {"data": "garbage"}}, {"source": "aws.events"}, samples.encode({"messageType": "DATA_MESSAGE"})],
+    ids=["undecodable", "not-a-logs-event", "no-log-events"],
 )
-def test_undecodable_payload_is_reported_not_raised(aws, event):
-    summary = notifier.handler(event, CONTEXT)
-    assert (summary["published"], summary["skipped"], summary["failed"]) == (0, 0, 0)
-    assert "error" in summary
+def test_an_undecodable_payload_is_raised_so_that_it_is_kept(aws, event):
+    """Retrying cannot help, but an error sends the event to the on-failure destination, where a person sees it."""
+    with pytest.raises(notifier.PayloadError):
+        notifier.handler(event, CONTEXT)
     assert aws.messages() == {}
 
 
@@ -217,28 +227,65 @@ def test_malformed_records_do_not_lose_the_good_ones(aws):
         samples.cross_region(),
         "",
     ]
-    assert notifier.handler(samples.subscription_event(batch), CONTEXT) == {"published": 2, "skipped": 5, "failed": 0}
+    expected = {"published": 2, "skipped": 5, "failed": 0, "duplicates": 0}
+    assert notifier.handler(samples.subscription_event(batch), CONTEXT) == expected
     assert set(aws.messages()) == {"alice-reports-2024", "eu-analytics-landing"}
 
 
-def test_a_failed_publish_does_not_stop_the_batch(aws, monkeypatch):
+def test_a_failed_publish_ends_the_batch_in_an_error_after_the_others_went_out(aws, monkeypatch):
     real_publish = notifier.publish
+    outage = {"on": True}
 
     def flaky(settings, subject, body, attributes):
-        if attributes["bucket"]["StringValue"] == "root-made-this":
+        if outage["on"] and attributes["bucket"]["StringValue"] == "root-made-this":
             raise RuntimeError("simulated SNS outage")
         return real_publish(settings, subject, body, attributes)
 
     monkeypatch.setattr(notifier, "publish", flaky)
-    batch = [samples.iam_user_with_mfa(), samples.root_user(), samples.cross_region()]
-    assert notifier.handler(samples.subscription_event(batch), CONTEXT) == {"published": 2, "skipped": 0, "failed": 1}
+    event = samples.subscription_event([samples.iam_user_with_mfa(), samples.root_user(), samples.cross_region()])
+    with pytest.raises(notifier.NotificationsFailed, match=r"1 of 3 CreateBucket records not published \(CloudTrail"):
+        notifier.handler(event, CONTEXT)
     assert set(aws.messages()) == {"alice-reports-2024", "eu-analytics-landing"}
+    # Lambda retries the same event: only the record that failed goes out, the others are not announced twice.
+    outage["on"] = False
+    assert notifier.handler(event, CONTEXT) == {"published": 1, "skipped": 0, "failed": 0, "duplicates": 2}
+    assert set(aws.messages()) == {"root-made-this"}
 
 
-def test_missing_topic_counts_as_failed(aws, monkeypatch):
+def test_a_missing_topic_is_an_error(aws, monkeypatch):
     monkeypatch.setenv("TOPIC_ARN", "arn:aws:sns:us-east-1:123456789012:does-not-exist")
     batch = [samples.iam_user_with_mfa(), samples.not_create_bucket()]
-    assert notifier.handler(samples.subscription_event(batch), CONTEXT) == {"published": 0, "skipped": 1, "failed": 1}
+    with pytest.raises(notifier.NotificationsFailed, match="6f1c7a2e-1b2c-4d3e-9f40-0a1b2c3d4e5f"):
+        notifier.handler(samples.subscription_event(batch), CONTEXT)
+
+
+def test_a_second_delivery_of_the_same_event_announces_nothing_twice(aws):
+    """Lambda's asynchronous queue may deliver an event twice even after a success."""
+    event = samples.subscription_event([samples.iam_user_with_mfa(), samples.root_user()])
+    assert notifier.handler(event, CONTEXT)["published"] == 2
+    assert notifier.handler(event, CONTEXT) == {"published": 0, "skipped": 0, "failed": 0, "duplicates": 2}
+    assert set(aws.messages()) == {"alice-reports-2024", "root-made-this"}
+    item = boto3.client("dynamodb", region_name="us-east-1").get_item(
+        TableName=notifier_stand.STATE_TABLE, Key={"id": {"S": "event#6f1c7a2e-1b2c-4d3e-9f40-0a1b2c3d4e5f"}}
+    )["Item"]
+    assert int(item["expires_at"]["N"]) > 1_714_560_000 + 6 * 3600  # outlives Lambda's longest retry window
+
+
+def test_an_unreadable_state_table_costs_a_duplicate_never_a_message(aws, monkeypatch):
+    monkeypatch.setenv("STATE_TABLE", "no-such-table")
+    event = samples.subscription_event([samples.iam_user_with_mfa()])
+    assert notifier.handler(event, CONTEXT)["published"] == 1
+    assert set(aws.messages()) == {"alice-reports-2024"}
+    assert notifier.handler(event, CONTEXT)["published"] == 1  # could not remember it: announced again
+    assert set(aws.messages()) == {"alice-reports-2024"}
+
+
+def test_a_redriven_invocation_record_is_processed(aws):
+    """The failed-events queue holds Lambda's invocation record; sent back to the function as is, it is processed."""
+    event = samples.subscription_event([samples.cross_region()])
+    record = {"version": "1.0", "requestContext": {"condition": "RetriesExhausted"}, "requestPayload": event}
+    assert notifier.handler(record, CONTEXT)["published"] == 1
+    assert set(aws.messages()) == {"eu-analytics-landing"}
 
 
 # --------------------------------------------------------------------------------------------------- tagging
@@ -282,8 +329,9 @@ def test_auto_tagging_keeps_existing_tags(aws, monkeypatch):
     assert fields["Auto-tagging"] == "added trailwatch:created-at, trailwatch:created-by"
     assert "Auto-tagging" not in body_fields(messages["my-bucket"]["Message"])  # failed attempt: nothing to tag
 
-    # a second delivery of the same event changes nothing
-    notifier.handler(samples.subscription_event([samples.iam_user_with_mfa()]), CONTEXT)
+    # a second CreateBucket of the same bucket (a client retrying its call: another event) adds nothing
+    again = dict(samples.iam_user_with_mfa(), eventID="6f1c7a2e-1b2c-4d3e-9f40-0a1b2c3d4e60")
+    notifier.handler(samples.subscription_event([again]), CONTEXT)
     assert body_fields(aws.messages()["alice-reports-2024"]["Message"])["Auto-tagging"] == "tags were already present"
     assert len(tags_of(aws.s3, "alice-reports-2024")) == 4
 
@@ -293,7 +341,7 @@ def test_auto_tagging_reports_a_bucket_already_gone(aws, monkeypatch, language):
     monkeypatch.setenv("TAG_NEW_BUCKETS", "true")
     monkeypatch.setenv("NOTIFY_LANGUAGE", language)
     summary = notifier.handler(samples.subscription_event([samples.iam_user_with_mfa()]), CONTEXT)
-    assert summary == {"published": 1, "skipped": 0, "failed": 0}
+    assert summary == {"published": 1, "skipped": 0, "failed": 0, "duplicates": 0}
     label = notifier.LABELS[language]
     fields = body_fields(aws.messages()["alice-reports-2024"]["Message"])
     assert fields[label["tagging"]] == label["tag_gone"]

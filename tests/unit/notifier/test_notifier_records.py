@@ -42,12 +42,26 @@ def test_decode_payload_refuses_garbage(event):
         ("[1, 2, 3]", notifier.MalformedRecord),
         ("CWL CONTROL MESSAGE: Checking health", notifier.MalformedRecord),
         (json.dumps(samples.not_create_bucket()), notifier.NotCreateBucket),
-        (json.dumps(samples.lightsail_create_bucket()), notifier.NotCreateBucket),
     ],
 )
 def test_parse_record_refusals(message, error):
     with pytest.raises(error):
         notifier.parse_record(message)
+
+
+@pytest.mark.parametrize(
+    "source, kind",
+    [
+        ("s3.amazonaws.com", "general_purpose"),
+        ("s3express.amazonaws.com", "directory"),
+        ("lightsail.amazonaws.com", "lightsail"),
+        ("s3-outposts.amazonaws.com", "other"),
+    ],
+)
+def test_every_create_bucket_is_kept_and_its_kind_comes_from_the_event_source(source, kind):
+    record = dict(samples.iam_user_with_mfa(), eventSource=source)
+    assert notifier.parse_record(json.dumps(record)) == record
+    assert notifier.bucket_kind(record) == kind
 
 
 def _without(path):

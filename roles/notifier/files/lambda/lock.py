@@ -5,17 +5,22 @@ Handler ``lock.handler``, function URL payload format 2.0 (``requestContext.http
 
 - ``GET ?token=...``: checks the token and shows a confirmation page naming the bucket, the retention mode and days,
   with a POST form (token in a hidden field). GET never changes anything (mail scanners open links).
-- ``POST`` (form-encoded ``token``, optional ``bucket``): checks the token again, enables versioning when it is not
-  enabled, applies Object Lock with the default retention ``LOCK_MODE`` / ``LOCK_DAYS`` (PutObjectLockConfiguration)
-  and records the token as used, then shows the result.
+- ``POST`` (form-encoded ``token``, optional ``bucket``): checks the token again, consumes it, enables versioning when
+  it is not enabled and applies Object Lock with the default retention ``LOCK_MODE`` / ``LOCK_DAYS``
+  (PutObjectLockConfiguration), then shows the result.
 - Tampered, expired, other-account, other-bucket or already used tokens get a page saying why; nothing changes.
 - A bucket that already has a default retention is left as it is (the link never weakens an existing lock).
 
-Replay protection: the ids of used tokens are kept on the bucket itself, in the tag ``trailwatch:lock-token-used``
-(space-separated, newest first, within the 256-character tag limit). It needs no extra resource and only the
-bucket-tagging permissions; the token is marked after a successful lock, so a failed attempt can be retried.
+Single use: a POST consumes the token before anything else happens, with one conditional PutItem of
+``token#<token id>`` into the state table (``STATE_TABLE``; TTL attribute ``expires_at`` = the token's expiry plus
+the clock skew tolerated). Of any number of POSTs racing with one token exactly one creates the item; the others get
+the "already used" page and change nothing. Nothing is stored on the bucket, so buckets with 50 tags or with ``aws:``
+system tags are protected alike. When the lock then fails (AWS refused, the bucket could not be read) the claim is
+released, so the link can be used again once the cause is fixed. A GET reads the item (never writes) to tell a used
+link at once.
 
-Environment (see README-lambda.md): LOCK_SECRET_PARAMETER, LOCK_MODE, LOCK_DAYS, NOTIFY_LANGUAGE, LOG_LEVEL.
+Environment (see README-lambda.md): LOCK_SECRET_PARAMETER, STATE_TABLE, LOCK_MODE, LOCK_DAYS, NOTIFY_LANGUAGE,
+LOG_LEVEL.
 """
 
 import base64
@@ -25,13 +30,15 @@ import html
 import os
 import time
 import urllib.parse
+import uuid
 
 import lock_token
 import trailwatch_common as common
 
 LOG = common.LOG
 
-USED_TAG = "trailwatch:lock-token-used"
+TOKEN_PREFIX = "token#"
+CLAIMED_BY = "claimed_by"
 MODES = ("GOVERNANCE", "COMPLIANCE")
 MAX_DAYS = 36500
 MAX_BODY = 8192
@@ -75,13 +82,15 @@ TEXT = {
         "done": "Object Lock is enabled on bucket {bucket} with a default retention of {mode} for {days} days.",
         "versioning_enabled_now": "Versioning was enabled on the bucket.",
         "versioning_was_on": "Versioning was already enabled.",
-        "mark_failed": "Warning: the link could not be marked as used ({error}); it stays usable until it expires.",
         "failed_title": "Bucket {bucket} could not be locked",
         "failed": "AWS refused to apply Object Lock to bucket {bucket}: {error}",
         "failed_versioning": (
             "Versioning had been enabled on the bucket before the failure; it stays enabled. Nothing else was changed."
         ),
         "failed_nothing": "Nothing was changed.",
+        "retry": "The link stays valid: open it again once the cause is fixed.",
+        "state_error_title": "The link could not be checked",
+        "state_error": "TrailWatch could not record the use of this link ({error}). Nothing was changed; try again.",
         "already_title": "Bucket {bucket} is already locked",
         "already": "Bucket {bucket} already has Object Lock with a default retention of {retention}. "
         "This link never replaces an existing retention. Nothing was changed.",
@@ -136,13 +145,17 @@ TEXT = {
         ),
         "versioning_enabled_now": "バケットのバージョニングを有効にしました。",
         "versioning_was_on": "バージョニングは既に有効でした。",
-        "mark_failed": "警告: リンクを使用済みにできませんでした ({error})。有効期限まで再使用できます。",
         "failed_title": "バケット {bucket} をロックできませんでした",
         "failed": "AWS はバケット {bucket} へのオブジェクトロックの設定を拒否しました: {error}",
         "failed_versioning": (
             "失敗の前にバケットのバージョニングを有効にしました (有効のままです)。それ以外は何も変更していません。"
         ),
         "failed_nothing": "何も変更していません。",
+        "retry": "リンクは引き続き有効です。原因を解消してから、もう一度開いてください。",
+        "state_error_title": "リンクを確認できませんでした",
+        "state_error": (
+            "このリンクの使用を記録できませんでした ({error})。何も変更していません。もう一度お試しください。"
+        ),
         "already_title": "バケット {bucket} は既にロックされています",
         "already": "バケット {bucket} には既にオブジェクトロックと既定の保持期間 ({retention}) が設定されています。"
         "このリンクは既存の保持期間を置き換えません。何も変更していません。",
@@ -188,6 +201,7 @@ class Settings:
         if self.language not in TEXT:
             self.language = "en"
         self.secret_parameter = env.get("LOCK_SECRET_PARAMETER", "").strip()
+        self.state_table = env.get("STATE_TABLE", "").strip()
         self.mode = env.get("LOCK_MODE", "GOVERNANCE").strip().upper() or "GOVERNANCE"
         self.days_raw = env.get("LOCK_DAYS", "").strip()
 
@@ -195,6 +209,8 @@ class Settings:
         """Returns ``(mode, days)``; raises Misconfigured."""
         if not self.secret_parameter:
             raise Misconfigured("LOCK_SECRET_PARAMETER is not set")
+        if not self.state_table:
+            raise Misconfigured("STATE_TABLE is not set")
         if self.mode not in MODES:
             raise Misconfigured(f"LOCK_MODE must be GOVERNANCE or COMPLIANCE, not {self.mode!r}")
         try:
@@ -292,19 +308,29 @@ def check_token(settings, token, account, bucket):
 # --------------------------------------------------------------------------------------------------- bucket
 
 
-def used_token_ids(tags):
-    return tags.get(USED_TAG, "").split()
+def token_key(claims):
+    return TOKEN_PREFIX + claims["token_id"]
 
 
-def mark_used(s3, bucket, account, token_id, tags):
-    ids = [token_id] + [i for i in used_token_ids(tags) if i != token_id]
-    value = ""
-    for token in ids:  # newest first, as many as fit in a tag value
-        candidate = f"{value} {token}".strip()
-        if len(candidate) > common.MAX_TAG_VALUE:
-            break
-        value = candidate
-    common.add_bucket_tags(s3, bucket, {USED_TAG: value}, expected_owner=account)
+def consume(table, claims, bucket, request_id):
+    """Claim the token for this request: True for exactly one of any number of concurrent callers.
+
+    The item lives until the token's expiry plus the clock skew the token check tolerates (TTL), so it outlasts
+    every moment at which the token could still be accepted.
+    """
+    expires_at = claims["expires_at"] + lock_token.CLOCK_SKEW_SECONDS
+    attributes = {"bucket": bucket, CLAIMED_BY: request_id, "claimed_at": int(_now())}
+    return common.claim(table, token_key(claims), expires_at, attributes)
+
+
+def give_back(table, claims, request_id):
+    """Release this request's claim after a failure that changed no lock, so the link works again."""
+    try:
+        common.release(table, token_key(claims), CLAIMED_BY, request_id)
+    except Exception as exc:  # broad on purpose: the page reports the lock failure, the link then stays used
+        LOG.error("could not release token %s after the failure: %s", claims["token_id"], common.error_code(exc))
+        return False
+    return True
 
 
 def lock_state(s3, bucket, account):
@@ -400,26 +426,43 @@ def handler(event, context):
         LOG.error("cannot read the lock secret: %s", exc)
         return page(500, t["misconfigured_title"], [t["misconfigured"].format(error=common.error_code(exc))], lang)
 
+    from botocore.exceptions import BotoCoreError
     from botocore.exceptions import ClientError
 
     bucket = claims["bucket"]
     LOG.info("%s for bucket %s with token %s", method, bucket, claims["token_id"])
+    request_id = getattr(context, "aws_request_id", None) or str(uuid.uuid4())
+    try:
+        if method == "POST":
+            fresh = consume(settings.state_table, claims, bucket, request_id)
+        else:
+            fresh = not common.exists(settings.state_table, token_key(claims))
+    except (ClientError, BotoCoreError) as exc:  # after the SDK's retries: fail closed, nothing changed
+        LOG.error("state table %s unusable: %s", settings.state_table, common.error_code(exc))
+        error = f"{common.error_code(exc)}: {common.error_message(exc)}"
+        return page(502, t["state_error_title"], [t["state_error"].format(error=error)], lang)
+    if not fresh:
+        LOG.warning("used token %s for bucket %s refused (%s)", claims["token_id"], bucket, method)
+        return page(409, t["refused_title"], [t["used"], t["nothing_changed"]], lang)
+
+    def failed_page(status, title, paragraphs):
+        """After a POST consumed the token: give it back (nothing was locked) and say the link still works."""
+        if method == "POST" and give_back(settings.state_table, claims, request_id):
+            paragraphs = [*paragraphs, t["retry"]]
+        return page(status, title, paragraphs, lang)
+
     s3 = common.client("s3", claims["region"])
     try:
-        tags = common.get_bucket_tags(s3, bucket, expected_owner=account)
         versioning, lock_enabled, retention = lock_state(s3, bucket, account)
     except ClientError as exc:
         code = common.error_code(exc)
         LOG.warning("reading bucket %s failed: %s", bucket, code)
-        if code == "NoSuchBucket":
+        if code == "NoSuchBucket":  # the link stays used: a bucket created later under that name is not its bucket
             return page(404, t["gone_title"].format(bucket=bucket), [t["gone"]], lang)
         # AccessDenied also covers "same name, other owner" (ExpectedBucketOwner): never act on such a bucket.
         error = f"{code}: {common.error_message(exc)}"
-        return page(502, t["aws_error_title"], [t["aws_error"].format(error=error)], lang)
+        return failed_page(502, t["aws_error_title"], [t["aws_error"].format(error=error)])
 
-    if claims["token_id"] in used_token_ids(tags):
-        LOG.warning("replayed token %s for bucket %s refused", claims["token_id"], bucket)
-        return page(409, t["refused_title"], [t["used"], t["nothing_changed"]], lang)
     if lock_enabled and retention:
         title = t["already_title"].format(bucket=bucket)
         return page(200, title, [t["already"].format(bucket=bucket, retention=describe_retention(retention, t))], lang)
@@ -448,16 +491,11 @@ def handler(event, context):
             t["failed"].format(bucket=bucket, error=f"{code}: {common.error_message(exc.error)}"),
             t["failed_versioning"] if exc.versioning_enabled_here else t["failed_nothing"],
         ]
-        return page(status, t["failed_title"].format(bucket=bucket), paragraphs, lang)
+        return failed_page(status, t["failed_title"].format(bucket=bucket), paragraphs)
 
     paragraphs = [
         t["done"].format(bucket=bucket, mode=mode, days=days),
         t["versioning_enabled_now"] if versioning_enabled_here else t["versioning_was_on"],
     ]
-    try:
-        mark_used(s3, bucket, account, claims["token_id"], tags)
-    except (ClientError, common.TaggingError) as exc:
-        LOG.error("could not mark token %s as used on %s: %s", claims["token_id"], bucket, exc)
-        paragraphs.append(t["mark_failed"].format(error=getattr(exc, "code", None) or common.error_code(exc)))
-    LOG.info("bucket %s locked: %s %d days", bucket, mode, days)
+    LOG.info("bucket %s locked: %s %d days (token %s)", bucket, mode, days, claims["token_id"])
     return page(200, t["done_title"].format(bucket=bucket), paragraphs, lang)

@@ -1,4 +1,5 @@
-"""Helpers shared by the notifier and the lock function: lazy AWS clients, the lock secret, bucket tags.
+"""Helpers shared by the notifier and the lock function: lazy AWS clients, the lock secret, bucket tags, and the
+state table (DynamoDB) where the notifier remembers the events it announced and the lock function the links used.
 
 Standard library and boto3 only (both ship with the Lambda Python runtime). Nothing here talks to AWS at import
 time: clients are created on first use and cached per container, so tests can import the handlers without AWS.
@@ -16,6 +17,10 @@ MAX_BUCKET_TAGS = 50
 MAX_TAG_VALUE = 256
 # The lock secret is re-read after this long, so a rotated secret reaches warm containers within minutes.
 SECRET_CACHE_SECONDS = 300
+
+# The state table: one string partition key, one TTL attribute (Unix seconds, a Number as TTL requires).
+STATE_KEY = "id"
+STATE_EXPIRES = "expires_at"
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"", "0", "false", "no", "off"}
@@ -109,6 +114,71 @@ def lock_secret(parameter_name, refresh=False):
     secret = response["Parameter"]["Value"].encode("utf-8")
     _secrets[parameter_name] = (secret, now)
     return secret
+
+
+def _state_item(key, expires_at, attributes):
+    item = {STATE_KEY: {"S": key}, STATE_EXPIRES: {"N": str(int(expires_at))}}
+    item.update({name: {"S": str(value)} for name, value in (attributes or {}).items()})
+    return item
+
+
+def claim(table, key, expires_at, attributes=None):
+    """Create the item ``key`` unless it exists: True when this call created it, False when it was there already.
+
+    One conditional PutItem (``attribute_not_exists``): DynamoDB checks the condition against the latest version
+    of the item and writes in the same operation, so of several callers racing for one key exactly one wins.
+    Other errors (throttling after the SDK's retries, AccessDenied) are raised: the caller decides.
+    """
+    from botocore.exceptions import ClientError
+
+    try:
+        client("dynamodb").put_item(
+            TableName=table,
+            Item=_state_item(key, expires_at, attributes),
+            ConditionExpression="attribute_not_exists(#key)",
+            ExpressionAttributeNames={"#key": STATE_KEY},
+        )
+    except ClientError as exc:
+        if error_code(exc) == "ConditionalCheckFailedException":
+            return False
+        raise
+    return True
+
+
+def release(table, key, owner_attribute, owner):
+    """Delete ``key`` if ``owner_attribute`` still holds ``owner`` (the claim this caller made). True when deleted."""
+    from botocore.exceptions import ClientError
+
+    try:
+        client("dynamodb").delete_item(
+            TableName=table,
+            Key={STATE_KEY: {"S": key}},
+            ConditionExpression="#owner = :owner",
+            ExpressionAttributeNames={"#owner": owner_attribute},
+            ExpressionAttributeValues={":owner": {"S": str(owner)}},
+        )
+    except ClientError as exc:
+        if error_code(exc) == "ConditionalCheckFailedException":
+            return False
+        raise
+    return True
+
+
+def exists(table, key):
+    """Whether the item ``key`` exists (a strongly consistent GetItem: a write just acknowledged is seen)."""
+    response = client("dynamodb").get_item(
+        TableName=table,
+        Key={STATE_KEY: {"S": key}},
+        ConsistentRead=True,
+        ProjectionExpression="#key",
+        ExpressionAttributeNames={"#key": STATE_KEY},
+    )
+    return "Item" in response
+
+
+def remember(table, key, expires_at, attributes=None):
+    """Write the item ``key`` (unconditionally: the same key twice is the same fact)."""
+    client("dynamodb").put_item(TableName=table, Item=_state_item(key, expires_at, attributes))
 
 
 def tag_value(text):

@@ -226,7 +226,7 @@ def test_read_function_maps_one_get_function(lam):
         {"FunctionName": NAME},
     )
     assert _lambda.read_function(client, NAME) == dict(
-        spec(), code_sha256=_lambda.code_sha256(CODE), tags={"team": "security"}, reserved_concurrency=2
+        spec(), code_sha256=_lambda.code_sha256(CODE), tags={"team": "security"}, reserved_concurrency=2, busy=False
     )
 
 
@@ -236,8 +236,9 @@ def test_read_function_of_a_missing_function_is_none(lam):
     assert _lambda.read_function(client, NAME) is None
 
 
-def current():
-    return dict(spec(), code_sha256=_lambda.code_sha256(CODE), tags={}, reserved_concurrency=None)
+def current(**overrides):
+    state = dict(spec(), code_sha256=_lambda.code_sha256(CODE), tags={}, reserved_concurrency=None, busy=False)
+    return dict(state, **overrides)
 
 
 def test_unchanged_function_makes_no_call(lam):
@@ -252,7 +253,7 @@ def test_new_code_is_uploaded_and_waited_for(lam):
     new_code = CODE + b"\x00"
     stub.add_response("update_function_code", {"FunctionArn": ARN}, {"FunctionName": NAME, "ZipFile": new_code})
     stub.add_response(
-        "get_function", {"Configuration": configuration(LastUpdateStatus="Successful")}, {"FunctionName": NAME}
+        "get_function_configuration", configuration(LastUpdateStatus="Successful"), {"FunctionName": NAME}
     )
     parts, after = _lambda.ensure_function_present(client, current(), spec(), new_code, {}, True, False)
     assert parts == ["code"]
@@ -270,7 +271,7 @@ def test_changed_environment_updates_the_configuration(lam, propagation):
     client, stub = lam
     changed = spec(environment=dict(ENVIRONMENT, NOTIFY_LANGUAGE="ja"))
     stub.add_response("update_function_configuration", {"FunctionArn": ARN}, _lambda._configuration_params(changed))
-    stub.add_response("get_function", {"Configuration": configuration()}, {"FunctionName": NAME})
+    stub.add_response("get_function_configuration", configuration(), {"FunctionName": NAME})
     parts, _after = _lambda.ensure_function_present(client, current(), changed, CODE, {}, True, False)
     assert parts == ["configuration"]
 
@@ -279,7 +280,7 @@ def test_new_function_is_created_with_its_tags_and_waited_for(lam, propagation):
     client, stub = lam
     params = dict(create_params(), Tags={"team": "security", "cost-center": "1234"})
     stub.add_response("create_function", {"FunctionArn": ARN}, params)
-    stub.add_response("get_function", {"Configuration": configuration(State="Active")}, {"FunctionName": NAME})
+    stub.add_response("get_function_configuration", configuration(State="Active"), {"FunctionName": NAME})
     stub.add_response(
         "put_function_concurrency",
         {"ReservedConcurrentExecutions": 2},
@@ -290,6 +291,193 @@ def test_new_function_is_created_with_its_tags_and_waited_for(lam, propagation):
     )
     assert parts == [""]
     assert after["arn"] == ARN
+
+
+# --- updates in progress: Lambda's update state machine (AWS Lambda Developer Guide, "Lambda function states") ----
+
+
+@pytest.fixture
+def idle_clock(monkeypatch, fake_clock):
+    """wait_idle's pauses on the fake clock (it reads time.sleep / time.monotonic when called)."""
+
+    class _Time:
+        sleep = staticmethod(fake_clock.sleep)
+        monotonic = staticmethod(fake_clock)
+
+    monkeypatch.setattr(_lambda, "time", _Time)
+    return fake_clock
+
+
+IN_PROGRESS = {"LastUpdateStatus": "InProgress", "LastUpdateStatusReasonCode": None}
+
+
+def test_an_update_left_in_progress_is_waited_for_before_the_code_is_uploaded(lam, idle_clock, record_operations):
+    """An interrupted run leaves LastUpdateStatus InProgress: UpdateFunctionCode would be refused (conflict)."""
+    client, stub = lam
+    calls = record_operations(client)
+    new_code = CODE + b"\x00"
+    for _poll in range(3):
+        stub.add_response(
+            "get_function_configuration", configuration(LastUpdateStatus="InProgress"), {"FunctionName": NAME}
+        )
+    stub.add_response(
+        "get_function_configuration", configuration(LastUpdateStatus="Successful"), {"FunctionName": NAME}
+    )
+    stub.add_response("update_function_code", {"FunctionArn": ARN}, {"FunctionName": NAME, "ZipFile": new_code})
+    stub.add_response(
+        "get_function_configuration", configuration(LastUpdateStatus="Successful"), {"FunctionName": NAME}
+    )
+    parts, after = _lambda.ensure_function_present(client, current(busy=True), spec(), new_code, {}, True, False)
+    assert parts == ["code"] and after["busy"] is False
+    assert calls.index("UpdateFunctionCode") == 4
+    # jittered and growing: each pause within (delay/2, delay], delay doubling from 1 s
+    assert len(idle_clock.sleeps) == 3
+    for pause, delay in zip(idle_clock.sleeps, (1, 2, 4), strict=True):
+        assert delay / 2 <= pause <= delay
+
+
+def test_a_busy_function_with_nothing_to_change_is_not_waited_for(lam):
+    client, _stub = lam
+    parts, _after = _lambda.ensure_function_present(client, current(busy=True), spec(), CODE, {}, True, False)
+    assert parts == []
+
+
+def test_an_update_that_never_finishes_fails_after_the_bound(lam, idle_clock, monkeypatch):
+    client, stub = lam
+    monkeypatch.setattr(_lambda.random, "uniform", lambda low, high: high)
+    # longest pauses 1, 2, 4, 8, then 10 s: polls at 0, 1, 3, 7, 15, 25, ..., 295 and the last one at 300
+    for _poll in range(5 + 28 + 1):
+        stub.add_response(
+            "get_function_configuration", configuration(LastUpdateStatus="InProgress"), {"FunctionName": NAME}
+        )
+    with pytest.raises(
+        _lambda.LambdaError, match=r"still being updated after 300 s \(State Active, LastUpdateStatus InProgress\)"
+    ):
+        _lambda.wait_idle(client, NAME)
+    assert idle_clock() - 1000.0 == pytest.approx(300.0)
+    assert max(idle_clock.sleeps) == 10.0  # pauses capped at 10 s
+
+
+def test_an_update_lambda_could_not_apply_is_reported(lam, idle_clock):
+    client, stub = lam
+    stub.add_response(
+        "get_function_configuration",
+        configuration(
+            LastUpdateStatus="Failed",
+            LastUpdateStatusReasonCode="InvalidZipFileException",
+            LastUpdateStatusReason="Could not unzip uploaded file.",
+        ),
+        {"FunctionName": NAME},
+    )
+    with pytest.raises(
+        _lambda.LambdaError,
+        match="could not apply the code update of trailwatch-notifier: InvalidZipFileException Could not unzip",
+    ):
+        _lambda.wait_applied(client, NAME, "code update")
+
+
+def test_a_conflicting_update_is_retried_until_it_goes_through(lam, propagation):
+    """Someone else's update between our read and our call: ResourceConflictException, retried (jittered, bounded)."""
+    client, stub = lam
+    new_code = CODE + b"\x00"
+    conflict = "The operation cannot be performed at this time. An update is in progress for resource: " + ARN
+    stub.add_client_error("update_function_code", "ResourceConflictException", conflict, 409)
+    stub.add_client_error("update_function_code", "ResourceConflictException", conflict, 409)
+    stub.add_response("update_function_code", {"FunctionArn": ARN}, {"FunctionName": NAME, "ZipFile": new_code})
+    _lambda.update_function_code(client, NAME, new_code)
+    assert propagation.timeouts == [_lambda.UPDATE_TIMEOUT] and len(propagation.sleeps) == 2
+
+
+def test_a_configuration_update_waits_out_a_conflict_too(lam, propagation):
+    client, stub = lam
+    params = _lambda._configuration_params(spec())
+    stub.add_client_error("update_function_configuration", "ResourceConflictException", "An update is in progress", 409)
+    stub.add_response("update_function_configuration", {"FunctionArn": ARN}, params)
+    _lambda.update_function_configuration(client, params)
+    assert _lambda.UPDATE_TIMEOUT in propagation.timeouts
+
+
+# --- reserved concurrency and asynchronous invocation ------------------------------------------------------------
+
+UNRESERVED_REFUSAL = (
+    "Specified ReservedConcurrentExecutions for function decreases account's UnreservedConcurrentExecution below "
+    "its minimum value of [100]."
+)
+
+
+def test_a_reservation_the_account_cannot_spare_is_refused_as_such(lam, propagation):
+    """PutFunctionConcurrency keeps at least 100 of the account's concurrency unreserved (API reference)."""
+    client, stub = lam
+    stub.add_client_error("put_function_concurrency", "InvalidParameterValueException", UNRESERVED_REFUSAL, 400)
+    with pytest.raises(_lambda.ConcurrencyRefused) as refused:
+        _lambda.put_concurrency(client, NAME, 2)
+    assert refused.value.message == UNRESERVED_REFUSAL
+
+
+def test_no_reservation_removes_an_existing_one(lam, propagation):
+    client, stub = lam
+    stub.add_response("delete_function_concurrency", {}, {"FunctionName": NAME})
+    parts, after = _lambda.ensure_function_present(
+        client, current(reserved_concurrency=5), spec(), CODE, {}, True, False, reserved_concurrency=-1
+    )
+    assert parts == ["concurrency"] and after["reserved_concurrency"] is None
+
+
+ASYNC = _lambda.event_invoke_config(2, 21600, f"arn:aws:sqs:{REGION}:{ACCOUNT}:trailwatch-notifier-failed")
+PUT_ASYNC = {
+    "FunctionName": NAME,
+    "MaximumRetryAttempts": 2,
+    "MaximumEventAgeInSeconds": 21600,
+    "DestinationConfig": {"OnFailure": {"Destination": ASYNC["on_failure"]}},
+}
+
+
+def test_the_on_failure_destination_waits_for_the_role_to_allow_it(lam, propagation):
+    """Lambda checks that the execution role may send to the destination; a policy put seconds ago is refused."""
+    client, stub = lam
+    refusal = "The function execution role does not have permissions to call SendMessage on " + ASYNC["on_failure"]
+    stub.add_client_error("put_function_event_invoke_config", "InvalidParameterValueException", refusal, 400)
+    stub.add_response("put_function_event_invoke_config", {"FunctionArn": ARN}, PUT_ASYNC)
+    changed, after = _lambda.ensure_event_invoke_config(client, NAME, None, ASYNC, False)
+    assert changed and after == ASYNC
+    assert _lambda.PROPAGATION_TIMEOUT in propagation.timeouts
+
+
+def test_another_invalid_async_setting_is_not_retried(lam, propagation):
+    client, stub = lam
+    stub.add_client_error(
+        "put_function_event_invoke_config", "InvalidParameterValueException", "Unsupported destination type", 400
+    )
+    with pytest.raises(_lambda.LambdaError, match="Unsupported destination type"):
+        _lambda.ensure_event_invoke_config(client, NAME, None, ASYNC, False)
+
+
+def test_async_settings_are_read_back_as_they_are_put(lam):
+    client, stub = lam
+    stub.add_response(
+        "get_function_event_invoke_config",
+        {
+            "FunctionArn": ARN,
+            "MaximumRetryAttempts": 2,
+            "MaximumEventAgeInSeconds": 21600,
+            "DestinationConfig": {"OnSuccess": {}, "OnFailure": {"Destination": ASYNC["on_failure"]}},
+        },
+        {"FunctionName": NAME},
+    )
+    current_config = _lambda.read_event_invoke_config(client, NAME)
+    assert current_config == ASYNC
+    assert _lambda.ensure_event_invoke_config(client, NAME, current_config, ASYNC, False) == (False, ASYNC)
+
+
+def test_no_async_settings_read_as_none(lam):
+    client, stub = lam
+    stub.add_client_error(
+        "get_function_event_invoke_config",
+        "ResourceNotFoundException",
+        f"The function {ARN} doesn't have an EventInvokeConfig",
+        404,
+    )
+    assert _lambda.read_event_invoke_config(client, NAME) is None
 
 
 # --- resource policy grants --------------------------------------------------------------------------------------

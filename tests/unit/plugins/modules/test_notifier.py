@@ -1,8 +1,10 @@
 """trailwatch.aws.notifier run in-process against moto's mock_aws.
 
-Create (with lock link: secret, roles, log groups, both functions, URL, grants, subscription filter), re-run
-(no change, no write), check mode (prediction, no write), a code change found by CodeSha256, the lock link turned
-off, absent (log groups kept) and absent with purge, and the refusals that must come before any write.
+Create (state table, failed-events queue, with lock link: secret, roles, log groups, both functions, reserved
+concurrency, URL, grants, asynchronous invocation settings, subscription filter, alarms), re-run (no change, no
+write), check mode (prediction, no write), a code change found by CodeSha256, drift repaired, the lock link turned
+off, a topic given by ARN, absent (log groups and queue kept) and absent with purge, and the refusals that must come
+before any write.
 """
 
 import json
@@ -30,7 +32,10 @@ TRAIL_GROUP = "aws-cloudtrail-logs-trailwatch"
 TOPIC = "trailwatch-alerts"
 TOPIC_ARN = f"arn:aws:sns:{REGION}:{ACCOUNT}:{TOPIC}"
 LAMBDA_CODE = Path(__file__).resolve().parents[4] / "roles" / "notifier" / "files" / "lambda"
-PATTERN = '{ ($.eventSource = "s3.amazonaws.com") && ($.eventName = "CreateBucket") }'
+PATTERN = '{ ($.eventName = "CreateBucket") }'
+TABLE = "trailwatch-notifier-state"
+QUEUE = "trailwatch-notifier-failed"
+QUEUE_ARN = f"arn:aws:sqs:{REGION}:{ACCOUNT}:{QUEUE}"
 SECRET = "/trailwatch/lock-link-secret"
 READ_PREFIXES = ("Get", "List", "Describe")
 
@@ -117,6 +122,8 @@ def args(**overrides):
 
 
 CREATED = [
+    "state_table",
+    "failed_events_queue",
     "secret_parameter",
     "lock_role",
     "lock_log_group",
@@ -127,7 +134,10 @@ CREATED = [
     "notifier_log_group",
     "notifier_function",
     "notifier_function:permissions",
+    "notifier_function:async",
     "subscription_filter",
+    "errors_alarm",
+    "failed_events_alarm",
 ]
 
 
@@ -146,6 +156,11 @@ def test_create_deploys_every_part_in_order(stack, run):
     assert ops.index("CreateLogGroup") < ops.index("CreateFunction")
     assert ops.index("AddPermission") < ops.index("PutSubscriptionFilter")
     assert ops.index("PutParameter") < ops.index("CreateFunction")
+    # The lock function is capped before it gets its public URL; the notifier has its retries and failed-events
+    # queue before the subscription filter can invoke it.
+    assert ops.index("PutFunctionConcurrency") < ops.index("CreateFunctionUrlConfig")
+    assert ops.index("PutFunctionEventInvokeConfig") < ops.index("PutSubscriptionFilter")
+    assert ops.index("CreateQueue") < ops.index("PutFunctionEventInvokeConfig")
 
     lam = boto3.client("lambda")
     nf = lam.get_function(FunctionName="trailwatch-notifier")["Configuration"]
@@ -156,6 +171,7 @@ def test_create_deploys_every_part_in_order(stack, run):
     assert nf["CodeSha256"] == lock["CodeSha256"] == _lambda.code_sha256(_lambda.build_zip(LAMBDA_CODE))
     assert nf["Environment"]["Variables"] == {
         "TOPIC_ARN": TOPIC_ARN,
+        "STATE_TABLE": TABLE,
         "NOTIFY_LANGUAGE": "en",
         "TAG_NEW_BUCKETS": "true",
         "LOCK_LINK": "true",
@@ -164,6 +180,7 @@ def test_create_deploys_every_part_in_order(stack, run):
     }
     assert lock["Environment"]["Variables"] == {
         "LOCK_SECRET_PARAMETER": SECRET,
+        "STATE_TABLE": TABLE,
         "LOCK_MODE": "GOVERNANCE",
         "LOCK_DAYS": "7",
         "NOTIFY_LANGUAGE": "en",
@@ -393,13 +410,20 @@ def test_absent_removes_everything_but_the_log_groups(stack, run):
     result, ops = run({"state": "absent", "name": "trailwatch", "log_group_name": TRAIL_GROUP})
     assert result["changes"] == [
         "subscription_filter",
+        "errors_alarm",
+        "failed_events_alarm",
         "notifier_function",
         "notifier_role",
         "lock_function",
         "lock_role",
         "secret_parameter",
+        "state_table",
     ]
     assert ops.index("DeleteSubscriptionFilter") < ops.index("DeleteFunction")
+    assert boto3.client("dynamodb").list_tables()["TableNames"] == []
+    assert boto3.client("cloudwatch").describe_alarms()["MetricAlarms"] == []
+    # The failed-events queue may hold events that failed every attempt: kept unless purging.
+    assert boto3.client("sqs").get_queue_url(QueueName=QUEUE)["QueueUrl"]
     assert boto3.client("lambda").list_functions()["Functions"] == []
     assert boto3.client("iam").list_roles()["Roles"] == []
     assert boto3.client("ssm").describe_parameters()["Parameters"] == []
@@ -411,8 +435,9 @@ def test_absent_removes_everything_but_the_log_groups(stack, run):
     assert result["changed"] is False and writes(ops) == []
 
     result, ops = run({"state": "absent", "name": "trailwatch", "log_group_name": TRAIL_GROUP, "purge_data": True})
-    assert result["changes"] == ["lock_log_group", "notifier_log_group"]
+    assert result["changes"] == ["lock_log_group", "notifier_log_group", "failed_events_queue"]
     assert boto3.client("logs").describe_log_groups(logGroupNamePrefix="/aws/lambda/")["logGroups"] == []
+    assert boto3.client("sqs").list_queues().get("QueueUrls", []) == []
 
 
 def test_absent_after_the_trail_is_gone_changes_nothing(aws, run):
@@ -434,4 +459,233 @@ def test_an_encrypted_topic_lets_the_notifier_use_its_key(aws, run, by_alias):
         "Action": ["kms:GenerateDataKey*", "kms:Decrypt"],
         "Resource": key_arn,
     }
-    assert set(statements) == {"TrailWatchOwnLogs", "TrailWatchPublish", "TrailWatchEncryptedTopic"}
+    assert set(statements) == {
+        "TrailWatchOwnLogs",
+        "TrailWatchPublish",
+        "TrailWatchEncryptedTopic",
+        "TrailWatchAnnouncedEvents",
+        "TrailWatchFailedEvents",
+    }
+
+
+# --- no lost notification: state table, failed-events queue, retries, alarms -------------------------------------
+
+
+def test_failed_events_path_is_deployed(stack, run):
+    result, _ops = run(args())
+    ddb = boto3.client("dynamodb")
+    table = ddb.describe_table(TableName=TABLE)["Table"]
+    assert table["KeySchema"] == [{"AttributeName": "id", "KeyType": "HASH"}]
+    assert table["BillingModeSummary"]["BillingMode"] == "PAY_PER_REQUEST"
+    assert (table["SSEDescription"]["Status"], table["SSEDescription"]["SSEType"]) == ("ENABLED", "KMS")
+    ttl = ddb.describe_time_to_live(TableName=TABLE)["TimeToLiveDescription"]
+    assert (ttl["TimeToLiveStatus"], ttl["AttributeName"]) == ("ENABLED", "expires_at")
+    assert {t["Key"]: t["Value"] for t in ddb.list_tags_of_resource(ResourceArn=table["TableArn"])["Tags"]} == {
+        "team": "security"
+    }
+
+    sqs = boto3.client("sqs")
+    url = sqs.get_queue_url(QueueName=QUEUE)["QueueUrl"]
+    attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+    assert attributes["SqsManagedSseEnabled"] == "true"
+    assert attributes["MessageRetentionPeriod"] == "1209600"
+    assert json.loads(attributes["Policy"])["Statement"] == [
+        {
+            "Sid": "TrailWatchDenyInsecureTransport",
+            "Effect": "Deny",
+            "Principal": "*",
+            "Action": "sqs:*",
+            "Resource": QUEUE_ARN,
+            "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+        }
+    ]
+
+    lam = boto3.client("lambda")
+    config = lam.get_function_event_invoke_config(FunctionName="trailwatch-notifier")
+    assert config["MaximumRetryAttempts"] == notifier.MAXIMUM_RETRY_ATTEMPTS == 2
+    assert config["MaximumEventAgeInSeconds"] == notifier.MAXIMUM_EVENT_AGE_SECONDS == 21600
+    assert config["DestinationConfig"] == {"OnFailure": {"Destination": QUEUE_ARN}}
+    assert lam.get_function(FunctionName="trailwatch-lock")["Concurrency"] == {"ReservedConcurrentExecutions": 2}
+    assert "Concurrency" not in lam.get_function(FunctionName="trailwatch-notifier")  # the notifier is not capped
+
+    alarms = {a["AlarmName"]: a for a in boto3.client("cloudwatch").describe_alarms()["MetricAlarms"]}
+    errors, failed = alarms["trailwatch-notifier-errors"], alarms["trailwatch-notifier-failed-events"]
+    assert (errors["Namespace"], errors["MetricName"], errors["Statistic"]) == ("AWS/Lambda", "Errors", "Sum")
+    assert errors["Dimensions"] == [{"Name": "FunctionName", "Value": "trailwatch-notifier"}]
+    assert (failed["Namespace"], failed["MetricName"], failed["Statistic"]) == (
+        "AWS/SQS",
+        "ApproximateNumberOfMessagesVisible",
+        "Maximum",
+    )
+    assert failed["Dimensions"] == [{"Name": "QueueName", "Value": QUEUE}]
+    for alarm in (errors, failed):
+        assert alarm["AlarmActions"] == [TOPIC_ARN] and alarm["ActionsEnabled"] is True
+        assert (alarm["Threshold"], alarm["ComparisonOperator"]) == (1.0, "GreaterThanOrEqualToThreshold")
+        assert alarm["TreatMissingData"] == "notBreaching" and alarm["OKActions"] == []
+    assert result["alarms"]["errors"]["arn"] == errors["AlarmArn"]
+
+
+def test_roles_reach_only_this_accounts_buckets_and_their_own_state_items(stack, run):
+    result, _ops = run(args())
+    notifier_statements = {s["Sid"]: s for s in result["roles"]["notifier"]["permissions_policy"]["Statement"]}
+    lock_statements = {s["Sid"]: s for s in result["roles"]["lock"]["permissions_policy"]["Statement"]}
+    for statement in (notifier_statements["TrailWatchTagNewBuckets"], lock_statements["TrailWatchLockBuckets"]):
+        assert statement["Resource"] == "arn:aws:s3:::*"
+        assert statement["Condition"] == {"StringEquals": {"aws:ResourceAccount": ACCOUNT}}
+    assert "s3:PutBucketTagging" not in lock_statements["TrailWatchLockBuckets"]["Action"]  # no tag marks anymore
+    table_arn = f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{TABLE}"
+    assert notifier_statements["TrailWatchAnnouncedEvents"] == {
+        "Sid": "TrailWatchAnnouncedEvents",
+        "Effect": "Allow",
+        "Action": ["dynamodb:GetItem", "dynamodb:PutItem"],
+        "Resource": table_arn,
+        "Condition": {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["event#*"]}},
+    }
+    assert lock_statements["TrailWatchUsedLinks"] == {
+        "Sid": "TrailWatchUsedLinks",
+        "Effect": "Allow",
+        "Action": ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem"],
+        "Resource": table_arn,
+        "Condition": {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["token#*"]}},
+    }
+    assert notifier_statements["TrailWatchFailedEvents"] == {
+        "Sid": "TrailWatchFailedEvents",
+        "Effect": "Allow",
+        "Action": "sqs:SendMessage",
+        "Resource": QUEUE_ARN,
+    }
+
+
+@pytest.fixture
+def aws_event_invoke_config_replaces(monkeypatch):
+    """AWS: PutFunctionEventInvokeConfig overwrites the configuration (AWS Lambda Developer Guide, "Configuring error
+    handling settings for Lambda asynchronous invocations"); moto 5.2.5 appends a second one and keeps answering
+    the first. Test-side help so that drift repair can be read back."""
+    from moto.awslambda.models import LambdaBackend
+
+    original = LambdaBackend.put_function_event_invoke_config
+
+    def overwrite(self, function_name, config):
+        self.get_function(function_name).event_invoke_config = []
+        return original(self, function_name, config)
+
+    monkeypatch.setattr(LambdaBackend, "put_function_event_invoke_config", overwrite)
+
+
+def test_drift_of_the_failed_events_path_is_repaired_once(stack, run, aws_event_invoke_config_replaces):
+    run(args())
+    lam, ddb, sqs, cw = (boto3.client(s) for s in ("lambda", "dynamodb", "sqs", "cloudwatch"))
+    lam.put_function_event_invoke_config(FunctionName="trailwatch-notifier", MaximumRetryAttempts=0)
+    lam.put_function_concurrency(FunctionName="trailwatch-lock", ReservedConcurrentExecutions=50)
+    ddb.update_time_to_live(TableName=TABLE, TimeToLiveSpecification={"Enabled": False, "AttributeName": "expires_at"})
+    url = sqs.get_queue_url(QueueName=QUEUE)["QueueUrl"]
+    sqs.set_queue_attributes(QueueUrl=url, Attributes={"MessageRetentionPeriod": "60", "Policy": ""})
+    cw.put_metric_alarm(
+        AlarmName="trailwatch-notifier-errors",
+        Namespace="AWS/Lambda",
+        MetricName="Errors",
+        Statistic="Sum",
+        Period=300,
+        EvaluationPeriods=1,
+        Threshold=10,
+        ComparisonOperator="GreaterThanOrEqualToThreshold",
+    )
+
+    result, ops = run(args(), check_mode=True)
+    expected = [
+        "state_table:ttl",
+        "failed_events_queue:attributes",
+        "failed_events_queue:policy",
+        "lock_function:concurrency",
+        "notifier_function:async",
+        "errors_alarm",
+    ]
+    assert result["changes"] == expected and writes(ops) == []
+    result, ops = run(args())
+    assert result["changes"] == expected
+    assert sorted(writes(ops)) == sorted(
+        ["UpdateTimeToLive", "SetQueueAttributes", "PutFunctionConcurrency", "PutFunctionEventInvokeConfig"]
+        + ["PutMetricAlarm"]
+    )
+    config = lam.get_function_event_invoke_config(FunctionName="trailwatch-notifier")
+    assert config["MaximumRetryAttempts"] == 2 and config["DestinationConfig"]["OnFailure"]["Destination"] == QUEUE_ARN
+    result, ops = run(args())
+    assert result["changed"] is False and writes(ops) == []
+
+
+def test_lock_reserved_concurrency_can_be_changed_and_removed(stack, run):
+    run(args())
+    result, ops = run(args(lock_reserved_concurrency=5))
+    assert result["changes"] == ["lock_function:concurrency"] and writes(ops) == ["PutFunctionConcurrency"]
+    result, ops = run(args(lock_reserved_concurrency=-1))
+    assert result["changes"] == ["lock_function:concurrency"] and writes(ops) == ["DeleteFunctionConcurrency"]
+    assert "Concurrency" not in boto3.client("lambda").get_function(FunctionName="trailwatch-lock")
+    result, ops = run(args(lock_reserved_concurrency=-1))
+    assert result["changed"] is False and writes(ops) == []
+
+
+def test_a_reservation_the_account_cannot_spare_names_the_option_and_creates_no_url(stack, run, monkeypatch):
+    # moto enforces Lambda's "at least 100 unreserved" only with a quota set; AWS always does (PutFunctionConcurrency).
+    monkeypatch.setenv("MOTO_LAMBDA_CONCURRENCY_QUOTA", "101")
+    result, ops = run(args())
+    assert result["failed"] is True
+    assert result["msg"].startswith("lock_reserved_concurrency: AWS refused to reserve 2 concurrent executions")
+    assert "trailwatch_lock_reserved_concurrency" in result["msg"] and "-1" in result["msg"]
+    assert "CreateFunctionUrlConfig" not in ops and "AddPermission" not in ops
+    result, _ops = run(args(lock_reserved_concurrency=-1))
+    assert result.get("failed") is not True, result
+    assert result["lock_url"].startswith("https://")
+
+
+def test_a_topic_given_by_arn_is_followed(stack, run):
+    topic = boto3.client("sns").create_topic(Name="security-alerts")["TopicArn"]
+    byo = {k: v for k, v in args(topic_arn=topic).items() if k != "topic_name"}
+    result, _ops = run(byo)
+    assert result["notifier_function"]["environment"]["TOPIC_ARN"] == topic
+    assert all(alarm["spec"]["AlarmActions"] == [topic] for alarm in result["alarms"].values())
+    statements = {s["Sid"]: s for s in result["roles"]["notifier"]["permissions_policy"]["Statement"]}
+    assert statements["TrailWatchPublish"]["Resource"] == topic
+    result, ops = run(byo)
+    assert result["changed"] is False and writes(ops) == []
+
+
+@pytest.mark.parametrize(
+    "topic, message",
+    [
+        (
+            "arn:aws:sns:us-east-1:111111111111:central-alerts",
+            "topic_arn: topic arn:aws:sns:us-east-1:111111111111:central-alerts is in account 111111111111, "
+            "the notifier in account 123456789012",
+        ),
+        (
+            f"arn:aws:sns:eu-west-1:{ACCOUNT}:alerts",
+            f"topic_arn: topic arn:aws:sns:eu-west-1:{ACCOUNT}:alerts is in region eu-west-1, the notifier and its "
+            "alarms in us-east-1",
+        ),
+        (f"arn:aws:sns:us-east-1:{ACCOUNT}:not-there", "topic_arn: SNS topic arn:aws:sns:us-east-1:"),
+    ],
+    ids=["other-account", "other-region", "missing"],
+)
+def test_a_topic_arn_the_notifier_cannot_use_is_refused_before_any_write(stack, run, topic, message):
+    result, ops = run({k: v for k, v in args(topic_arn=topic).items() if k != "topic_name"})
+    assert result["failed"] is True and result["msg"].startswith(message), result["msg"]
+    assert writes(ops) == []
+
+
+@pytest.mark.parametrize(
+    "overrides, message",
+    [
+        ({"lock_reserved_concurrency": 0}, "lock_reserved_concurrency must be at least 1, or -1 for no reservation"),
+        ({"lock_reserved_concurrency": -2}, "lock_reserved_concurrency must be at least 1, or -1 for no reservation"),
+        ({"maximum_retry_attempts": 3}, "maximum_retry_attempts must be 0, 1 or 2"),
+        ({"maximum_event_age_seconds": 59}, "maximum_event_age_seconds must be between 60 and 21600"),
+        ({"topic_arn": "arn:aws:sqs:us-east-1:123456789012:q"}, "topic_arn: 'arn:aws:sqs:us-east-1:123456789012:q' is"),
+    ],
+)
+def test_bad_notifier_settings_fail_before_any_call(aws, run, overrides, message):
+    params = args(**overrides)
+    if "topic_arn" in overrides:
+        params.pop("topic_name")
+    result, ops = run(params)
+    assert result["failed"] is True and message in result["msg"], result["msg"]
+    assert ops == []
