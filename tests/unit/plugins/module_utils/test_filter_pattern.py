@@ -900,7 +900,7 @@ else:
     @st.composite
     def selectors(draw):
         steps = [draw(st.one_of(NAME_STEPS, st.just(".*")))]
-        for _ in range(draw(st.integers(0, 3))):
+        for _index in range(draw(st.integers(0, 3))):
             choices = [NAME_STEPS, st.integers(0, 99).map(lambda i: f"[{i}]")]
             if ".*" not in steps and "[*]" not in steps:
                 choices.append(st.sampled_from([".*", "[*]"]))
@@ -940,8 +940,8 @@ else:
         for index, name in enumerate(names):
             kind = "..." if index == ellipsis else draw(st.sampled_from(["name", "empty", "condition"]))
             if kind == "condition":
-                parts = [draw(conditions(name)) for _ in range(draw(st.integers(1, 3)))]
-                joins = [draw(st.sampled_from([" && ", " || ", "&&", "||"])) for _ in parts[1:]]
+                parts = [draw(conditions(name)) for _index in range(draw(st.integers(1, 3)))]
+                joins = [draw(st.sampled_from([" && ", " || ", "&&", "||"])) for _part in parts[1:]]
                 fields.append(parts[0] + "".join(j + p for j, p in zip(joins, parts[1:], strict=True)))
             else:
                 fields.append({"...": "...", "name": name, "empty": ""}[kind])
