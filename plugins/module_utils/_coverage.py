@@ -798,10 +798,9 @@ def _trail_verdict(trail: TrailRecording, event: Event) -> Tuple[str, List[_Blam
         same_category = True
         if not failed and not unknown:
             return "recorded", []
-        if not failed:
-            partial.extend(_Blame(c.setting, c.fix, c.field) for c in unknown)
-        else:
-            failing.extend(_Blame(c.setting, c.fix, c.field) for c in failed)
+        # a condition without a setting of its own (a basic selector's resource type): the category is missing
+        named = [_Blame(c.setting, c.fix, c.field) if c.setting else label(event.category) for c in failed or unknown]
+        (failing if failed else partial).extend(named)
     if partial:
         return "partial", partial
     if not same_category:
