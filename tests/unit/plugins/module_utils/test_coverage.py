@@ -94,6 +94,10 @@ RECORDINGS = {
             }
         ],
     ),
+    # "if the event matches any event selector, the trail processes and logs the event"
+    "two-selectors": coverage.recording_from_trail(
+        trail(), [{"ReadWriteType": "ReadOnly"}, {"ReadWriteType": "WriteOnly", "IncludeManagementEvents": True}], []
+    ),
     # a read-only trail and a write-only trail together record everything
     "two-trails": coverage.merge_recordings(
         [
@@ -148,6 +152,7 @@ EXPECTED = {
         "unauthorized-api-calls": {"read-write", "source"},
         "kms-key-disabled-or-deleted": {"source"},
     },
+    "two-selectors": {},
     "two-trails": {},
     "unreadable": {name: {"unreadable"} for name in EVERY},
     "no-trail": {name: {"no-trail"} for name in EVERY},
