@@ -415,9 +415,7 @@ Record = Tuple[Event, Dict[str, Any]]
 @lru_cache(maxsize=16)
 def _table_records(region: str) -> Tuple[Record, ...]:
     """The events of the tables: what an excluded source, a global service or the data-event table holds."""
-    kinds = [(source, name, MANAGEMENT, None, False) for source, names in MANAGEMENT_TABLES for name in names]
-    kinds += [(source, name, DATA, rtype, False) for source, rtype, names in DATA_EVENTS for name in names]
-    return _records(kinds, [region, _OTHER_REGION])
+    return _records(_table_kinds(), [region, _OTHER_REGION])
 
 
 def _pattern_records(literals: Dict[str, List[str]], region: str) -> Tuple[Record, ...]:
@@ -437,7 +435,7 @@ def _pattern_records(literals: Dict[str, List[str]], region: str) -> Tuple[Recor
         kinds[(source, _GENERIC_WRITE, MANAGEMENT, None, True)] = None
     records = _records(list(kinds), regions)
     if len(regions) > 2:  # the pattern names regions: the tables' events there too
-        records += _records([k for k in _table_kinds()], regions[1:-1])
+        records += _records(_table_kinds(), regions[1:-1])
     return records
 
 
@@ -813,9 +811,9 @@ def _verdict(recording: Recording, event: Event) -> Tuple[str, List[_Blame]]:
         return "dropped", [_Blame(recording.missing[0], recording.missing[1], "trail")]
     verdicts = [_trail_verdict(trail, event) for trail in recording.trails]
     for status in ("recorded", "partial"):
-        if any(v == status for v, _ in verdicts):
-            return status, [b for v, blames in verdicts if v == status for b in blames]
-    return "dropped", [b for _, blames in verdicts for b in blames]
+        if any(verdict == status for verdict, _blames in verdicts):
+            return status, [b for verdict, blames in verdicts if verdict == status for b in blames]
+    return "dropped", [b for _status, blames in verdicts for b in blames]
 
 
 def dropped_by(recording: Recording, record: Dict[str, Any]) -> List[Tuple[str, str]]:

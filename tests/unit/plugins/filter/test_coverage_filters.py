@@ -74,7 +74,7 @@ def test_cis_on_the_article_settings_fails_naming_the_variables_and_watches():
 
 def test_a_data_watch_fails_naming_it():
     result = coverage([{"name": "objects-read", "pattern": S3_GET}], ["s3_bucket_created"], "All", [])
-    assert [line.split(":")[0] for line in result["errors"]] == ["Watch objects-read"]
+    assert [line.split(":", maxsplit=1)[0] for line in result["errors"]] == ["Watch objects-read"]
 
 
 def test_accepted_blind_spots_only_warn():

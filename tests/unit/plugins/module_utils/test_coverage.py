@@ -366,7 +366,7 @@ def test_a_data_watch_message_names_the_watch_and_the_fix():
 def test_accepted_blind_spots_are_warnings():
     watches = [dict(WATCHES["kms-key-disabled-or-deleted"], accept_blind_spots=True), WATCHES["root-account-used"]]
     report = coverage.coverage_report(watches, ARTICLE)
-    assert [line.split(":")[0] for line in report["errors"]] == ["Watch root-account-used"] * 2
+    assert [line.split(":", maxsplit=1)[0] for line in report["errors"]] == ["Watch root-account-used"] * 2
     assert len(report["warnings"]) == 1 and "Accepted" in report["warnings"][0]
     assert report["watches"]["kms-key-disabled-or-deleted"]["status"] == "accepted"
     assert report["watches"]["root-account-used"]["status"] == "blind"
@@ -379,7 +379,7 @@ def test_accept_blind_spots_values(value, accepted):
 
 def test_messages_name_the_variables_of_the_article_defect():
     report = coverage.coverage_report(PRESETS["s3_bucket_created"] + PRESETS["cis"], ARTICLE)
-    blind = {line.split(":")[0] for line in report["errors"]}
+    blind = {line.split(":", maxsplit=1)[0] for line in report["errors"]}
     assert blind == {"Watch root-account-used", "Watch unauthorized-api-calls", "Watch kms-key-disabled-or-deleted"}
     text = " ".join(report["errors"])
     assert "trailwatch_read_write_type is WriteOnly" in text
