@@ -552,36 +552,38 @@ class _Blame(NamedTuple):
     field: str
 
 
+def _read_write_condition(read_write_type: str, setting: str, fix: str) -> List[Condition]:
+    """ReadWriteType as a readOnly condition (none for All)."""
+    if read_write_type not in ("ReadOnly", "WriteOnly"):
+        return []
+    return [Condition("readOnly", equals=(str(read_write_type == "ReadOnly").lower(),), setting=setting, fix=fix)]
+
+
+def _excluded_condition(excluded: Iterable[str], setting: str, fix: str) -> List[Condition]:
+    """ExcludeManagementEventSources as an eventSource condition (none when empty); {sources} in the texts is
+    replaced by the sources a finding is about."""
+    sources = tuple(sorted(excluded or ()))
+    return [Condition("eventSource", not_equals=sources, setting=setting, fix=fix)] if sources else []
+
+
 def recording_from_variables(
     read_write_type: str, exclude_management_event_sources: Iterable[str], region: str
 ) -> Recording:
     """The trail TrailWatch creates: multi-region, global service events, management events only (one selector)."""
-    excluded = tuple(sorted(exclude_management_event_sources or ()))
-    conditions = [Condition("eventCategory", equals=(MANAGEMENT,))]
-    if read_write_type in ("ReadOnly", "WriteOnly"):
-        conditions.append(
-            Condition(
-                "readOnly",
-                equals=("true",) if read_write_type == "ReadOnly" else ("false",),
-                setting=f"trailwatch_read_write_type is {read_write_type}",
-                fix=(
-                    "set trailwatch_read_write_type: All (or leave it unset: TrailWatch then chooses All for these "
-                    "watches)"
-                ),
-            )
+    conditions = (
+        [Condition("eventCategory", equals=(MANAGEMENT,))]
+        + _read_write_condition(
+            read_write_type,
+            f"trailwatch_read_write_type is {read_write_type}",
+            "set trailwatch_read_write_type: All (or leave it unset: TrailWatch then chooses All for these watches)",
         )
-    if excluded:
-        conditions.append(
-            Condition(
-                "eventSource",
-                not_equals=excluded,
-                setting="trailwatch_exclude_management_event_sources excludes {sources}",
-                fix=(
-                    "remove {sources} from trailwatch_exclude_management_event_sources (or leave it unset: TrailWatch "
-                    "then excludes only what no watch counts)"
-                ),
-            )
+        + _excluded_condition(
+            exclude_management_event_sources,
+            "trailwatch_exclude_management_event_sources excludes {sources}",
+            "remove {sources} from trailwatch_exclude_management_event_sources (or leave it unset: TrailWatch then "
+            "excludes only what no watch counts)",
         )
+    )
     labels = {
         DATA: (
             "the trail TrailWatch creates records management events only (no data events)",
@@ -678,30 +680,19 @@ def _basic(where: str, arn: str, index: int, selector: Dict[str, Any]) -> List[T
     """A basic event selector as advanced-selector conditions (its management part and one per data resource)."""
     label = f"{where}: EventSelectors[{index}]"
     read_write = selector.get("ReadWriteType") or "All"
-    read_only: List[Condition] = []
-    if read_write in ("ReadOnly", "WriteOnly"):
-        read_only.append(
-            Condition(
-                "readOnly",
-                equals=("true",) if read_write == "ReadOnly" else ("false",),
-                setting=f"{label} ReadWriteType is {read_write}",
-                fix=f"set ReadWriteType All in EventSelectors[{index}] of {where} ({arn})",
-            )
-        )
+    read_only = _read_write_condition(
+        read_write,
+        f"{label} ReadWriteType is {read_write}",
+        f"set ReadWriteType All in EventSelectors[{index}] of {where} ({arn})",
+    )
     result = []
     if selector.get("IncludeManagementEvents", True):
-        conditions = [Condition("eventCategory", equals=(MANAGEMENT,))] + read_only
-        excluded = tuple(sorted(selector.get("ExcludeManagementEventSources") or ()))
-        if excluded:
-            conditions.append(
-                Condition(
-                    "eventSource",
-                    not_equals=excluded,
-                    setting=f"{label} ExcludeManagementEventSources excludes {{sources}}",
-                    fix=f"remove {{sources}} from ExcludeManagementEventSources in EventSelectors[{index}] of {where}",
-                )
-            )
-        result.append(tuple(conditions))
+        excluded = _excluded_condition(
+            selector.get("ExcludeManagementEventSources"),
+            f"{label} ExcludeManagementEventSources excludes {{sources}}",
+            f"remove {{sources}} from ExcludeManagementEventSources in EventSelectors[{index}] of {where}",
+        )
+        result.append(tuple([Condition("eventCategory", equals=(MANAGEMENT,))] + read_only + excluded))
     for resource in selector.get("DataResources") or []:
         resource_type = resource.get("Type") or ""
         values = tuple(resource.get("Values") or ())

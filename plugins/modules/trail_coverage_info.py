@@ -39,21 +39,13 @@ extends_documentation_fragment:
   - amazon.aws.common.modules
   - amazon.aws.region.modules
   - amazon.aws.boto3
+  - trailwatch.aws._attributes
 attributes:
   check_mode:
     description: Reads only; runs the same in check mode.
-    support: full
   diff_mode:
     description: Changes nothing, so there is no diff.
     support: none
-  idempotent:
-    description: Reads only.
-    support: full
-  action_group:
-    description: Use C(group/trailwatch.aws.aws) in C(module_defaults) to set connection defaults for this module.
-    support: full
-    membership:
-      - trailwatch.aws.aws
 """
 
 EXAMPLES = r"""

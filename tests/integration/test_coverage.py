@@ -11,7 +11,6 @@ moto's request recorder proves "before any (write) call".
 """
 
 import json
-import os
 import runpy
 import subprocess
 import sys
@@ -21,11 +20,9 @@ import boto3
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(REPO / "tests" / "helpers"))
 # tests/unit/plugins/conftest.py makes ansible_collections.trailwatch importable
 runpy.run_path(str(REPO / "tests" / "unit" / "plugins" / "conftest.py"))
 
-import moto_stand  # noqa: E402
 from ansible_collections.trailwatch.aws.plugins.module_utils import _coverage as coverage  # noqa: E402
 
 pytestmark = pytest.mark.integration
@@ -37,6 +34,12 @@ ARTICLE = {
     "trailwatch_exclude_management_event_sources": ["kms.amazonaws.com", "rdsdata.amazonaws.com"],
 }
 S3_GET = '{ ($.eventSource = "s3.amazonaws.com") && ($.eventName = "GetObject") }'
+
+
+def client(service, endpoint):
+    return boto3.client(
+        service, region_name=REGION, endpoint_url=endpoint, aws_access_key_id="testing", aws_secret_access_key="testing"
+    )
 
 
 def output(proc):
@@ -70,86 +73,34 @@ def test_a_data_event_watch_fails_before_any_call(run_playbook):
 def test_cis_with_trailwatch_settings_ends_with_a_trail_that_feeds_every_watch(run_playbook, moto_endpoint):
     proc, _calls = run_playbook("playbooks/site.yml", json.dumps({"trailwatch_watch_presets": CIS}))
     assert proc.returncode == 0, output(proc)[-5000:]
-    cloudtrail = boto3.client(
-        "cloudtrail",
-        region_name=REGION,
-        endpoint_url=moto_endpoint,
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
+    cloudtrail = client("cloudtrail", moto_endpoint)
     trail = cloudtrail.get_trail(Name="trailwatch")["Trail"]
     selectors = cloudtrail.get_event_selectors(TrailName="trailwatch")
     assert selectors["EventSelectors"] == [
         {"ReadWriteType": "All", "IncludeManagementEvents": True, "DataResources": []}
     ]
     # the trail as deployed, read back, feeds every watch deployed on its log group (the coverage check's own API)
-    logs = boto3.client(
-        "logs",
-        region_name=REGION,
-        endpoint_url=moto_endpoint,
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
-    filters = logs.describe_metric_filters(logGroupName="aws-cloudtrail-logs-trailwatch")["metricFilters"]
-    assert len(filters) == 15
-    recording = coverage.recording_from_trail(
-        trail,
-        selectors.get("EventSelectors") or [],
-        selectors.get("AdvancedEventSelectors") or [],
-    )
-    watches = [{"name": f["filterName"], "pattern": f["filterPattern"]} for f in filters]
+    filters = client("logs", moto_endpoint).describe_metric_filters(logGroupName="aws-cloudtrail-logs-trailwatch")
+    watches = [{"name": f["filterName"], "pattern": f["filterPattern"]} for f in filters["metricFilters"]]
+    assert len(watches) == 15
+    recording = coverage.recording_from_trail(trail, selectors["EventSelectors"], [])
     assert coverage.coverage_report(watches, recording)["errors"] == []
 
 
-@pytest.fixture
-def run_on_existing_trail(moto_endpoint):
-    """Someone else's trail with the given selectors, then site.yml with trailwatch_trail_create: false, recorded."""
+def existing_trail(endpoint, selectors):
+    """run_playbook's setup: someone else's trail delivering to its own log group, with these selectors."""
 
-    def run(selectors, extra_vars):
-        moto_stand.reset(moto_endpoint)
-        env = dict(
-            os.environ,
-            AWS_ENDPOINT_URL=moto_endpoint,
-            AWS_ACCESS_KEY_ID="testing",
-            AWS_SECRET_ACCESS_KEY="testing",
-            AWS_REGION=REGION,
-            ANSIBLE_COLLECTIONS_PATH=str(REPO / ".venv" / "collections"),
-            ANSIBLE_NOCOLOR="1",
-        )
-        env.pop("AWS_PROFILE", None)
+    def setup(env):
         helper = REPO / "tests" / "helpers" / "existing_trail.py"
         subprocess.run(
             [sys.executable, str(helper), "create", "--region", REGION], env=env, check=True, capture_output=True
         )
-        cloudtrail = boto3.client(
-            "cloudtrail",
-            region_name=REGION,
-            endpoint_url=moto_endpoint,
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",
-        )
-        cloudtrail.put_event_selectors(TrailName="org-baseline-trail", **selectors)
-        moto_stand.record_start(moto_endpoint)
-        extra = dict(extra_vars, trailwatch_trail_create=False, trailwatch_log_group_name="org-baseline/cloudtrail")
-        proc = subprocess.run(
-            [
-                str(Path(sys.executable).parent / "ansible-playbook"),
-                str(REPO / "playbooks" / "site.yml"),
-                "-e",
-                json.dumps(extra),
-            ],
-            cwd=REPO,
-            env=env,
-            check=False,
-            capture_output=True,
-            text=True,
-            timeout=300,
-        )
-        return proc, moto_stand.record_stop(moto_endpoint)
+        client("cloudtrail", endpoint).put_event_selectors(TrailName="org-baseline-trail", **selectors)
 
-    return run
+    return setup
 
 
+EXISTING = {"trailwatch_trail_create": False, "trailwatch_log_group_name": "org-baseline/cloudtrail"}
 EXISTING_CASES = [
     (
         "basic selectors",
@@ -185,9 +136,10 @@ EXISTING_CASES = [
 
 @pytest.mark.parametrize("selectors, settings", [c[1:] for c in EXISTING_CASES], ids=[c[0] for c in EXISTING_CASES])
 def test_an_existing_trail_that_drops_what_cis_counts_fails_before_any_write(
-    run_on_existing_trail, selectors, settings
+    run_playbook, moto_endpoint, selectors, settings
 ):
-    proc, calls = run_on_existing_trail(selectors, {"trailwatch_watch_presets": CIS})
+    extra = json.dumps(dict(EXISTING, trailwatch_watch_presets=CIS))
+    proc, calls = run_playbook("playbooks/site.yml", extra, setup=existing_trail(moto_endpoint, selectors))
     text = output(proc)
     assert proc.returncode != 0, text[-3000:]
     assert "Watches the existing trail cannot feed" in text
