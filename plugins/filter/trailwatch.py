@@ -6,6 +6,9 @@
 from ansible.errors import AnsibleFilterError
 from ansible.module_utils.parsing.convert_bool import boolean
 
+from ansible_collections.trailwatch.aws.plugins.module_utils._coverage import coverage_report
+from ansible_collections.trailwatch.aws.plugins.module_utils._coverage import recording_from_variables
+from ansible_collections.trailwatch.aws.plugins.module_utils._coverage import trail_defaults
 from ansible_collections.trailwatch.aws.plugins.module_utils._watches import validation_errors
 
 
@@ -65,6 +68,39 @@ def watch_errors(watches, catalog=None, presets=None):
     return [f"trailwatch_watches: {error}" for error in validation_errors(effective)]
 
 
+def _checked_watches(watches, catalog, presets):
+    """(the effective watches, []) when the input is usable, else (None, its problems); never raises."""
+    try:
+        problems = watch_errors(watches, catalog, presets)
+        return (None, problems) if problems else (effective_watches(watches, catalog, presets), [])
+    except Exception as e:  # anything unusable (a threshold that is text, ...): the roles' validation names it
+        return None, [f"trailwatch_watches: {e}"]
+
+
+def trail_recording_defaults(watches, catalog=None, presets=None):
+    """The trail role's defaults: {read_write_type, exclude_management_event_sources}.
+
+    The article's WriteOnly and [kms.amazonaws.com, rdsdata.amazonaws.com] while they feed every watch, else what
+    the watches need (All and [] with the cis preset). Never raises: with unusable watches it answers the article's
+    settings, and the validation tasks name the problem.
+    """
+    effective, _problems = _checked_watches(watches, catalog, presets)
+    return trail_defaults(effective or [])
+
+
+def watch_coverage(watches, catalog, presets, read_write_type, exclude_sources, region):
+    """The coverage check of the trail TrailWatch creates: {errors, warnings}, one line per watch and setting.
+
+    errors: watches the trail settings keep from their events (unless the watch sets accept_blind_spots), or the
+    watch input's own problems; warnings: what cannot be decided, and accepted blind spots.
+    """
+    effective, problems = _checked_watches(watches, catalog, presets)
+    if problems:
+        return {"errors": problems, "warnings": []}
+    report = coverage_report(effective, recording_from_variables(read_write_type, exclude_sources or [], region))
+    return {"errors": report["errors"], "warnings": report["warnings"]}
+
+
 def email_subscriptions(emails, others=None):
     """trailwatch_notify_emails plus trailwatch_subscriptions as the subscriptions of trailwatch.aws.sns_topic."""
     if not isinstance(emails, list):
@@ -78,4 +114,6 @@ class FilterModule:
             "effective_watches": effective_watches,
             "watch_errors": watch_errors,
             "email_subscriptions": email_subscriptions,
+            "trail_recording_defaults": trail_recording_defaults,
+            "watch_coverage": watch_coverage,
         }

@@ -54,6 +54,34 @@ def get_event_selectors(client, name):
     return client.get_event_selectors(TrailName=name).get("EventSelectors") or []
 
 
+@CloudTrailErrorHandler.common_error_handler("list the trails (DescribeTrails)")
+@retry()
+def describe_trails(client):
+    """Every trail this region knows: its own, multi-region trails of other home regions and organization trails."""
+    return client.describe_trails(includeShadowTrails=True).get("trailList") or []
+
+
+@CloudTrailErrorHandler.common_error_handler("read the trail's event selectors")
+@retry()
+def get_selector_lists(client, trail_arn):
+    """(EventSelectors, AdvancedEventSelectors) of the trail, each [] when absent; a trail has one or the other."""
+    answer = client.get_event_selectors(TrailName=trail_arn)
+    return answer.get("EventSelectors") or [], answer.get("AdvancedEventSelectors") or []
+
+
+def trails_delivering_to(trails, log_group_arn):
+    """The DescribeTrails entries whose CloudWatch Logs delivery goes to this log group (ARN with or without :*)."""
+
+    def bare(arn):
+        return arn[:-2] if arn and arn.endswith(":*") else arn
+
+    return [
+        t
+        for t in trails
+        if t.get("CloudWatchLogsLogGroupArn") and bare(t["CloudWatchLogsLogGroupArn"]) == bare(log_group_arn)
+    ]
+
+
 @CloudTrailErrorHandler.common_error_handler("read the trail tags")
 @retry()
 def get_tags(client, arn):

@@ -8,6 +8,8 @@ from typing import Any
 from typing import Dict
 from typing import List
 
+from ansible.module_utils.parsing.convert_bool import boolean
+
 from ._cloudwatch import alarm_spec
 from ._cloudwatch import delete_alarms
 from ._cloudwatch import describe_alarms
@@ -58,6 +60,8 @@ def validation_errors(watches):
         period = watch.get("period")
         if period is not None and period not in (10, 20, 30) and period % 60:
             errors.append(f"{label}: period must be 10, 20, 30 or a multiple of 60 seconds")
+        if not _is_bool(watch.get("accept_blind_spots", False)):
+            errors.append(f"{label}: accept_blind_spots must be true or false")
     return errors + _log_group_quota_errors(watches)
 
 
@@ -80,6 +84,14 @@ def _log_group_quota_errors(watches: List[Dict[str, Any]]) -> List[str]:
             "use terms or * wildcards instead of %regex%"
         )
     return errors
+
+
+def _is_bool(value):
+    try:
+        boolean(value, strict=True)
+    except TypeError:
+        return False
+    return True
 
 
 def desired_watches(watches, name_prefix, namespace, alarm_actions):

@@ -85,6 +85,13 @@ options:
         description: Periods (and datapoints) that must breach.
         type: int
         default: 1
+      accept_blind_spots:
+        description:
+          - V(true) deploys the watch even when the coverage check finds that the trail does not record some of the
+            events it counts (the C(trailwatch.aws.trail) role and M(trailwatch.aws.trail_coverage_info) report
+            them as warnings instead of failing). This module deploys the watch the same either way.
+        type: bool
+        default: false
 extends_documentation_fragment:
   - amazon.aws.common.modules
   - amazon.aws.region.modules
@@ -160,6 +167,7 @@ def main():
                 threshold=dict(type="float", default=1),
                 period=dict(type="int", default=60),
                 evaluation_periods=dict(type="int", default=1),
+                accept_blind_spots=dict(type="bool", default=False),
             ),
         ),
         purge_watches=dict(type="bool", default=False),

@@ -25,9 +25,9 @@ def moto_endpoint(tmp_path_factory):
 def run_playbook(moto_endpoint):
     """Runs a playbook of this repository against the moto_server; returns (completed process, recorded calls)."""
 
-    def run(playbook, extra_vars):
+    def run(playbook, extra_vars, setup=None):
+        """setup(env), if given, prepares the account after the reset and before the recording starts."""
         moto_stand.reset(moto_endpoint)
-        moto_stand.record_start(moto_endpoint)
         env = dict(
             os.environ,
             AWS_ENDPOINT_URL=moto_endpoint,
@@ -38,6 +38,9 @@ def run_playbook(moto_endpoint):
             ANSIBLE_NOCOLOR="1",
         )
         env.pop("AWS_PROFILE", None)
+        if setup is not None:
+            setup(env)
+        moto_stand.record_start(moto_endpoint)
         bin_dir = Path(sys.executable).parent
         proc = subprocess.run(
             [str(bin_dir / "ansible-playbook"), str(REPO / playbook), "-e", extra_vars],

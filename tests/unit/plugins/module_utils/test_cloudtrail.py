@@ -453,3 +453,65 @@ def test_create_trail_sends_tag_values_as_strings(cloudtrail, propagation):
     )
     assert _cloudtrail.create_trail(client, settings(), {"cost-center": 1234})["TrailARN"] == ARN
     stub.assert_no_pending_responses()
+
+
+# --- reading someone else's trail for the coverage check ----------------------------------------------------------
+
+
+def delivering(name, group_arn, home=REGION):
+    return {
+        "Name": name,
+        "TrailARN": f"arn:aws:cloudtrail:{home}:{ACCOUNT}:trail/{name}",
+        "HomeRegion": home,
+        "CloudWatchLogsLogGroupArn": group_arn,
+    }
+
+
+def test_describe_trails_includes_shadow_and_organization_trails(cloudtrail):
+    """A multi-region trail of another home region and an organization trail seen from a member account are
+    shadow trails: DescribeTrails lists them only with includeShadowTrails (CloudTrail API Reference)."""
+    client, stubber = cloudtrail
+    trails = [delivering("org", f"{GROUP_ARN}:*", home="us-east-2")]
+    stubber.add_response("describe_trails", {"trailList": trails}, {"includeShadowTrails": True})
+    assert _cloudtrail.describe_trails(client) == trails
+
+
+def test_trails_delivering_to_a_log_group_match_its_arn_with_or_without_the_stream_wildcard():
+    trails = [
+        delivering("starred", f"{GROUP_ARN}:*"),
+        delivering("bare", GROUP_ARN),
+        delivering("other-group", f"{GROUP_ARN}-2:*"),
+        {"Name": "no-delivery", "TrailARN": ARN},
+    ]
+    assert [t["Name"] for t in _cloudtrail.trails_delivering_to(trails, f"{GROUP_ARN}:*")] == ["starred", "bare"]
+    assert [t["Name"] for t in _cloudtrail.trails_delivering_to(trails, GROUP_ARN)] == ["starred", "bare"]
+
+
+@pytest.mark.parametrize(
+    "answer, expected",
+    [
+        ({"TrailARN": ARN, "EventSelectors": [{"ReadWriteType": "All"}]}, ([{"ReadWriteType": "All"}], [])),
+        (
+            {
+                "TrailARN": ARN,
+                "AdvancedEventSelectors": [{"FieldSelectors": [{"Field": "eventCategory", "Equals": ["Management"]}]}],
+            },
+            ([], [{"FieldSelectors": [{"Field": "eventCategory", "Equals": ["Management"]}]}]),
+        ),
+        ({"TrailARN": ARN}, ([], [])),
+    ],
+    ids=["basic", "advanced", "none"],
+)
+def test_get_selector_lists(cloudtrail, answer, expected):
+    client, stubber = cloudtrail
+    stubber.add_response("get_event_selectors", answer, {"TrailName": ARN})
+    assert _cloudtrail.get_selector_lists(client, ARN) == expected
+
+
+def test_get_selector_lists_denied_is_an_error_the_module_reports(cloudtrail):
+    client, stubber = cloudtrail
+    stubber.add_client_error(
+        "get_event_selectors", "AccessDeniedException", "denied", expected_params={"TrailName": ARN}
+    )
+    with pytest.raises(_cloudtrail.CloudTrailError, match="event selectors"):
+        _cloudtrail.get_selector_lists(client, ARN)
