@@ -10,11 +10,14 @@ policy locking the account out of its key (real KMS refuses one, moto accepts it
 
 import json
 
+from ansible_collections.amazon.aws.plugins.module_utils.exceptions import is_ansible_aws_error_code
+
 from . import _kms
 from . import _s3
 from . import _sns
 from ._common import TrailWatchError
 from ._policy_merge import account_root_arn
+from ._policy_merge import granted_elsewhere
 from ._policy_merge import merge_kms_statements
 from ._policy_merge import merge_statements
 from ._policy_merge import policy_grants_account_root
@@ -191,3 +194,59 @@ def ensure_statements(client, resource_type, current, statements, prefix, check_
         "statements_removed": removed,
         "root_statement_guarded": guarded,
     }
+
+
+# --- the key of an encrypted topic ------------------------------------------------------------------------------
+
+_ACCESS_DENIED = ("AccessDeniedException", "AccessDenied")
+
+
+def ensure_topic_key(client, key_id, statements, owner, check_mode):
+    """The key that encrypts a topic lets CloudWatch alarms use it (statements; [] takes ours out again).
+
+    CloudWatch alarms publish to an encrypted topic only when the topic's key allows the CloudWatch service
+    principal kms:GenerateDataKey* and kms:Decrypt; an AWS managed key (``alias/aws/sns``) cannot, and the alarms
+    then fail silently (docs/aws-rules.md, SNS). So:
+
+    - no key answers to key_id: None (the caller decides: an error, or a prediction in check mode);
+    - an AWS managed key (KeyManager AWS): ResourcePolicyError naming it, when statements are wanted;
+    - a customer managed key: the statements are merged in as the owner's (an install's Sids), unless a statement
+      no install may take away already grants as much (the key policy TrailWatch writes whole, the owner's own);
+      when the key policy cannot be read or written, ResourcePolicyError naming the statement to add by hand.
+
+    Returns {key_arn, key_manager, changed, policy, statements_added, statements_updated, statements_removed}.
+    """
+    try:
+        current = read_key(client, key_id)
+        if current is None:
+            return None
+        unchanged = {"key_arn": current["resource_id"], "key_manager": current["key_manager"], "changed": False}
+        unchanged.update(policy=current["policy"], statements_added=[], statements_updated=[], statements_removed=[])
+        if current["key_manager"] == "AWS":
+            if statements:
+                raise ResourcePolicyError(
+                    message=f"the topic is encrypted with {key_id} ({current['resource_id']}), an AWS managed key"
+                    " (such as alias/aws/sns): its key policy cannot let CloudWatch alarms use it, so they could never"
+                    " publish to the topic; encrypt the topic with a customer managed key instead"
+                )
+            return unchanged
+        if current["key_state"] == "PendingDeletion":
+            if statements:
+                raise ResourcePolicyError(
+                    message=f"the topic's KMS key {current['resource_id']} is pending deletion: nothing can publish to"
+                    " the topic; cancel the key deletion or encrypt the topic with another key"
+                )
+            return unchanged
+        if statements and all(granted_elsewhere(current["policy"], wanted) for wanted in statements):
+            statements = []
+        result = ensure_statements(client, "kms_key", current, statements, owner, check_mode)
+    except ResourcePolicyError:
+        raise
+    except TrailWatchError as e:
+        if statements and is_ansible_aws_error_code(list(_ACCESS_DENIED), e):
+            raise ResourcePolicyError(
+                message=f"{e}; CloudWatch alarms can only publish to the topic when its key {key_id} lets them: add"
+                f" this statement to the key policy yourself: {json.dumps(statements[0], sort_keys=True)}"
+            ) from e
+        raise
+    return dict(result, key_arn=current["resource_id"], key_manager=current["key_manager"])
