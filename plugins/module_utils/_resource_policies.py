@@ -97,8 +97,11 @@ def read_bucket(client, bucket):
 def read_key(client, key):
     """The key behind a key id, key ARN or alias (GetKeyPolicy takes no alias), or None when none answers."""
     meta = _kms.describe_key(client, key)
-    if meta is None:
-        return None
+    return None if meta is None else key_view(client, meta)
+
+
+def key_view(client, meta):
+    """read_key's answer for a key already described (its DescribeKey metadata): the policy is read here."""
     current = {
         "resource_id": meta["Arn"],
         "key_id": meta["KeyId"],
@@ -217,26 +220,27 @@ def ensure_topic_key(client, key_id, statements, owner, check_mode):
     Returns {key_arn, key_manager, changed, policy, statements_added, statements_updated, statements_removed}.
     """
     try:
-        current = read_key(client, key_id)
-        if current is None:
+        meta = _kms.describe_key(client, key_id)
+        if meta is None:
             return None
-        unchanged = {"key_arn": current["resource_id"], "key_manager": current["key_manager"], "changed": False}
-        unchanged.update(policy=current["policy"], statements_added=[], statements_updated=[], statements_removed=[])
-        if current["key_manager"] == "AWS":
+        unchanged = {"key_arn": meta["Arn"], "key_manager": meta.get("KeyManager"), "changed": False, "policy": None}
+        unchanged.update(statements_added=[], statements_updated=[], statements_removed=[])
+        if meta.get("KeyManager") == "AWS":
             if statements:
                 raise ResourcePolicyError(
-                    message=f"the topic is encrypted with {key_id} ({current['resource_id']}), an AWS managed key"
-                    " (such as alias/aws/sns): its key policy cannot let CloudWatch alarms use it, so they could never"
-                    " publish to the topic; encrypt the topic with a customer managed key instead"
+                    message=f"the topic is encrypted with {key_id} ({meta['Arn']}), an AWS managed key (such as"
+                    " alias/aws/sns): its key policy cannot let CloudWatch alarms use it, so they could never publish"
+                    " to the topic; encrypt the topic with a customer managed key instead"
                 )
             return unchanged
-        if current["key_state"] == "PendingDeletion":
+        if meta.get("KeyState") == "PendingDeletion":
             if statements:
                 raise ResourcePolicyError(
-                    message=f"the topic's KMS key {current['resource_id']} is pending deletion: nothing can publish to"
-                    " the topic; cancel the key deletion or encrypt the topic with another key"
+                    message=f"the topic's KMS key {meta['Arn']} is pending deletion: nothing can publish to the topic;"
+                    " cancel the key deletion or encrypt the topic with another key"
                 )
             return unchanged
+        current = key_view(client, meta)
         if statements and all(granted_elsewhere(current["policy"], wanted) for wanted in statements):
             statements = []
         result = ensure_statements(client, "kms_key", current, statements, owner, check_mode)

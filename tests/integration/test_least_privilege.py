@@ -255,7 +255,8 @@ _OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 # moto 5.2.5 checks the SigV4 signature of a GET against its parsed parameters (for Lambda: the request
 # headers) instead of the empty body botocore signed, so with enforcement on every Lambda GET
 # (GetFunction: teardown looks for a notifier) fails with SignatureDoesNotMatch, whatever the policy. This
-# module's own moto_server loads the sitecustomize below (via PYTHONPATH), which signs the empty body instead.
+# module's own moto_server runs the code below at start-up (moto_stand.start's site_code), which signs the empty
+# body instead.
 # Test-side only; the product is not touched.
 MOTO_SIGNATURE_SHIM = """
 from moto.iam import access_control
@@ -335,18 +336,7 @@ class Stand:
 
     def __init__(self, state_dir):
         self.state_dir = state_dir
-        shim = state_dir / "moto_shim"
-        shim.mkdir()
-        (shim / "sitecustomize.py").write_text(MOTO_SIGNATURE_SHIM)
-        saved = os.environ.get("PYTHONPATH")
-        os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(shim), saved]))
-        try:
-            self.endpoint = moto_stand.start(state_dir)
-        finally:
-            if saved is None:
-                del os.environ["PYTHONPATH"]
-            else:
-                os.environ["PYTHONPATH"] = saved
+        self.endpoint = moto_stand.start(state_dir, site_code=MOTO_SIGNATURE_SHIM)
         root = {"AccessKeyId": "testing", "SecretAccessKey": "testing"}
         self.admin = self._user(self.client("iam", root), "trailwatch-lp-admin", {"*"}, raw=True)
         self.enforce()
