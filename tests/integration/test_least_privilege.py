@@ -128,6 +128,7 @@ def removal_actions(action):
 # docs/iam/README.md, "What moto cannot show". test_policy_files_* keeps this list and the README in step.
 NOT_REMOVABLE_ON_MOTO = {
     "iam:PassRole": "moto does not check PassRole on CreateTrail/UpdateTrail; AWS does",
+    "kms:Decrypt": "moto does not check the caller's kms:Decrypt on CreateTrail/UpdateTrail (S3 Bucket Key); AWS does",
     "logs:AssociateKmsKey": "moto does not implement AssociateKmsKey (500); only reached when the group's key differs",
     "s3:GetEncryptionConfiguration": "moto checks it as s3:ListBucket, like GetPublicAccessBlock, which comes first",
     "s3:GetBucketOwnershipControls": "moto checks it as s3:ListBucket, like GetPublicAccessBlock, which comes first",
@@ -214,8 +215,10 @@ OPERATION_ACTIONS = {
     "cloudtrail:GetTrailStatus": ["cloudtrail:GetTrailStatus"],
     "cloudtrail:GetEventSelectors": ["cloudtrail:GetEventSelectors"],
     "cloudtrail:ListTags": ["cloudtrail:ListTags"],
-    "cloudtrail:CreateTrail": ["cloudtrail:CreateTrail", "iam:PassRole", "iam:GetRole"],
-    "cloudtrail:UpdateTrail": ["cloudtrail:UpdateTrail", "iam:PassRole", "iam:GetRole"],
+    # With SSE-KMS and a log bucket with an S3 Bucket Key, CloudTrail requires the caller's kms:Decrypt on the key
+    # (CloudTrail User Guide, "Configure AWS KMS key policies for CloudTrail"; issue 12, item 6).
+    "cloudtrail:CreateTrail": ["cloudtrail:CreateTrail", "iam:PassRole", "iam:GetRole", "kms:Decrypt"],
+    "cloudtrail:UpdateTrail": ["cloudtrail:UpdateTrail", "iam:PassRole", "iam:GetRole", "kms:Decrypt"],
     "cloudtrail:PutEventSelectors": ["cloudtrail:PutEventSelectors"],
     "cloudtrail:StartLogging": ["cloudtrail:StartLogging"],
     "cloudtrail:AddTags": ["cloudtrail:AddTags"],
