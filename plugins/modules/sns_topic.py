@@ -147,6 +147,7 @@ from ansible_collections.trailwatch.aws.plugins.module_utils._policies import to
 from ansible_collections.trailwatch.aws.plugins.module_utils._policies import topic_key_statements
 from ansible_collections.trailwatch.aws.plugins.module_utils._policies import topic_policy
 from ansible_collections.trailwatch.aws.plugins.module_utils._policy_merge import InstallOwnership
+from ansible_collections.trailwatch.aws.plugins.module_utils._policy_merge import PolicyMergeError
 from ansible_collections.trailwatch.aws.plugins.module_utils._resource_policies import ensure_statements
 from ansible_collections.trailwatch.aws.plugins.module_utils._resource_policies import ensure_topic_key
 from ansible_collections.trailwatch.aws.plugins.module_utils._resource_policies import read_resource
@@ -344,6 +345,8 @@ def main():
     try:
         run = _Run(module)
         changed, before, after = _existing_topic(run) if p["arn"] else _managed_topic(run)
+    except PolicyMergeError as e:
+        module.fail_json(msg=f"Cannot merge this install's statements into a policy it shares: {e}")
     except TrailWatchError as e:
         module.fail_json_aws_error(e)
     module.exit_json(changed=changed, topic=after, diff={"before": before or {}, "after": after or {}})

@@ -241,6 +241,7 @@ from ansible_collections.trailwatch.aws.plugins.module_utils._policies import lo
 from ansible_collections.trailwatch.aws.plugins.module_utils._policies import log_group_arn
 from ansible_collections.trailwatch.aws.plugins.module_utils._policies import trail_arn
 from ansible_collections.trailwatch.aws.plugins.module_utils._policy_merge import InstallOwnership
+from ansible_collections.trailwatch.aws.plugins.module_utils._policy_merge import PolicyMergeError
 from ansible_collections.trailwatch.aws.plugins.module_utils._resource_policies import ensure_statements
 from ansible_collections.trailwatch.aws.plugins.module_utils._resource_policies import read_resource
 from ansible_collections.trailwatch.aws.plugins.module_utils._s3 import ensure_bucket_absent
@@ -512,6 +513,8 @@ def main():
         run = _Run(module)
         before = _read(run)
         after = _present(run, before) if module.params["state"] == "present" else _absent(run, before)
+    except PolicyMergeError as e:
+        module.fail_json(msg=f"Cannot merge this trail's statements into a policy it shares: {e}")
     except TrailWatchError as e:
         module.fail_json_aws_error(e)
 

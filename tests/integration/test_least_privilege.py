@@ -573,6 +573,7 @@ DRIFT = {
             }
         ),
     ),
+    # The trust an older version wrote (aws:SourceArn, which this role's trust does not support): repaired once.
     "iam:UpdateAssumeRolePolicy": lambda s, n: s.client("iam").update_assume_role_policy(
         RoleName=names(n)["role"],
         PolicyDocument=json.dumps(
@@ -580,9 +581,11 @@ DRIFT = {
                 "Version": "2012-10-17",
                 "Statement": [
                     {
+                        "Sid": "TrailWatchCloudTrailAssume",
                         "Effect": "Allow",
                         "Principal": {"Service": "cloudtrail.amazonaws.com"},
                         "Action": "sts:AssumeRole",
+                        "Condition": {"StringEquals": {"aws:SourceArn": names(n)["trail_arn"]}},
                     }
                 ],
             }
