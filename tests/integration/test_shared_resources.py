@@ -16,10 +16,7 @@ beta's grants away.
 """
 
 import json
-import os
 import runpy
-import subprocess
-import sys
 from pathlib import Path
 
 import boto3
@@ -49,25 +46,9 @@ def stand(moto_endpoint, monkeypatch):
     return moto_endpoint
 
 
-def run(endpoint, playbook, extra_vars):
-    """ansible-playbook against the stand, API calls recorded; returns (process, recorded summary)."""
-    moto_stand.record_start(endpoint)
-    env = dict(
-        os.environ,
-        AWS_REGION=REGION,
-        ANSIBLE_COLLECTIONS_PATH=str(REPO / ".venv" / "collections"),
-        ANSIBLE_NOCOLOR="1",
-    )
-    proc = subprocess.run(
-        [str(Path(sys.executable).parent / "ansible-playbook"), str(REPO / playbook), "-e", json.dumps(extra_vars)],
-        cwd=REPO,
-        env=env,
-        check=False,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    calls = moto_stand.record_stop(endpoint)
+def converged(run_playbook, playbook, extra_vars):
+    """The playbook on the stand as the test left it; returns (process, recorded calls)."""
+    proc, calls = run_playbook(playbook, json.dumps(extra_vars), reset=False)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
     return proc, calls
 
@@ -87,7 +68,7 @@ def add_statements(policy_text, statements):
     return json.dumps(policy)
 
 
-def test_two_installs_share_a_bucket_a_key_and_a_topic(stand):
+def test_two_installs_share_a_bucket_a_key_and_a_topic(stand, run_playbook):
     session = boto3.session.Session(region_name=REGION)
     s3, kms, sns = (session.client(name) for name in ("s3", "kms", "sns"))
     state = byo_fixture.create(REGION)
@@ -120,13 +101,13 @@ def test_two_installs_share_a_bucket_a_key_and_a_topic(stand):
     alpha = dict(byo, trailwatch_name="alpha", trailwatch_notify_emails=["alpha@example.com"])
     beta = dict(byo, trailwatch_name="beta", trailwatch_notify_emails=["beta@example.com"])
 
-    run(stand, "playbooks/site.yml", alpha)
-    run(stand, "playbooks/site.yml", beta)
-    again = run(stand, "playbooks/site.yml", alpha)
+    converged(run_playbook, "playbooks/site.yml", alpha)
+    converged(run_playbook, "playbooks/site.yml", beta)
+    again = converged(run_playbook, "playbooks/site.yml", alpha)
     assert unchanged(*again), again[1]["write_operations"]
 
-    run(stand, "playbooks/teardown.yml", alpha)
-    after = run(stand, "playbooks/site.yml", beta)
+    converged(run_playbook, "playbooks/teardown.yml", alpha)
+    after = converged(run_playbook, "playbooks/site.yml", beta)
     assert unchanged(*after), after[1]["write_operations"]
 
     policies = {

@@ -11,13 +11,10 @@ from pathlib import Path
 
 import boto3
 import pytest
-from ansible.module_utils.common import warnings as ansible_warnings
-from ansible.module_utils.testing import patch_module_args
 from moto import mock_aws
 
 runpy.run_path(str(Path(__file__).resolve().parent.parent / "conftest.py"))
 
-from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule  # noqa: E402
 from ansible_collections.trailwatch.aws.plugins.modules import sns_topic  # noqa: E402
 
 REGION = "us-east-1"
@@ -39,37 +36,13 @@ def aws():
 
 
 @pytest.fixture
-def writes(monkeypatch):
-    calls = []
-
-    def record(model, **_kwargs):
-        if model.name in WRITES:
-            calls.append(model.name)
-
-    original = AnsibleAWSModule.client
-
-    def client(self, *args, **kwargs):
-        conn = original(self, *args, **kwargs)
-        conn.meta.events.register("before-parameter-build.*.*", record)
-        return conn
-
-    monkeypatch.setattr(AnsibleAWSModule, "client", client)
-    return calls
+def writes(module_calls):
+    return module_calls(WRITES)
 
 
 @pytest.fixture
-def run(capsys, monkeypatch):
-    def _run(args, check_mode=False):
-        monkeypatch.setattr(ansible_warnings, "_global_warnings", {})
-        monkeypatch.setattr(ansible_warnings, "_global_deprecations", {})
-        with (
-            patch_module_args(dict(args, _ansible_check_mode=check_mode, _ansible_diff=True)),
-            pytest.raises(SystemExit),
-        ):
-            sns_topic.main()
-        return json.loads(capsys.readouterr().out)
-
-    return _run
+def run(run_module):
+    return lambda args, check_mode=False: run_module(sns_topic.main, args, check_mode)
 
 
 def customer_key(alias, *statements):
