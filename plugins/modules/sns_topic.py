@@ -245,7 +245,8 @@ def _managed_topic_key(run, before):
     wanted = run.p["kms_master_key_id"]
     current = (before or {}).get("kms_master_key_id") or ""
     if not wanted:
-        return "", False
+        # An encryption given up: the former key no longer needs this install's statement.
+        return "", bool(current) and bool((run.topic_key(current, False) or {}).get("changed"))
     key = run.topic_key(wanted, True)
     if key is None:
         if not run.check:

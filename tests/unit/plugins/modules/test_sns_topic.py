@@ -138,3 +138,11 @@ def test_existing_encrypted_topic_shared_by_two_installs(aws, run, writes):
     assert not run(beta)["changed"] and writes == []
     # The existing topic's own encryption is never changed.
     assert sns.get_topic_attributes(TopicArn=arn)["Attributes"]["KmsMasterKeyId"] == "alias/corp"
+
+
+def test_encryption_given_up_takes_this_installs_statement_out_of_the_former_key(aws, run):
+    key_arn = customer_key("alias/corp")
+    run({"name": "trailwatch-alerts", "kms_master_key_id": "alias/corp", "install_name": "alpha"})
+    result = run({"name": "trailwatch-alerts", "kms_master_key_id": "", "install_name": "alpha"})
+    assert result["changed"] and result["topic"]["kms_master_key_id"] == ""
+    assert key_sids(key_arn) == ["Enable IAM User Permissions"]
