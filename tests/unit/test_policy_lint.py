@@ -42,6 +42,8 @@ TRAIL, GROUP, BUCKET, ORG = (
 TOPIC_ARN = f"arn:{P}:sns:{R}:{A}:trailwatch-alerts"
 KEY_ARN = f"arn:{P}:kms:{R}:{A}:key/1234abcd-12ab-34cd-56ef-1234567890ab"
 SECRET = "/trailwatch/lock-link-secret"
+TABLE_ARN = f"arn:{P}:dynamodb:{R}:{A}:table/trailwatch-notifier-state"
+QUEUE_ARN = f"arn:{P}:sqs:{R}:{A}:trailwatch-notifier-failed"
 
 
 def doc(statements):
@@ -68,19 +70,26 @@ DOCUMENTS = {
     "root_statement (key root guard)": doc([_policy_merge.root_statement(A, P)]),
     "default_topic_policy": _resource_policies.default_topic_policy(TOPIC_ARN),
     "lambda_trust_policy": _notifier_iam.lambda_trust_policy(A),
-    "notifier_permissions_policy": _notifier_iam.notifier_permissions_policy(P, R, A, "trailwatch-notifier", TOPIC_ARN),
+    "notifier_permissions_policy": _notifier_iam.notifier_permissions_policy(
+        P, R, A, "trailwatch-notifier", TOPIC_ARN, TABLE_ARN, QUEUE_ARN
+    ),
     "notifier_permissions_policy (every option)": _notifier_iam.notifier_permissions_policy(
         P,
         R,
         A,
         "trailwatch-notifier",
         TOPIC_ARN,
+        TABLE_ARN,
+        QUEUE_ARN,
         topic_key_arn=KEY_ARN,
         tag_new_buckets=True,
         secret_parameter=SECRET,
         secret_key_arn=KEY_ARN,
     ),
-    "lock_permissions_policy": _notifier_iam.lock_permissions_policy(P, R, A, "trailwatch-lock", SECRET, KEY_ARN),
+    "lock_permissions_policy": _notifier_iam.lock_permissions_policy(
+        P, R, A, "trailwatch-lock", SECRET, TABLE_ARN, KEY_ARN
+    ),
+    "failed_events_queue_policy": _notifier_iam.failed_events_queue_policy(QUEUE_ARN),
     **{
         f"docs/iam/{path.name}": json.loads(path.read_text()) for path in sorted((REPO / "docs" / "iam").glob("*.json"))
     },
