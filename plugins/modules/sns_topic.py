@@ -119,6 +119,10 @@ topic:
     policy:
       description: The topic policy.
       type: dict
+    kms_master_key_id:
+      description: The key that encrypts the topic, as SNS holds it (the key ARN when TrailWatch set it); empty if none.
+      type: str
+      sample: arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab
     subscriptions:
       description: Subscriptions (protocol, endpoint, subscription_arn, pending_confirmation).
       type: list
