@@ -18,10 +18,30 @@ class OrganizationsErrorHandler(AWSErrorHandler):
 
 
 @OrganizationsErrorHandler.common_error_handler(
-    "read the organization (an organization trail is created from the management account or a delegated "
-    "administrator, with organizations:DescribeOrganization allowed)"
+    "read the organization (an organization trail is created from the organization's management account, "
+    "with organizations:DescribeOrganization allowed)"
 )
 @retry()
-def organization_id(client):
-    """o-xxxxxxxxxx of the organization the caller's account belongs to."""
-    return client.describe_organization()["Organization"]["Id"]
+def describe_organization(client):
+    return client.describe_organization()["Organization"]
+
+
+def organization_trail_id(client, account):
+    """o-xxxxxxxxxx of the organization whose management account is ``account``; refuses any other account.
+
+    CloudTrail keeps the management account as the owner of an organization trail that a delegated administrator
+    creates (CloudTrail User Guide, "Organization delegated administrator"): its ARN, the key's encryption context
+    and the bucket's AWSLogs/<account> path name the management account, while the log group, role, key and alarms
+    TrailWatch manages would live in the caller's account. TrailWatch deploys organization trails from the
+    management account only (docs/aws-rules.md).
+    """
+    organization = describe_organization(client)
+    management = organization.get("MasterAccountId")
+    if management != account:
+        raise OrganizationsError(
+            message=f"trailwatch_organization_trail: account {account} is not the management account ({management})"
+            f" of organization {organization['Id']}; CloudTrail makes the management account the owner of an"
+            " organization trail even when a delegated administrator creates it, so run TrailWatch with"
+            f" credentials of account {management}, or set trailwatch_organization_trail: false"
+        )
+    return organization["Id"]

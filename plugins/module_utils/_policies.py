@@ -1,13 +1,78 @@
 # -*- coding: utf-8 -*-
 # Copyright: Contributors to the TrailWatch project
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Private to trailwatch.aws: the resource policy documents of docs aws-policies.md, as pure functions.
+"""Private to trailwatch.aws: the resource policy documents of docs/aws-policies.md, as pure functions.
 
-Every statement carries a Sid starting with ``TrailWatch`` so that TrailWatch's statements can be told
-apart from anyone else's in a shared policy.
+Every statement carries a Sid ``TrailWatch<Role>`` so that TrailWatch's statements can be told apart from anyone
+else's in a shared policy. The statements merged into a bring-your-own bucket, key or topic also name the install
+they belong to, ``TrailWatch<Role>For<Install>`` (:func:`sid`), so that several TrailWatch installs can share one
+resource without taking each other's statements away (docs/aws-policies.md, "Shared resources").
 """
 
+import hashlib
+import re
+from typing import Optional
+
 SID_PREFIX = "TrailWatch"
+INSTALL_SEPARATOR = "For"
+
+# Every role a TrailWatch statement has had, in any version: a Sid is TrailWatch + role (+ For + install).
+# Never remove a role from this list (older stacks still carry it); no role may end with another role or contain
+# INSTALL_SEPARATOR, so that a Sid names exactly one (role, install) pair (tests/unit/.../test_policies.py).
+ROLES = (
+    "AccountRoot",
+    "CloudTrailEncrypt",
+    "CloudTrailDescribe",
+    "AccountReadersDecrypt",
+    "CloudWatchLogs",
+    "CloudWatchAlarms",
+    "CloudTrailAclCheck",
+    "CloudTrailWrite",
+    "DenyInsecureTransport",
+    "CloudTrailAssume",
+    "WriteTrailLogStreams",
+    "OwnerManage",
+    "CloudWatchAlarmsPublish",
+)
+
+# What each kind of bring-your-own statement set holds (the roles an install owns there) and, for the migration
+# from versions before per-install Sids, the roles whose unsuffixed statements (``TrailWatchCloudTrailWrite``) it
+# takes over. CloudWatchAlarms left the trail's key statements: the topic's key gets it from sns_topic now.
+BYO_BUCKET_ROLES = ("CloudTrailAclCheck", "CloudTrailWrite")
+BYO_KEY_ROLES = ("CloudTrailEncrypt", "CloudTrailDescribe", "AccountReadersDecrypt", "CloudWatchLogs")
+BYO_KEY_LEGACY_ROLES = BYO_KEY_ROLES + ("CloudWatchAlarms",)
+TOPIC_ROLES = ("CloudWatchAlarmsPublish",)
+TOPIC_KEY_ROLES = ("CloudWatchAlarms",)
+
+_CANONICAL_NAME = re.compile(r"[a-z][a-z0-9]*(-[a-z][a-z0-9]*)*")
+
+
+def install_token(name: str) -> str:
+    """The install's name as Sid characters (ASCII letters and digits only, valid in IAM, S3, KMS and SNS).
+
+    ``trailwatch`` -> ``Trailwatch``, ``audit-logs`` -> ``AuditLogs``. Names that this CamelCase cannot spell back
+    (upper case, ``_`` or ``.``, a part starting with a digit: ``team-1`` and ``team1`` would meet) get ``X`` and
+    8 hex digits of their SHA-256 appended, so that two names never share a token.
+    """
+    token = "".join(part[:1].upper() + part[1:] for part in re.findall(r"[A-Za-z0-9]+", name))
+    if not _CANONICAL_NAME.fullmatch(name):
+        token += "X" + hashlib.sha256(name.encode("utf-8")).hexdigest()[:8]
+    return token
+
+
+def sid(role: str, install: Optional[str] = None) -> str:
+    """``TrailWatch<Role>``, or ``TrailWatch<Role>For<Install>`` for the statements one install owns."""
+    return f"{SID_PREFIX}{role}" + (f"{INSTALL_SEPARATOR}{install_token(install)}" if install else "")
+
+
+def is_install_sid(value) -> bool:
+    """Whether a Sid names an install (``TrailWatch<Role>For<Install>``): a statement one install may take away."""
+    return isinstance(value, str) and any(value.startswith(f"{SID_PREFIX}{role}{INSTALL_SEPARATOR}") for role in ROLES)
+
+
+def _for_install(statements: list, install: str) -> list:
+    """The statements with their Sids naming the install: TrailWatchCloudTrailWrite -> ...WriteFor<Install>."""
+    return [dict(s, Sid=sid(s["Sid"][len(SID_PREFIX) :], install)) for s in statements]
 
 
 def trail_arn(partition, region, account, trail_name):
@@ -93,20 +158,29 @@ def kms_key_policy(partition, region, account, trail, log_group_name):
                     }
                 },
             },
-            {
-                # Lets alarms publish to a topic encrypted with this key (alias/aws/sns cannot grant this).
-                "Sid": "TrailWatchCloudWatchAlarms",
-                "Effect": "Allow",
-                "Principal": _service("cloudwatch.amazonaws.com"),
-                "Action": ["kms:GenerateDataKey*", "kms:Decrypt"],
-                "Resource": "*",
-                "Condition": {
-                    "StringEquals": {"aws:SourceAccount": account},
-                    "ArnLike": {"aws:SourceArn": f"arn:{partition}:cloudwatch:{region}:{account}:alarm:*"},
-                },
-            },
+            _alarms_key_statement(partition, region, account),
         ]
     )
+
+
+def _alarms_key_statement(partition, region, account):
+    """Alarms of this account and region may use the key of an encrypted topic (alias/aws/sns cannot grant this).
+
+    Amazon SNS Developer Guide, "Configure AWS KMS permissions" / the knowledge-center article on CloudWatch
+    alarms not reaching an encrypted topic: the CloudWatch service principal needs kms:GenerateDataKey* and
+    kms:Decrypt on the topic's customer managed key.
+    """
+    return {
+        "Sid": "TrailWatchCloudWatchAlarms",
+        "Effect": "Allow",
+        "Principal": _service("cloudwatch.amazonaws.com"),
+        "Action": ["kms:GenerateDataKey*", "kms:Decrypt"],
+        "Resource": "*",
+        "Condition": {
+            "StringEquals": {"aws:SourceAccount": account},
+            "ArnLike": {"aws:SourceArn": f"arn:{partition}:cloudwatch:{region}:{account}:alarm:*"},
+        },
+    }
 
 
 def log_bucket_policy(partition, region, account, trail, bucket, key_prefix=None, org_id=None):
@@ -149,7 +223,14 @@ def log_bucket_policy(partition, region, account, trail, bucket, key_prefix=None
     )
 
 
-def cloudtrail_role_trust_policy(partition, region, account, trail):
+def cloudtrail_role_trust_policy():
+    """CloudTrail may assume the role, without any condition.
+
+    CloudTrail User Guide, "Role policy document for CloudTrail to use CloudWatch Logs for monitoring":
+    confused-deputy prevention does not apply to this role, and its policy supports neither ``aws:SourceArn``
+    nor ``aws:SourceAccount``; a condition here can break delivery to CloudWatch Logs. The permissions policy
+    (:func:`cloudtrail_role_permissions_policy`) is what keeps the role narrow.
+    """
     return _document(
         [
             {
@@ -157,7 +238,6 @@ def cloudtrail_role_trust_policy(partition, region, account, trail):
                 "Effect": "Allow",
                 "Principal": _service("cloudtrail.amazonaws.com"),
                 "Action": "sts:AssumeRole",
-                "Condition": {"StringEquals": {"aws:SourceArn": trail_arn(partition, region, account, trail)}},
             }
         ]
     )
@@ -223,22 +303,28 @@ def _alarms_publish_statement(partition, region, account, arn):
     }
 
 
-# Statements a bring-your-own resource receives: only what CloudTrail needs, never the owner's own controls
-# (the TLS-only deny of our bucket, the root statement of our key: the key merge guards root separately).
-BYO_BUCKET_SIDS = ("TrailWatchCloudTrailAclCheck", "TrailWatchCloudTrailWrite")
-BYO_KEY_EXCLUDED_SIDS = ("TrailWatchAccountRoot",)
+# Statements a bring-your-own resource receives: only what CloudTrail (or the alarms) need, never the owner's own
+# controls (the TLS-only deny of our bucket, the root statement of our key: the key merge guards root separately),
+# each with a Sid naming the install (the trail, or trailwatch_name for the topic), so that installs coexist.
 
 
 def byo_bucket_statements(partition, region, account, trail, bucket, key_prefix=None, org_id=None):
     policy = log_bucket_policy(partition, region, account, trail, bucket, key_prefix, org_id)
-    return [s for s in policy["Statement"] if s["Sid"] in BYO_BUCKET_SIDS]
+    wanted = {sid(role) for role in BYO_BUCKET_ROLES}
+    return _for_install([s for s in policy["Statement"] if s["Sid"] in wanted], trail)
 
 
 def byo_key_statements(partition, region, account, trail, log_group_name):
     policy = kms_key_policy(partition, region, account, trail, log_group_name)
-    return [s for s in policy["Statement"] if s["Sid"] not in BYO_KEY_EXCLUDED_SIDS]
+    wanted = {sid(role) for role in BYO_KEY_ROLES}
+    return _for_install([s for s in policy["Statement"] if s["Sid"] in wanted], trail)
 
 
-def byo_topic_statements(partition, region, account, existing_topic_arn):
+def byo_topic_statements(partition, region, account, existing_topic_arn, install):
     """The CloudWatch publish statement for an existing topic (its owner statement is the owner's business)."""
-    return [_alarms_publish_statement(partition, region, account, existing_topic_arn)]
+    return _for_install([_alarms_publish_statement(partition, region, account, existing_topic_arn)], install)
+
+
+def topic_key_statements(partition, region, account, install):
+    """What the customer managed key of an encrypted topic needs so that the alarms can publish to the topic."""
+    return _for_install([_alarms_key_statement(partition, region, account)], install)

@@ -3,8 +3,15 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Private to trailwatch.aws: merges TrailWatch's statements into someone else's resource policy (pure functions).
 
-Ownership is decided by the statement's ``Sid`` alone: a statement whose Sid starts with the prefix
-(``TrailWatch`` unless told otherwise) is TrailWatch's, whoever wrote it, and may be replaced or removed.
+Ownership is decided by an ownership object (:class:`PrefixOwnership` unless told otherwise):
+
+- by prefix (``resource_policy_statements``): a statement whose Sid starts with the prefix (``TrailWatch`` unless
+  told otherwise) is the caller's, whoever wrote it, and may be replaced or removed;
+- per install (:class:`InstallOwnership`, the trail and topic modules): only the Sids naming the install
+  (``TrailWatch<Role>For<Install>``) are its own, so several TrailWatch installs share a resource; an unsuffixed
+  statement of an older version (``TrailWatchCloudTrailWrite``) is taken over only by the install it was written
+  for (docs/aws-policies.md, "Shared resources").
+
 Every other statement (another Sid, or no Sid at all) is foreign and is kept exactly as it was, in its place,
 even when its content equals one of ours.
 
@@ -14,10 +21,14 @@ order of condition keys make no difference; a different value does.
 """
 
 import copy
+import fnmatch
+from typing import Iterable
 
 from ansible_collections.amazon.aws.plugins.module_utils.policy import compare_policies
 
 from ._policies import SID_PREFIX
+from ._policies import is_install_sid
+from ._policies import sid as statement_sid
 
 DEFAULT_VERSION = "2012-10-17"
 ROOT_SID_SUFFIX = "AccountRoot"
@@ -84,6 +95,111 @@ def _once(sids):
     return list(dict.fromkeys(sids))
 
 
+# --- who owns which statement ------------------------------------------------------------------------------
+
+
+class PrefixOwnership:
+    """Owns every statement whose Sid starts with the prefix."""
+
+    def __init__(self, prefix: str = SID_PREFIX) -> None:
+        self.prefix = prefix
+        self.root_sid = (prefix + ROOT_SID_SUFFIX) if isinstance(prefix, str) else None
+
+    def validate(self, ours) -> None:
+        validate_statements(ours, self.prefix)
+
+    def owns(self, statement, wanted, statements) -> bool:  # pylint: disable=unused-argument
+        return is_ours(statement, self.prefix)
+
+
+# Condition keys whose values tell which trail or log group a statement was written for.
+_IDENTIFYING_KEYS = ("aws:sourcearn", "kms:encryptioncontext:aws:logs:arn")
+
+
+def identifying_values(statement) -> set:
+    """The trail and log group ARNs a statement is limited to (no wildcard values): {} for a generic statement."""
+    values = set()
+    condition = statement.get("Condition") if isinstance(statement, dict) else None
+    for keys in (condition or {}).values():
+        for key, value in (keys or {}).items() if isinstance(keys, dict) else []:
+            if key.lower() in _IDENTIFYING_KEYS:
+                values.update(v for v in _as_list(value) if isinstance(v, str) and "*" not in v and "?" not in v)
+    return values
+
+
+class InstallOwnership(PrefixOwnership):
+    """The statements one TrailWatch install owns in a policy it shares with other installs.
+
+    - its own Sids ``TrailWatch<Role>For<Install>`` for each of its roles (and the shared key root statement);
+    - an unsuffixed statement of an older version, ``TrailWatch<Role>`` for one of legacy_roles, when it is limited
+      to this install's trail or log group (identities), or when it is generic (no ARN of its own) and either its
+      role is no longer written by this caller, or this run writes the same role again, or no other install's
+      statement is left in the policy. A generic statement is the same for every install of the account, so
+      whoever takes it over keeps an equal grant in place.
+
+    A statement with one of its own Sids that is limited to another trail or log group means two installs spell
+    the same name (two trails called alike in two regions): PolicyMergeError, rather than taking turns.
+    """
+
+    def __init__(
+        self, install: str, roles: Iterable[str], legacy_roles: Iterable[str] = (), identities: Iterable[str] = ()
+    ) -> None:
+        super().__init__(SID_PREFIX)
+        self.install = install
+        self.roles = {statement_sid(role, install): role for role in roles}
+        self.legacy = {statement_sid(role): role for role in legacy_roles}
+        self.identities = set(identities)
+
+    def validate(self, ours) -> None:
+        super().validate(ours)
+        for statement in ours:
+            if statement["Sid"] not in self.roles and statement["Sid"] != self.root_sid:
+                raise PolicyMergeError(
+                    f"Sid {statement['Sid']!r} is not one of install {self.install!r}: {sorted(self.roles)}"
+                )
+
+    def _legacy_of_ours(self, statement) -> bool:
+        values = identifying_values(statement)
+        return bool(values) and bool(values & self.identities)
+
+    def _another_install(self, statement) -> bool:
+        """A TrailWatch statement that is neither this install's nor a generic statement of an older version."""
+        sid = statement.get("Sid") if isinstance(statement, dict) else None
+        if not is_ours(statement, self.prefix) or sid in self.roles or sid == self.root_sid:
+            return False
+        if sid in self.legacy:
+            return bool(identifying_values(statement)) and not self._legacy_of_ours(statement)
+        return True
+
+    def owns(self, statement, wanted, statements) -> bool:
+        sid = statement.get("Sid") if isinstance(statement, dict) else None
+        if sid in self.roles:
+            values = identifying_values(statement)
+            if values and self.identities and not values & self.identities:
+                theirs, ours = ", ".join(sorted(values)), ", ".join(sorted(self.identities))
+                raise PolicyMergeError(
+                    f"statement {sid} belongs to {theirs}, not to {ours}: two TrailWatch installs named alike"
+                    f" ({self.install!r}) share this resource; give one of them another name"
+                )
+            return True
+        if sid is not None and sid == self.root_sid:
+            return True
+        role = self.legacy.get(sid)
+        if role is None:
+            return False
+        if identifying_values(statement):
+            return self._legacy_of_ours(statement)
+        wanted_roles = {self.roles.get(w) for w in wanted}
+        if role not in self.roles.values() or role in wanted_roles:
+            return True
+        return not any(self._another_install(other) for other in statements if other is not statement)
+
+
+def as_ownership(prefix):
+    """An ownership object for a prefix string (or the object itself)."""
+    return prefix if isinstance(prefix, PrefixOwnership) else PrefixOwnership(prefix)
+
+
 def merge_statements(current_policy, ours, prefix=SID_PREFIX):
     """Merges our statements into current_policy; returns (new policy, added, updated, removed Sids).
 
@@ -94,13 +210,16 @@ def merge_statements(current_policy, ours, prefix=SID_PREFIX):
       same Sid of ours is dropped too, and its Sid reported as updated).
 
     Nothing changed when the three lists are empty; the policy returned is then equivalent to current_policy
-    (a single-dict Statement comes back as a list).
+    (a single-dict Statement comes back as a list). prefix is a Sid prefix or an ownership object
+    (:class:`InstallOwnership`): "ours" and "with our prefix" above then mean "owned".
     """
-    validate_statements(ours, prefix)
+    owner = as_ownership(prefix)
+    owner.validate(ours)
     wanted = {statement["Sid"]: statement for statement in ours}
     result, added, updated, removed, seen = [], [], [], [], set()
-    for statement in statements_of(current_policy):
-        if not is_ours(statement, prefix):
+    current = statements_of(current_policy)
+    for statement in current:
+        if not owner.owns(statement, wanted, current):
             result.append(copy.deepcopy(statement))
             continue
         sid = statement["Sid"]
@@ -188,9 +307,11 @@ def merge_kms_statements(current_policy, ours, account, partition="aws", prefix=
     statement (Sid prefix + ``AccountRoot``) is merged in as one of ours: added if missing, kept if present
     (so ``ours=[]``, the removal, keeps it). root_guarded tells whether that happened.
     """
-    validate_statements(ours, prefix)
-    root = root_statement(account, partition, prefix)
-    foreign = [s for s in statements_of(current_policy) if not is_ours(s, prefix)]
+    owner = as_ownership(prefix)
+    owner.validate(ours)
+    root = root_statement(account, partition, owner.prefix)
+    current = statements_of(current_policy)
+    foreign = [s for s in current if not owner.owns(s, {}, current)]
     guarded = not any(grants_account_root(s, account, partition) for s in list(foreign) + list(ours))
     if guarded:
         if any(s["Sid"] == root["Sid"] for s in ours):
@@ -231,3 +352,48 @@ def ensure_root_statement(policy, account, partition="aws", prefix=SID_PREFIX):
     if not placed:
         statements.append(root)
     return _document(policy, statements), root["Sid"]
+
+
+# --- does someone else's statement already grant it? ---------------------------------------------------------
+
+
+def _covers(patterns, wanted_action) -> bool:
+    return any(fnmatch.fnmatchcase(wanted_action.lower(), p.lower()) for p in patterns if isinstance(p, str))
+
+
+def grants_as_much(statement, wanted) -> bool:
+    """Whether statement allows, without more conditions, the wanted (Allow, service principal) statement.
+
+    Deliberately strict, like grants_account_root: the same service principal(s), every wanted action covered
+    by an action pattern, Resource "*", and no condition or exactly the wanted one. In doubt we add our own.
+    """
+    if not isinstance(statement, dict) or statement.get("Effect") != "Allow":
+        return False
+    if any(key in statement for key in ("NotAction", "NotPrincipal", "NotResource")):
+        return False
+    principal = statement.get("Principal")
+    services = set(_as_list(principal.get("Service"))) if isinstance(principal, dict) else set()
+    if not set(_as_list(wanted["Principal"]["Service"])) <= services:
+        return False
+    actions = _as_list(statement.get("Action"))
+    if not all(_covers(actions, action) for action in _as_list(wanted["Action"])):
+        return False
+    if "*" not in _as_list(statement.get("Resource")):
+        return False
+    condition = statement.get("Condition")
+    return not condition or not compare_policies(
+        {"Condition": condition}, {"Condition": wanted.get("Condition") or {}}, default_version=None
+    )
+
+
+def granted_elsewhere(policy, wanted) -> bool:
+    """Whether a statement that no TrailWatch install may take away (no ``...For<Install>`` Sid) grants wanted.
+
+    The owner's own statement, or the one in a key policy TrailWatch writes whole (``TrailWatchCloudWatchAlarms``
+    of the TrailWatch key), stays while this install needs it; another install's statement may go with that
+    install, so it does not count.
+    """
+    return any(
+        grants_as_much(s, wanted) and not is_install_sid(s.get("Sid") if isinstance(s, dict) else None)
+        for s in statements_of(policy)
+    )

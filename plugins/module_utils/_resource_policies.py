@@ -10,11 +10,14 @@ policy locking the account out of its key (real KMS refuses one, moto accepts it
 
 import json
 
+from ansible_collections.amazon.aws.plugins.module_utils.exceptions import is_ansible_aws_error_code
+
 from . import _kms
 from . import _s3
 from . import _sns
 from ._common import TrailWatchError
 from ._policy_merge import account_root_arn
+from ._policy_merge import granted_elsewhere
 from ._policy_merge import merge_kms_statements
 from ._policy_merge import merge_statements
 from ._policy_merge import policy_grants_account_root
@@ -94,8 +97,11 @@ def read_bucket(client, bucket):
 def read_key(client, key):
     """The key behind a key id, key ARN or alias (GetKeyPolicy takes no alias), or None when none answers."""
     meta = _kms.describe_key(client, key)
-    if meta is None:
-        return None
+    return None if meta is None else key_view(client, meta)
+
+
+def key_view(client, meta):
+    """read_key's answer for a key already described (its DescribeKey metadata): the policy is read here."""
     current = {
         "resource_id": meta["Arn"],
         "key_id": meta["KeyId"],
@@ -191,3 +197,60 @@ def ensure_statements(client, resource_type, current, statements, prefix, check_
         "statements_removed": removed,
         "root_statement_guarded": guarded,
     }
+
+
+# --- the key of an encrypted topic ------------------------------------------------------------------------------
+
+_ACCESS_DENIED = ("AccessDeniedException", "AccessDenied")
+
+
+def ensure_topic_key(client, key_id, statements, owner, check_mode):
+    """The key that encrypts a topic lets CloudWatch alarms use it (statements; [] takes ours out again).
+
+    CloudWatch alarms publish to an encrypted topic only when the topic's key allows the CloudWatch service
+    principal kms:GenerateDataKey* and kms:Decrypt; an AWS managed key (``alias/aws/sns``) cannot, and the alarms
+    then fail silently (docs/aws-rules.md, SNS). So:
+
+    - no key answers to key_id: None (the caller decides: an error, or a prediction in check mode);
+    - an AWS managed key (KeyManager AWS): ResourcePolicyError naming it, when statements are wanted;
+    - a customer managed key: the statements are merged in as the owner's (an install's Sids), unless a statement
+      no install may take away already grants as much (the key policy TrailWatch writes whole, the owner's own);
+      when the key policy cannot be read or written, ResourcePolicyError naming the statement to add by hand.
+
+    Returns {key_arn, key_manager, changed, policy, statements_added, statements_updated, statements_removed}.
+    """
+    try:
+        meta = _kms.describe_key(client, key_id)
+        if meta is None:
+            return None
+        unchanged = {"key_arn": meta["Arn"], "key_manager": meta.get("KeyManager"), "changed": False, "policy": None}
+        unchanged.update(statements_added=[], statements_updated=[], statements_removed=[])
+        if meta.get("KeyManager") == "AWS":
+            if statements:
+                raise ResourcePolicyError(
+                    message=f"the topic is encrypted with {key_id} ({meta['Arn']}), an AWS managed key (such as"
+                    " alias/aws/sns): its key policy cannot let CloudWatch alarms use it, so they could never publish"
+                    " to the topic; encrypt the topic with a customer managed key instead"
+                )
+            return unchanged
+        if meta.get("KeyState") == "PendingDeletion":
+            if statements:
+                raise ResourcePolicyError(
+                    message=f"the topic's KMS key {meta['Arn']} is pending deletion: nothing can publish to the topic;"
+                    " cancel the key deletion or encrypt the topic with another key"
+                )
+            return unchanged
+        current = key_view(client, meta)
+        if statements and all(granted_elsewhere(current["policy"], wanted) for wanted in statements):
+            statements = []
+        result = ensure_statements(client, "kms_key", current, statements, owner, check_mode)
+    except ResourcePolicyError:
+        raise
+    except TrailWatchError as e:
+        if statements and is_ansible_aws_error_code(list(_ACCESS_DENIED), e):
+            raise ResourcePolicyError(
+                message=f"{e}; CloudWatch alarms can only publish to the topic when its key {key_id} lets them: add"
+                f" this statement to the key policy yourself: {json.dumps(statements[0], sort_keys=True)}"
+            ) from e
+        raise
+    return dict(result, key_arn=current["resource_id"], key_manager=current["key_manager"])

@@ -194,9 +194,9 @@ def ensure_watches_present(logs, cloudwatch, log_group_name, desired, current, t
         filter_ok = have["filters"] == [watch["filter"]]
         alarm_ok = have["alarm"] == watch["alarm"]
         if not filter_ok and not check_mode:
-            if have["filters"]:
-                # PutMetricFilter on moto appends a duplicate instead of replacing: delete first.
-                delete_metric_filter(logs, log_group_name, name)
+            # PutMetricFilter creates or replaces the filter of that name in place (CloudWatch Logs API Reference,
+            # PutMetricFilter): never delete first, which would leave the log group without the watch, and lose it
+            # if the put is refused. (moto 5.2.5 appends a duplicate instead; tests/helpers/moto_patches.py.)
             put_metric_filter(
                 logs, log_group_name, name, watch["filter"]["filterPattern"], watch["filter"]["metricTransformations"]
             )

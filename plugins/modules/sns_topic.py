@@ -12,13 +12,20 @@ description:
   - Creates or converges a standard SNS topic with a policy that keeps the account in control of the topic and
     lets CloudWatch alarms of the same account (and only those) publish to it, optional KMS encryption, tags
     and subscriptions.
+  - An encrypted topic (O(kms_master_key_id), or an existing topic's own key) is only usable by CloudWatch alarms when
+    its key lets the CloudWatch service principal use it. The key is resolved with C(DescribeKey); an AWS managed key
+    (C(alias/aws/sns), by any of its names) is refused, since its policy cannot grant CloudWatch and the alarms would
+    fail silently. Into a customer managed key's policy the module merges the statement CloudWatch needs
+    (C(TrailWatchCloudWatchAlarmsFor<Install>), see O(install_name)) unless a statement that no TrailWatch install may
+    take away already grants it (the TrailWatch key's own C(TrailWatchCloudWatchAlarms)); when the key policy cannot
+    be read or written the module fails, naming the statement to add.
   - E-mail subscriptions stay pending until the recipient confirms them. A pending subscription is reported
     in RV(topic.pending_confirmations) and never subscribed again, so a re-run sends no new confirmation mail.
     SNS cannot remove a pending subscription; it expires by itself after three days.
   - With O(arn), an existing topic is used instead; it is never created, changed otherwise or deleted. Only the
-    statement that lets CloudWatch alarms publish is merged into its policy (by C(Sid), every other statement kept),
-    and only the listed subscriptions are added; O(state=absent) removes just that statement and those
-    subscriptions.
+    statement that lets CloudWatch alarms publish is merged into its policy (by C(Sid), every other statement kept,
+    also those of other TrailWatch installs sharing the topic), and only the listed subscriptions are added;
+    O(state=absent) removes just that install's statements and those subscriptions. Its encryption is not changed.
   - Why a module of our own? The amazon.aws collection has no SNS topic module and C(community.aws) is not a dependency.
 author:
   - TrailWatch contributors (@trailwatch)
@@ -40,10 +47,20 @@ options:
     default: ""
   kms_master_key_id:
     description:
-      - Customer managed KMS key that encrypts the topic (SNS.1). Its key policy must let
-        C(cloudwatch.amazonaws.com) use it; C(alias/aws/sns) cannot, so it is refused. Empty means unencrypted.
+      - Customer managed KMS key (key id, key ARN, alias or alias ARN) that encrypts the topic TrailWatch manages
+        (Security Hub SNS.1). The topic is set to the key's ARN. An AWS managed key (C(alias/aws/sns)) is refused.
+        Empty means unencrypted. Ignored with O(arn), since an existing topic keeps its own encryption.
+      - Whoever publishes to an encrypted topic needs C(kms:GenerateDataKey*) and C(kms:Decrypt) on the key (the
+        notifier's role gets them); subscribers such as e-mail and unencrypted SQS queues need nothing.
     type: str
     default: ""
+  install_name:
+    description:
+      - Name of the TrailWatch install (C(trailwatch_name)) whose statements this is. It is part of their C(Sid),
+        so that installs sharing a topic or a key keep each other's statements, and O(state=absent) removes only
+        its own.
+    type: str
+    default: trailwatch
   subscriptions:
     description: Subscriptions the topic must have.
     type: list
@@ -102,6 +119,10 @@ topic:
     policy:
       description: The topic policy.
       type: dict
+    kms_master_key_id:
+      description: The key that encrypts the topic, as SNS holds it (the key ARN when TrailWatch set it); empty if none.
+      type: str
+      sample: arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab
     subscriptions:
       description: Subscriptions (protocol, endpoint, subscription_arn, pending_confirmation).
       type: list
@@ -122,10 +143,17 @@ from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleA
 
 from ansible_collections.trailwatch.aws.plugins.module_utils._common import TrailWatchError
 from ansible_collections.trailwatch.aws.plugins.module_utils._common import caller_identity
+from ansible_collections.trailwatch.aws.plugins.module_utils._kms import resolve_key_arn
+from ansible_collections.trailwatch.aws.plugins.module_utils._policies import TOPIC_KEY_ROLES
+from ansible_collections.trailwatch.aws.plugins.module_utils._policies import TOPIC_ROLES
 from ansible_collections.trailwatch.aws.plugins.module_utils._policies import byo_topic_statements
 from ansible_collections.trailwatch.aws.plugins.module_utils._policies import topic_arn
+from ansible_collections.trailwatch.aws.plugins.module_utils._policies import topic_key_statements
 from ansible_collections.trailwatch.aws.plugins.module_utils._policies import topic_policy
+from ansible_collections.trailwatch.aws.plugins.module_utils._policy_merge import InstallOwnership
+from ansible_collections.trailwatch.aws.plugins.module_utils._policy_merge import PolicyMergeError
 from ansible_collections.trailwatch.aws.plugins.module_utils._resource_policies import ensure_statements
+from ansible_collections.trailwatch.aws.plugins.module_utils._resource_policies import ensure_topic_key
 from ansible_collections.trailwatch.aws.plugins.module_utils._resource_policies import read_resource
 from ansible_collections.trailwatch.aws.plugins.module_utils._sns import ensure_subscriptions
 from ansible_collections.trailwatch.aws.plugins.module_utils._sns import ensure_topic_absent
@@ -141,40 +169,72 @@ def _with_pending(topic):
     return topic
 
 
-def _existing_topic(module, sns):
+class _Run:
+    """One invocation: parameters, clients (KMS only when a key is involved), identity."""
+
+    def __init__(self, module):
+        self.module = module
+        self.p = module.params
+        self.check = module.check_mode
+        self.sns = module.client("sns")
+        self.account, self.partition = caller_identity(module.client("sts"))
+        self._kms = None
+
+    @property
+    def kms(self):
+        if self._kms is None:
+            self._kms = self.module.client("kms")
+        return self._kms
+
+    def topic_key(self, key_id, present):
+        """The topic's key lets the alarms use it (present) or no longer holds this install's statement.
+
+        Returns ensure_topic_key's result, or None when no key answers to key_id.
+        """
+        install = self.p["install_name"]
+        statements = topic_key_statements(self.partition, self.module.region, self.account, install) if present else []
+        owner = InstallOwnership(install, TOPIC_KEY_ROLES)
+        return ensure_topic_key(self.kms, key_id, statements, owner, self.check)
+
+
+def _existing_topic(run):
     """Someone else's topic: merge our publish statement and our subscriptions in, or take them out again."""
-    p = module.params
+    module, p, sns = run.module, run.p, run.sns
     arn = p["arn"]
-    try:
-        account, partition = caller_identity(module.client("sts"))
-        before = _with_pending(read_topic(sns, arn))
-        if before is None:
-            module.fail_json(
-                msg=f"arn: topic {arn} does not exist or is not readable; create it first or let "
-                "TrailWatch create one (give name instead of arn)"
-            )
-        present = p["state"] == "present"
-        statements = byo_topic_statements(partition, module.region, account, arn) if present else []
-        merged = ensure_statements(
-            sns, "sns_topic", read_resource(sns, "sns_topic", arn), statements, "TrailWatch", module.check_mode
+    before = _with_pending(read_topic(sns, arn))
+    if before is None:
+        module.fail_json(
+            msg=f"arn: topic {arn} does not exist or is not readable; create it first or let "
+            "TrailWatch create one (give name instead of arn)"
         )
-        if present:
-            subs_changed, subscriptions = ensure_subscriptions(
-                sns, arn, before["subscriptions"], p["subscriptions"], False, module.check_mode
+    present = p["state"] == "present"
+    key_changed = False
+    if before["kms_master_key_id"]:
+        key = run.topic_key(before["kms_master_key_id"], present)
+        if key is None and present:
+            module.fail_json(
+                msg=f"arn: topic {arn} is encrypted with KMS key {before['kms_master_key_id']}, which does not exist"
+                " or is not readable: nothing can publish to the topic; fix its encryption first"
             )
-        else:
-            # Only the listed subscriptions go; the topic's other subscribers are its owner's.
-            listed = before["subscriptions"]
-            keep = [s for s in listed if not _listed(s, p["subscriptions"])]
-            subs_changed, subscriptions = ensure_subscriptions(sns, arn, listed, keep, True, module.check_mode)
-        changed = merged["changed"] or subs_changed
-        after = dict(before, policy=merged["policy"], subscriptions=subscriptions)
-        if changed and not module.check_mode:
-            after = read_topic(sns, arn)
-        after = _with_pending(after)
-    except TrailWatchError as e:
-        module.fail_json_aws_error(e)
-    module.exit_json(changed=changed, topic=after, diff={"before": before, "after": after})
+        key_changed = bool(key and key["changed"])
+    install = p["install_name"]
+    statements = byo_topic_statements(run.partition, module.region, run.account, arn, install) if present else []
+    owner = InstallOwnership(install, TOPIC_ROLES, TOPIC_ROLES)
+    merged = ensure_statements(sns, "sns_topic", read_resource(sns, "sns_topic", arn), statements, owner, run.check)
+    if present:
+        subs_changed, subscriptions = ensure_subscriptions(
+            sns, arn, before["subscriptions"], p["subscriptions"], False, run.check
+        )
+    else:
+        # Only the listed subscriptions go; the topic's other subscribers are its owner's.
+        listed = before["subscriptions"]
+        keep = [s for s in listed if not _listed(s, p["subscriptions"])]
+        subs_changed, subscriptions = ensure_subscriptions(sns, arn, listed, keep, True, run.check)
+    changed = merged["changed"] or subs_changed or key_changed
+    after = dict(before, policy=merged["policy"], subscriptions=subscriptions)
+    if changed and not run.check:
+        after = read_topic(sns, arn)
+    return changed, before, _with_pending(after)
 
 
 def _listed(subscription, wanted):
@@ -184,13 +244,75 @@ def _listed(subscription, wanted):
     )
 
 
+def _managed_topic_key(run, before):
+    """The KmsMasterKeyId to set on the topic TrailWatch manages, its key made usable by the alarms; changed."""
+    wanted = run.p["kms_master_key_id"]
+    current = (before or {}).get("kms_master_key_id") or ""
+    if not wanted:
+        # An encryption given up: the former key no longer needs this install's statement.
+        return "", bool(current) and bool((run.topic_key(current, False) or {}).get("changed"))
+    key = run.topic_key(wanted, True)
+    if key is None:
+        if not run.check:
+            run.module.fail_json(
+                msg=f"kms_master_key_id: no KMS key answers to '{wanted}' in {run.module.region}; give an existing"
+                " customer managed key (TrailWatch's own key exists once the trail role ran), or '' for none"
+            )
+        return wanted, True  # check mode before the key exists: the trail role creates it first
+    if current in (wanted, key["key_arn"]):
+        return current, key["changed"]
+    # SNS returns the key as it was set (alias, id or ARN): the same key by another name is no change.
+    if current and resolve_key_arn(run.kms, current) == key["key_arn"]:
+        return current, key["changed"]
+    if current:
+        # Another key encrypted the topic so far: it no longer needs this install's statement.
+        run.topic_key(current, False)
+    return key["key_arn"], key["changed"]
+
+
+def _managed_topic(run):
+    module, p, sns = run.module, run.p, run.sns
+    arn = topic_arn(run.partition, module.region, run.account, p["name"])
+    before = _with_pending(read_topic(sns, arn))
+    if p["state"] == "absent":
+        changed = False
+        if before is not None and before["kms_master_key_id"]:
+            key = run.topic_key(before["kms_master_key_id"], False)
+            changed = bool(key and key["changed"])
+        deleted = ensure_topic_absent(sns, before, run.check)
+        return changed or deleted, before, None
+    key_id, key_changed = _managed_topic_key(run, before)
+    attributes = {
+        "DisplayName": p["display_name"],
+        "KmsMasterKeyId": key_id,
+        "Policy": json.dumps(topic_policy(run.partition, module.region, run.account, p["name"])),
+    }
+    changed, after = ensure_topic_present(
+        sns,
+        before,
+        arn,
+        p["name"],
+        attributes,
+        p["tags"] or {},
+        p["purge_tags"] if p["tags"] is not None else False,
+        p["subscriptions"],
+        p["purge_subscriptions"],
+        run.check,
+    )
+    if changed and not run.check:
+        # Whether SNS holds a new subscription as pending is only known by asking it.
+        after = read_topic(sns, arn)
+    return changed or key_changed, before, _with_pending(after)
+
+
 def main():
     argument_spec = dict(
         state=dict(choices=["present", "absent"], default="present"),
         name=dict(),
         arn=dict(),
         display_name=dict(default=""),
-        kms_master_key_id=dict(default=""),
+        kms_master_key_id=dict(default="", no_log=False),
+        install_name=dict(default="trailwatch"),
         subscriptions=dict(
             type="list",
             elements="dict",
@@ -216,47 +338,22 @@ def main():
     p = module.params
     if p["arn"] and not (p["arn"].startswith("arn:") and p["arn"].split(":")[2:3] == ["sns"]):
         module.fail_json(msg=f"arn: '{p['arn']}' is not an SNS topic ARN (arn:aws:sns:REGION:ACCOUNT:NAME)")
+    # The AWS managed key by its alias is refused before any call; by its id or ARN, after DescribeKey.
     if p["kms_master_key_id"] in ("alias/aws/sns",) or p["kms_master_key_id"].endswith(":alias/aws/sns"):
         module.fail_json(
             msg="kms_master_key_id: alias/aws/sns cannot grant CloudWatch access, so alarms would fail silently; "
             "use a customer managed key"
         )
+    if not p["install_name"]:
+        module.fail_json(msg="install_name: give the TrailWatch install's name (trailwatch_name)")
 
-    sns = module.client("sns")
-    if p["arn"]:
-        _existing_topic(module, sns)
     try:
-        account, partition = caller_identity(module.client("sts"))
-        arn = topic_arn(partition, module.region, account, p["name"])
-        before = _with_pending(read_topic(sns, arn))
-        if p["state"] == "absent":
-            changed = ensure_topic_absent(sns, before, module.check_mode)
-            after = None
-        else:
-            attributes = {
-                "DisplayName": p["display_name"],
-                "KmsMasterKeyId": p["kms_master_key_id"],
-                "Policy": json.dumps(topic_policy(partition, module.region, account, p["name"])),
-            }
-            changed, after = ensure_topic_present(
-                sns,
-                before,
-                arn,
-                p["name"],
-                attributes,
-                p["tags"] or {},
-                p["purge_tags"] if p["tags"] is not None else False,
-                p["subscriptions"],
-                p["purge_subscriptions"],
-                module.check_mode,
-            )
-            if changed and not module.check_mode:
-                # Whether SNS holds a new subscription as pending is only known by asking it.
-                after = read_topic(sns, arn)
-            after = _with_pending(after)
+        run = _Run(module)
+        changed, before, after = _existing_topic(run) if p["arn"] else _managed_topic(run)
+    except PolicyMergeError as e:
+        module.fail_json(msg=f"Cannot merge this install's statements into a policy it shares: {e}")
     except TrailWatchError as e:
         module.fail_json_aws_error(e)
-
     module.exit_json(changed=changed, topic=after, diff={"before": before or {}, "after": after or {}})
 
 

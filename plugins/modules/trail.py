@@ -12,15 +12,18 @@ description:
   - Manages everything a trail needs, in this order, the customer managed KMS key (found by its alias, policy of
     M(trailwatch.aws.trail_key), rotation on), the hardened S3 log bucket (as M(trailwatch.aws.trail_bucket)
     makes it), the CloudWatch Logs group (encrypted with the key, with retention), the IAM role CloudTrail assumes
-    to write to it (trust limited to this trail, permissions limited to the trail's log streams) and the trail
+    to write to it (trusted by CloudTrail without conditions, which this role's trust policy does not support;
+    permissions limited to the trail's log streams) and the trail
     itself (multi-region, global service events, log file validation, SSE-KMS, logging on) with its management
     event selectors set explicitly.
   - One invocation for all of it, because each module invocation costs about a second while the API calls cost
     milliseconds; each resource's logic lives in its service's module_utils, shared with the single-resource modules.
   - An existing key (O(kms_key_id)) or bucket (O(manage_s3_bucket=false)) is not otherwise changed, but the statements
-    CloudTrail and CloudWatch Logs need are merged into its policy by C(Sid) (prefix C(TrailWatch)), keeping every
-    other statement as it is; with O(state=absent) only those statements are removed again. A key policy is never
-    written without a statement that lets the account root manage the key.
+    CloudTrail and CloudWatch Logs need are merged into its policy by C(Sid), C(TrailWatch<Role>For<Trail>) (the trail
+    name in letters and digits), keeping every other statement as it is, also those of other TrailWatch installs
+    sharing the bucket or key; with O(state=absent) only this trail's statements are removed again. Statements an
+    older version wrote without the trail in their Sid (C(TrailWatchCloudTrailWrite)) are taken over by the trail
+    they name. A key policy is never written without a statement that lets the account root manage the key.
   - A role created in the same run takes seconds to propagate in IAM; real CloudTrail answers
     C(InvalidCloudWatchLogsRoleArnException) meanwhile. The module retries such answers for up to two minutes.
   - With O(state=absent) the trail and the role are deleted. Log data is kept unless O(purge_data=true), which
@@ -72,8 +75,11 @@ options:
     type: str
   organization_trail:
     description:
-      - Make the trail an organization trail (run from the management account or a delegated administrator), with
-        the bucket statement for C(AWSLogs/o-ORGID/*) and the role permission for the member accounts' log streams.
+      - Make the trail an organization trail, with the bucket statement for C(AWSLogs/o-ORGID/*) and the role
+        permission for the member accounts' log streams.
+      - Run from the organization's management account. Any other account (also a CloudTrail delegated
+        administrator) is refused before anything is changed, because CloudTrail keeps the management account as the
+        owner of an organization trail that a delegated administrator creates.
     type: bool
     default: false
   log_group_name:
@@ -222,7 +228,10 @@ from ansible_collections.trailwatch.aws.plugins.module_utils._logs import RETENT
 from ansible_collections.trailwatch.aws.plugins.module_utils._logs import delete_log_group
 from ansible_collections.trailwatch.aws.plugins.module_utils._logs import ensure_log_group_present
 from ansible_collections.trailwatch.aws.plugins.module_utils._logs import read_log_group
-from ansible_collections.trailwatch.aws.plugins.module_utils._organizations import organization_id
+from ansible_collections.trailwatch.aws.plugins.module_utils._organizations import organization_trail_id
+from ansible_collections.trailwatch.aws.plugins.module_utils._policies import BYO_BUCKET_ROLES
+from ansible_collections.trailwatch.aws.plugins.module_utils._policies import BYO_KEY_LEGACY_ROLES
+from ansible_collections.trailwatch.aws.plugins.module_utils._policies import BYO_KEY_ROLES
 from ansible_collections.trailwatch.aws.plugins.module_utils._policies import byo_bucket_statements
 from ansible_collections.trailwatch.aws.plugins.module_utils._policies import byo_key_statements
 from ansible_collections.trailwatch.aws.plugins.module_utils._policies import cloudtrail_role_permissions_policy
@@ -231,6 +240,8 @@ from ansible_collections.trailwatch.aws.plugins.module_utils._policies import km
 from ansible_collections.trailwatch.aws.plugins.module_utils._policies import log_bucket_policy
 from ansible_collections.trailwatch.aws.plugins.module_utils._policies import log_group_arn
 from ansible_collections.trailwatch.aws.plugins.module_utils._policies import trail_arn
+from ansible_collections.trailwatch.aws.plugins.module_utils._policy_merge import InstallOwnership
+from ansible_collections.trailwatch.aws.plugins.module_utils._policy_merge import PolicyMergeError
 from ansible_collections.trailwatch.aws.plugins.module_utils._resource_policies import ensure_statements
 from ansible_collections.trailwatch.aws.plugins.module_utils._resource_policies import read_resource
 from ansible_collections.trailwatch.aws.plugins.module_utils._s3 import ensure_bucket_absent
@@ -254,11 +265,19 @@ class _Run:
         self.purge_tags = self.p["purge_tags"] if self.p["tags"] is not None else False
         self.changes = []
         self.extra = {}
-        self.org_id = organization_id(module.client("organizations")) if self.p["organization_trail"] else None
+        organizations = module.client("organizations") if self.p["organization_trail"] else None
+        self.org_id = organization_trail_id(organizations, self.account) if organizations else None
+        self.trail_arn = trail_arn(self.partition, self.region, self.account, self.p["name"])
+        self.group_arn = log_group_arn(self.partition, self.region, self.account, self.p["log_group_name"])
 
     def changed(self, part, did_change):
         if did_change:
             self.changes.append(part)
+
+    def owner(self, roles, legacy_roles=None):
+        """This trail's statements in a bucket or key policy shared with other TrailWatch installs."""
+        identities = (self.trail_arn, self.group_arn)
+        return InstallOwnership(self.p["name"], roles, roles if legacy_roles is None else legacy_roles, identities)
 
     @property
     def bucket_name(self):
@@ -313,8 +332,14 @@ def _key(run, before):
             msg=f"kms_key_id: no KMS key answers to '{p['kms_key_id']}' in {run.region}; give an existing customer "
             "managed key, or let TrailWatch create one with kms_key_alias"
         )
+    if before["key_manager"] == "AWS":
+        run.module.fail_json(
+            msg=f"kms_key_id: '{p['kms_key_id']}' is an AWS managed key, whose policy cannot grant CloudTrail; give a"
+            " customer managed key, or let TrailWatch create one with kms_key_alias"
+        )
     statements = byo_key_statements(run.partition, run.region, run.account, p["name"], p["log_group_name"])
-    merged = ensure_statements(run.clients["kms"], "kms_key", before, statements, "TrailWatch", run.check)
+    owner = run.owner(BYO_KEY_ROLES, BYO_KEY_LEGACY_ROLES)
+    merged = ensure_statements(run.clients["kms"], "kms_key", before, statements, owner, run.check)
     run.changed("kms_key:policy", merged["changed"])
     return before["resource_id"], {"key_arn": before["resource_id"], "policy": merged["policy"]}
 
@@ -329,7 +354,8 @@ def _bucket(run, before, key_arn):
         statements = byo_bucket_statements(
             run.partition, run.region, run.account, run.p["name"], run.bucket_name, run.p["s3_key_prefix"], run.org_id
         )
-        merged = ensure_statements(run.clients["s3"], "s3_bucket", before, statements, "TrailWatch", run.check)
+        owner = run.owner(BYO_BUCKET_ROLES)
+        merged = ensure_statements(run.clients["s3"], "s3_bucket", before, statements, owner, run.check)
         run.changed("s3_bucket:policy", merged["changed"])
         return {"name": run.bucket_name, "policy": merged["policy"]}
     policy = log_bucket_policy(
@@ -347,12 +373,11 @@ def _present(run, before):
     key_arn, key = _key(run, before["kms_key"])
     bucket = _bucket(run, before["s3_bucket"], key_arn)
 
-    group_arn = log_group_arn(run.partition, run.region, run.account, p["log_group_name"])
     changed, log_group = ensure_log_group_present(
         run.clients["logs"],
         before["log_group"],
         p["log_group_name"],
-        group_arn,
+        run.group_arn,
         key_arn,
         p["log_retention_days"],
         run.tags,
@@ -366,7 +391,7 @@ def _present(run, before):
         before["role"],
         p["role_name"],
         f"arn:{run.partition}:iam::{run.account}:role/{p['role_name']}",
-        cloudtrail_role_trust_policy(run.partition, run.region, run.account, p["name"]),
+        cloudtrail_role_trust_policy(),
         cloudtrail_role_permissions_policy(run.partition, run.region, run.account, p["log_group_name"], run.org_id),
         run.tags,
         run.purge_tags,
@@ -375,7 +400,7 @@ def _present(run, before):
     run.changed("role", changed)
 
     settings = trail_settings(
-        p["name"], run.bucket_name, p["s3_key_prefix"], key_arn, group_arn, role["arn"], p["organization_trail"]
+        p["name"], run.bucket_name, p["s3_key_prefix"], key_arn, run.group_arn, role["arn"], p["organization_trail"]
     )
     selectors = event_selectors(p["read_write_type"], p["exclude_management_event_sources"])
     _changed, trail, parts = ensure_trail_present(
@@ -383,7 +408,7 @@ def _present(run, before):
         before["trail"],
         settings,
         selectors,
-        trail_arn(run.partition, run.region, run.account, p["name"]),
+        run.trail_arn,
         run.tags,
         run.purge_tags,
         run.check,
@@ -400,11 +425,13 @@ def _absent(run, before):
     after = dict(before, trail=None, role=None)
     # Someone else's bucket and key only lose the statements TrailWatch added, purge or not.
     if not p["manage_s3_bucket"] and before["s3_bucket"]:
-        removed = ensure_statements(run.clients["s3"], "s3_bucket", before["s3_bucket"], [], "TrailWatch", run.check)
+        owner = run.owner(BYO_BUCKET_ROLES)
+        removed = ensure_statements(run.clients["s3"], "s3_bucket", before["s3_bucket"], [], owner, run.check)
         run.changed("s3_bucket:policy", removed["changed"])
         after["s3_bucket"] = dict(before["s3_bucket"], policy=removed["policy"])
     if p["kms_key_id"] and before["kms_key"]:
-        removed = ensure_statements(run.clients["kms"], "kms_key", before["kms_key"], [], "TrailWatch", run.check)
+        owner = run.owner(BYO_KEY_ROLES, BYO_KEY_LEGACY_ROLES)
+        removed = ensure_statements(run.clients["kms"], "kms_key", before["kms_key"], [], owner, run.check)
         run.changed("kms_key:policy", removed["changed"])
         after["kms_key"] = dict(before["kms_key"], policy=removed["policy"])
     if not p["purge_data"]:
@@ -486,6 +513,8 @@ def main():
         run = _Run(module)
         before = _read(run)
         after = _present(run, before) if module.params["state"] == "present" else _absent(run, before)
+    except PolicyMergeError as e:
+        module.fail_json(msg=f"Cannot merge this trail's statements into a policy it shares: {e}")
     except TrailWatchError as e:
         module.fail_json_aws_error(e)
 

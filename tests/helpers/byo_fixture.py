@@ -16,16 +16,17 @@ import boto3
 BUCKET = "corp-audit-logs"
 ALIAS = "alias/corp-audit"
 TOPIC = "corp-alerts"
+# TrailWatch's statements name the install (trailwatch_name "trailwatch"): TrailWatch<Role>For<Install>. The key
+# gets no CloudWatchAlarms statement: the owner's topic is not encrypted with it.
 OURS = {
-    "bucket": {"TrailWatchCloudTrailAclCheck", "TrailWatchCloudTrailWrite"},
+    "bucket": {"TrailWatchCloudTrailAclCheckForTrailwatch", "TrailWatchCloudTrailWriteForTrailwatch"},
     "key": {
-        "TrailWatchCloudTrailEncrypt",
-        "TrailWatchCloudTrailDescribe",
-        "TrailWatchAccountReadersDecrypt",
-        "TrailWatchCloudWatchLogs",
-        "TrailWatchCloudWatchAlarms",
+        "TrailWatchCloudTrailEncryptForTrailwatch",
+        "TrailWatchCloudTrailDescribeForTrailwatch",
+        "TrailWatchAccountReadersDecryptForTrailwatch",
+        "TrailWatchCloudWatchLogsForTrailwatch",
     },
-    "topic": {"TrailWatchCloudWatchAlarmsPublish"},
+    "topic": {"TrailWatchCloudWatchAlarmsPublishForTrailwatch"},
 }
 
 

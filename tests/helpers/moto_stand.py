@@ -413,11 +413,37 @@ def _log_tail(log_path: Path, limit: int = 2000) -> str:
     return text[-limit:].strip()
 
 
-def start(state_dir: str | os.PathLike[str], timeout: float = START_TIMEOUT) -> str:
-    """Launch a detached moto_server; return its endpoint once it answers."""
+SITE_DIR = "site"
+_SITECUSTOMIZE = """# Written by moto_stand.start: loaded by the moto_server process at start-up.
+import sys
+
+sys.path.insert(0, {helpers!r})
+import moto_patches  # noqa: E402
+
+moto_patches.apply()
+{extra}
+"""
+
+
+def _site(state: Path, site_code: str) -> str:
+    """A directory holding the server's sitecustomize: moto_patches (AWS behaviour) plus the caller's site_code."""
+    site = state / SITE_DIR
+    site.mkdir(exist_ok=True)
+    helpers = str(Path(__file__).resolve().parent)
+    (site / "sitecustomize.py").write_text(_SITECUSTOMIZE.format(helpers=helpers, extra=site_code))
+    return str(site)
+
+
+def start(state_dir: str | os.PathLike[str], timeout: float = START_TIMEOUT, site_code: str = "") -> str:
+    """Launch a detached moto_server; return its endpoint once it answers.
+
+    The server runs with tests/helpers/moto_patches.py applied (where moto differs from AWS in a way the product
+    must not work around) and with ``site_code``, Python run in the server process at start-up, if given.
+    """
     state = Path(state_dir).resolve()
     state.mkdir(parents=True, exist_ok=True)
     stop(state)
+    python_path = os.pathsep.join(filter(None, [_site(state, site_code), os.environ.get("PYTHONPATH")]))
 
     executable = find_moto_server()
     if executable is None:
@@ -435,7 +461,7 @@ def start(state_dir: str | os.PathLike[str], timeout: float = START_TIMEOUT) -> 
             start_new_session=True,
             # The recorder writes its file relative to the cwd; keep it in DIR.
             cwd=state,
-            env={**os.environ, "MOTO_RECORDER_FILEPATH": str(state / RECORDING_FILE)},
+            env={**os.environ, "MOTO_RECORDER_FILEPATH": str(state / RECORDING_FILE), "PYTHONPATH": python_path},
         )
     _CHILDREN[proc.pid] = proc
     (state / PID_FILE).write_text(str(proc.pid))

@@ -266,9 +266,9 @@ def check_role(chk, st):
         ({"Service": "cloudtrail.amazonaws.com"}, "sts:AssumeRole"),
     )
     chk.equal(
-        "cloudtrail role trust is bound to the trail (SourceArn)",
-        statement.get("Condition", {}).get("StringEquals", {}).get("aws:SourceArn"),
-        st.trail_arn,
+        "cloudtrail role trust has no condition (its trust supports neither aws:SourceArn nor aws:SourceAccount)",
+        statement.get("Condition"),
+        None,
     )
     names = st.c["iam"].list_role_policies(RoleName=st.role)["PolicyNames"]
     chk.equal("cloudtrail role has exactly the TrailWatch inline policy", names, ["trailwatch-cloudtrail-to-logs"])
@@ -367,11 +367,13 @@ def check_watch(chk, st):
         chk.equal(f"alarm {field} is {value!r}", a.get(field), value)
 
 
-def check_topic(chk, st):
+def check_topic(chk, st, key_arn=None):
     attributes = st.topic_attributes()
     chk.add("topic exists", attributes is not None, st.topic_arn)
     if not attributes:
         return
+    if key_arn:
+        chk.equal("topic is encrypted with the TrailWatch key (SNS.1)", attributes.get("KmsMasterKeyId"), key_arn)
     policy = json.loads(attributes["Policy"])
     publish = _statement(policy, "TrailWatchCloudWatchAlarmsPublish")
     chk.equal(
@@ -472,7 +474,7 @@ def main(argv=None):
         excluded = ["kms.amazonaws.com", "rdsdata.amazonaws.com"] if args.exclude is None else args.exclude
         check_trail(chk, st, key_arn, args.read_write_type, [e for e in excluded if e])
         check_watch(chk, st)
-        check_topic(chk, st)
+        check_topic(chk, st, key_arn)
     else:
         check_removed_parts(chk, st)
         if args.expect == "kept":

@@ -25,9 +25,11 @@ def moto_endpoint(tmp_path_factory):
 def run_playbook(moto_endpoint):
     """Runs a playbook of this repository against the moto_server; returns (completed process, recorded calls)."""
 
-    def run(playbook, extra_vars, setup=None):
-        """setup(env), if given, prepares the account after the reset and before the recording starts."""
-        moto_stand.reset(moto_endpoint)
+    def run(playbook, extra_vars, setup=None, reset=True):
+        """setup(env), if given, prepares the account after the reset and before the recording starts;
+        reset=False keeps what earlier runs (and the test) left on the stand."""
+        if reset:
+            moto_stand.reset(moto_endpoint)
         env = dict(
             os.environ,
             AWS_ENDPOINT_URL=moto_endpoint,

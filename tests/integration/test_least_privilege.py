@@ -128,6 +128,7 @@ def removal_actions(action):
 # docs/iam/README.md, "What moto cannot show". test_policy_files_* keeps this list and the README in step.
 NOT_REMOVABLE_ON_MOTO = {
     "iam:PassRole": "moto does not check PassRole on CreateTrail/UpdateTrail; AWS does",
+    "kms:Decrypt": "moto does not check the caller's kms:Decrypt on CreateTrail/UpdateTrail (S3 Bucket Key); AWS does",
     "logs:AssociateKmsKey": "moto does not implement AssociateKmsKey (500); only reached when the group's key differs",
     "s3:GetEncryptionConfiguration": "moto checks it as s3:ListBucket, like GetPublicAccessBlock, which comes first",
     "s3:GetBucketOwnershipControls": "moto checks it as s3:ListBucket, like GetPublicAccessBlock, which comes first",
@@ -214,8 +215,10 @@ OPERATION_ACTIONS = {
     "cloudtrail:GetTrailStatus": ["cloudtrail:GetTrailStatus"],
     "cloudtrail:GetEventSelectors": ["cloudtrail:GetEventSelectors"],
     "cloudtrail:ListTags": ["cloudtrail:ListTags"],
-    "cloudtrail:CreateTrail": ["cloudtrail:CreateTrail", "iam:PassRole", "iam:GetRole"],
-    "cloudtrail:UpdateTrail": ["cloudtrail:UpdateTrail", "iam:PassRole", "iam:GetRole"],
+    # With SSE-KMS and a log bucket with an S3 Bucket Key, CloudTrail requires the caller's kms:Decrypt on the key
+    # (CloudTrail User Guide, "Configure AWS KMS key policies for CloudTrail"; issue 12, item 6).
+    "cloudtrail:CreateTrail": ["cloudtrail:CreateTrail", "iam:PassRole", "iam:GetRole", "kms:Decrypt"],
+    "cloudtrail:UpdateTrail": ["cloudtrail:UpdateTrail", "iam:PassRole", "iam:GetRole", "kms:Decrypt"],
     "cloudtrail:PutEventSelectors": ["cloudtrail:PutEventSelectors"],
     "cloudtrail:StartLogging": ["cloudtrail:StartLogging"],
     "cloudtrail:AddTags": ["cloudtrail:AddTags"],
@@ -255,7 +258,8 @@ _OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 # moto 5.2.5 checks the SigV4 signature of a GET against its parsed parameters (for Lambda: the request
 # headers) instead of the empty body botocore signed, so with enforcement on every Lambda GET
 # (GetFunction: teardown looks for a notifier) fails with SignatureDoesNotMatch, whatever the policy. This
-# module's own moto_server loads the sitecustomize below (via PYTHONPATH), which signs the empty body instead.
+# module's own moto_server runs the code below at start-up (moto_stand.start's site_code), which signs the empty
+# body instead.
 # Test-side only; the product is not touched.
 MOTO_SIGNATURE_SHIM = """
 from moto.iam import access_control
@@ -335,18 +339,7 @@ class Stand:
 
     def __init__(self, state_dir):
         self.state_dir = state_dir
-        shim = state_dir / "moto_shim"
-        shim.mkdir()
-        (shim / "sitecustomize.py").write_text(MOTO_SIGNATURE_SHIM)
-        saved = os.environ.get("PYTHONPATH")
-        os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(shim), saved]))
-        try:
-            self.endpoint = moto_stand.start(state_dir)
-        finally:
-            if saved is None:
-                del os.environ["PYTHONPATH"]
-            else:
-                os.environ["PYTHONPATH"] = saved
+        self.endpoint = moto_stand.start(state_dir, site_code=MOTO_SIGNATURE_SHIM)
         root = {"AccessKeyId": "testing", "SecretAccessKey": "testing"}
         self.admin = self._user(self.client("iam", root), "trailwatch-lp-admin", {"*"}, raw=True)
         self.enforce()
@@ -580,6 +573,7 @@ DRIFT = {
             }
         ),
     ),
+    # The trust an older version wrote (aws:SourceArn, which this role's trust does not support): repaired once.
     "iam:UpdateAssumeRolePolicy": lambda s, n: s.client("iam").update_assume_role_policy(
         RoleName=names(n)["role"],
         PolicyDocument=json.dumps(
@@ -587,9 +581,11 @@ DRIFT = {
                 "Version": "2012-10-17",
                 "Statement": [
                     {
+                        "Sid": "TrailWatchCloudTrailAssume",
                         "Effect": "Allow",
                         "Principal": {"Service": "cloudtrail.amazonaws.com"},
                         "Action": "sts:AssumeRole",
+                        "Condition": {"StringEquals": {"aws:SourceArn": names(n)["trail_arn"]}},
                     }
                 ],
             }

@@ -335,6 +335,16 @@ def test_recording_against_real_moto_server(tmp_path, monkeypatch):
 
         summary_file = tmp_path / "summary.json"
         printed = json.loads(run_cli("record-stop", "--endpoint", endpoint, "--out", summary_file))
+
+        # The server runs with moto_patches applied: PutMetricFilter replaces a filter of the same name, as on AWS.
+        logs = session.client("logs", **options)
+        logs.create_log_group(logGroupName="g")
+        for pattern in ('{ $.eventName = "A" }', '{ $.eventName = "B" }'):
+            logs.put_metric_filter(
+                logGroupName="g", filterName="f", filterPattern=pattern, metricTransformations=METRIC
+            )
+        found = logs.describe_metric_filters(logGroupName="g")["metricFilters"]
+        assert [(f["filterName"], f["filterPattern"]) for f in found] == [("f", '{ $.eventName = "B" }')]
     finally:
         run_cli("stop", "--state-dir", state_dir)
 
@@ -356,3 +366,36 @@ def test_recording_against_real_moto_server(tmp_path, monkeypatch):
     assert not (state_dir / "endpoint").exists()
     with pytest.raises(ConnectionRefusedError):
         socket.create_connection(("127.0.0.1", port), timeout=2).close()
+
+
+METRIC = [{"metricName": "M", "metricNamespace": "N", "metricValue": "1"}]
+
+
+def test_moto_appends_a_duplicate_metric_filter():
+    """moto 5.2.5 appends a second filter of the same name (AWS replaces it): why moto_patches exists. When this
+    fails, moto was fixed: drop the patch."""
+    from moto.logs.metric_filters import MetricFilters
+
+    raw = getattr(MetricFilters.add_filter, "original", MetricFilters.add_filter)
+    filters = MetricFilters()
+    raw(filters, "f", "p1", "g", METRIC)
+    raw(filters, "f", "p2", "g", METRIC)
+    assert [f["filterPattern"] for f in filters.metric_filters] == ["p1", "p2"]
+
+
+def test_patched_moto_replaces_a_metric_filter_in_place():
+    import moto_patches
+    from moto.logs.metric_filters import MetricFilters
+
+    moto_patches.apply()
+    moto_patches.apply()  # idempotent
+    filters = MetricFilters()
+    filters.add_filter("f", "p1", "g", METRIC)
+    filters.add_filter("other", "p", "g", METRIC)
+    filters.add_filter("f", "p1", "another-group", METRIC)
+    filters.add_filter("f", "p2", "g", METRIC)
+    assert [(f["filterName"], f["logGroupName"], f["filterPattern"]) for f in filters.metric_filters] == [
+        ("f", "g", "p2"),
+        ("other", "g", "p"),
+        ("f", "another-group", "p1"),
+    ]

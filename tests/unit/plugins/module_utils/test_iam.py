@@ -14,7 +14,7 @@ REGION = "us-east-1"
 ACCOUNT = "123456789012"
 ROLE = "trailwatch-cloudtrail-to-logs"
 ROLE_ARN = f"arn:aws:iam::{ACCOUNT}:role/{ROLE}"
-TRUST = _policies.cloudtrail_role_trust_policy("aws", REGION, ACCOUNT, "trailwatch")
+TRUST = _policies.cloudtrail_role_trust_policy()
 PERMISSIONS = _policies.cloudtrail_role_permissions_policy("aws", REGION, ACCOUNT, "aws-cloudtrail-logs-trailwatch")
 TAGS = {"team": "security"}
 
@@ -165,3 +165,38 @@ def test_absent_deletes_inline_policy_then_role(iam, record_operations):
     assert _iam.ensure_role_absent(client, EXPECTED, ROLE, False) is True
     assert calls == ["DeleteRolePolicy", "DeleteRole"]
     assert _iam.ensure_role_absent(client, None, ROLE, False) is False
+
+
+# What TrailWatch wrote before: the trust limited to the trail with aws:SourceArn, which this role's trust policy
+# does not support (CloudTrail User Guide, "Role policy document for CloudTrail to use CloudWatch Logs for
+# monitoring"; prowler issue 4714: delivery to CloudWatch Logs broke after adding it).
+OLDER_TRUST = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {
+            "Sid": "TrailWatchCloudTrailAssume",
+            "Effect": "Allow",
+            "Principal": {"Service": "cloudtrail.amazonaws.com"},
+            "Action": "sts:AssumeRole",
+            "Condition": {"StringEquals": {"aws:SourceArn": f"arn:aws:cloudtrail:{REGION}:{ACCOUNT}:trail/trailwatch"}},
+        }
+    ],
+}
+
+
+def test_trust_of_an_older_stack_is_repaired_once(iam, record_operations):
+    client, stub = iam
+    calls = record_operations(client)
+    stub.add_response("update_assume_role_policy", {}, {"RoleName": ROLE, "PolicyDocument": json.dumps(TRUST)})
+    older = dict(EXPECTED, trust_policy=OLDER_TRUST)
+    changed, after, _created = _iam.ensure_role_present(
+        client, older, ROLE, ROLE_ARN, TRUST, PERMISSIONS, TAGS, True, False
+    )
+    assert changed is True and after["trust_policy"] == TRUST
+    # The next run finds the repaired trust: nothing to do.
+    changed, _after, _created = _iam.ensure_role_present(
+        client, dict(EXPECTED), ROLE, ROLE_ARN, TRUST, PERMISSIONS, TAGS, True, False
+    )
+    assert changed is False
+    assert calls == ["UpdateAssumeRolePolicy"]
+    assert all("Condition" not in statement for statement in TRUST["Statement"])

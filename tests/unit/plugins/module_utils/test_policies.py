@@ -1,4 +1,4 @@
-"""The policy documents of _policies.py, checked literally against docs aws-policies.md."""
+"""The policy documents of _policies.py, checked literally against docs/aws-policies.md."""
 
 import json
 
@@ -34,7 +34,7 @@ def all_documents(partition="aws", region="us-east-1", key_prefix=None):
     return {
         "kms_key_policy": _policies.kms_key_policy(partition, region, ACCOUNT, TRAIL, LOG_GROUP),
         "log_bucket_policy": _policies.log_bucket_policy(partition, region, ACCOUNT, TRAIL, BUCKET, key_prefix),
-        "cloudtrail_role_trust_policy": _policies.cloudtrail_role_trust_policy(partition, region, ACCOUNT, TRAIL),
+        "cloudtrail_role_trust_policy": _policies.cloudtrail_role_trust_policy(),
         "cloudtrail_role_permissions_policy": _policies.cloudtrail_role_permissions_policy(
             partition, region, ACCOUNT, LOG_GROUP
         ),
@@ -70,7 +70,7 @@ def test_every_statement_has_a_unique_trailwatch_sid(name, partition, region):
 
 
 @pytest.mark.parametrize("partition, region", PARTITIONS[1:])
-@pytest.mark.parametrize("name", sorted(all_documents()))
+@pytest.mark.parametrize("name", sorted(set(all_documents()) - {"cloudtrail_role_trust_policy"}))
 def test_partition_propagates_to_every_arn(name, partition, region):
     text = json.dumps(all_documents(partition, region)[name])
     assert "arn:aws:" not in text
@@ -265,15 +265,22 @@ def test_bucket_policy_has_exactly_three_statements():
 # --- IAM role CloudTrail assumes -----------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("partition, region", PARTITIONS)
-def test_role_trust_policy(partition, region):
-    policy = _policies.cloudtrail_role_trust_policy(partition, region, ACCOUNT, TRAIL)
-    assert len(policy["Statement"]) == 1
-    s = policy["Statement"][0]
-    assert s["Effect"] == "Allow"
-    assert s["Principal"] == {"Service": "cloudtrail.amazonaws.com"}
-    assert as_set(s["Action"]) == {"sts:AssumeRole"}
-    assert s["Condition"] == {"StringEquals": {"aws:SourceArn": trail_arn(partition, region)}}
+def test_role_trust_policy_has_no_condition():
+    """CloudTrail User Guide, "Role policy document for CloudTrail to use CloudWatch Logs for monitoring": the trust
+    of this role supports neither aws:SourceArn nor aws:SourceAccount (prowler issue 4714: delivery broke with it)."""
+    policy = _policies.cloudtrail_role_trust_policy()
+    assert policy == {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "TrailWatchCloudTrailAssume",
+                "Effect": "Allow",
+                "Principal": {"Service": "cloudtrail.amazonaws.com"},
+                "Action": "sts:AssumeRole",
+            }
+        ],
+    }
+    assert "aws:Source" not in json.dumps(policy)
 
 
 @pytest.mark.parametrize("partition, region", PARTITIONS)
@@ -315,3 +322,67 @@ def test_topic_policy_keeps_an_owner_statement(partition, region):
     assert s["Principal"] == {"AWS": f"arn:{partition}:iam::{ACCOUNT}:root"}
     assert {"sns:Subscribe", "sns:Publish", "sns:GetTopicAttributes", "sns:SetTopicAttributes"} <= as_set(s["Action"])
     assert s["Resource"] == f"arn:{partition}:sns:{region}:{ACCOUNT}:{TOPIC}"
+
+
+# --- statements for a bring-your-own resource: one set per install ---------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "name, token",
+    [
+        ("trailwatch", "Trailwatch"),
+        ("audit", "Audit"),
+        ("audit-logs", "AuditLogs"),
+        ("auditlogs", "Auditlogs"),
+        ("a1-b2c", "A1B2c"),
+    ],
+)
+def test_install_token_of_a_trailwatch_name(name, token):
+    assert _policies.install_token(name) == token
+
+
+@pytest.mark.parametrize(
+    "a, b", [("team-1", "team1"), ("audit_logs", "audit-logs"), ("Audit", "audit"), ("a--b", "a-b"), ("ab-", "ab")]
+)
+def test_install_tokens_never_meet(a, b):
+    assert _policies.install_token(a) != _policies.install_token(b)
+
+
+@pytest.mark.parametrize("name", ["trailwatch", "audit-logs", "Corp_Trail.v2", "team-1", "x" * 128])
+def test_install_sids_are_ascii_letters_and_digits(name):
+    """IAM, S3, KMS and SNS all accept [A-Za-z0-9] in a Sid (IAM JSON policy elements: Sid)."""
+    for role in _policies.ROLES:
+        assert _policies.sid(role, name).isascii() and _policies.sid(role, name).isalnum()
+
+
+def test_a_sid_names_one_role_and_one_install():
+    """No role ends with another or holds the separator, so TrailWatch<Role>For<Install> parses one way only."""
+    for role in _policies.ROLES:
+        assert _policies.INSTALL_SEPARATOR not in role
+        assert not [other for other in _policies.ROLES if other != role and role.endswith(other)]
+    assert _policies.sid("CloudTrailWrite", "audit") == "TrailWatchCloudTrailWriteForAudit"
+    assert _policies.sid("CloudTrailWrite") == "TrailWatchCloudTrailWrite"
+    assert _policies.is_install_sid("TrailWatchCloudTrailWriteForAudit")
+    assert not _policies.is_install_sid("TrailWatchCloudTrailWrite")
+    assert not _policies.is_install_sid("TrailWatchCloudWatchAlarms")
+
+
+def test_byo_statements_name_the_install():
+    bucket = _policies.byo_bucket_statements("aws", "us-east-1", ACCOUNT, "audit", BUCKET)
+    key = _policies.byo_key_statements("aws", "us-east-1", ACCOUNT, "audit", LOG_GROUP)
+    topic = _policies.byo_topic_statements("aws", "us-east-1", ACCOUNT, f"arn:aws:sns:us-east-1:{ACCOUNT}:t", "audit")
+    topic_key = _policies.topic_key_statements("aws", "us-east-1", ACCOUNT, "audit")
+    assert [s["Sid"] for s in bucket] == ["TrailWatchCloudTrailAclCheckForAudit", "TrailWatchCloudTrailWriteForAudit"]
+    assert [s["Sid"] for s in key] == [
+        "TrailWatchCloudTrailEncryptForAudit",
+        "TrailWatchCloudTrailDescribeForAudit",
+        "TrailWatchAccountReadersDecryptForAudit",
+        "TrailWatchCloudWatchLogsForAudit",
+    ]
+    assert [s["Sid"] for s in topic] == ["TrailWatchCloudWatchAlarmsPublishForAudit"]
+    assert [s["Sid"] for s in topic_key] == ["TrailWatchCloudWatchAlarmsForAudit"]
+    # Apart from the Sid, the statements are those of the documents TrailWatch writes whole.
+    managed = _policies.kms_key_policy("aws", "us-east-1", ACCOUNT, "audit", LOG_GROUP)
+    alarms = statement(managed, "TrailWatchCloudWatchAlarms")
+    assert dict(topic_key[0], Sid=alarms["Sid"]) == alarms
+    assert dict(key[0], Sid="TrailWatchCloudTrailEncrypt") == statement(managed, "TrailWatchCloudTrailEncrypt")

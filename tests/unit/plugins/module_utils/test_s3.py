@@ -1,6 +1,7 @@
 """_s3 with botocore's Stubber: reading the hardened bucket, its optional settings, and the purge order."""
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -271,3 +272,29 @@ def test_absent_of_nothing_and_check_mode_make_no_call(s3):
     client, _unused = s3
     assert _s3.ensure_bucket_absent(client, None, BUCKET, False) == (False, 0)
     assert _s3.ensure_bucket_absent(client, {"name": BUCKET}, BUCKET, True) == (True, None)
+
+
+def test_bucket_key_needs_the_deployers_kms_decrypt(s3):
+    """The log bucket gets an S3 Bucket Key; then CloudTrail requires kms:Decrypt of whoever creates or updates the
+    trail (CloudTrail User Guide, "Configure AWS KMS key policies for CloudTrail"; issue 12, item 6). The deployer
+    policy grants it on keys, and every key policy TrailWatch writes lets IAM policies grant it (account root)."""
+    client, stub = s3
+    rule = {
+        "ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": KEY_ARN},
+        "BucketKeyEnabled": True,
+    }
+    stub.add_response(
+        "put_bucket_encryption", {}, {"Bucket": BUCKET, "ServerSideEncryptionConfiguration": {"Rules": [rule]}}
+    )
+    _s3.put_kms_encryption(client, BUCKET, KEY_ARN)
+    deployer = json.loads((Path(__file__).resolve().parents[4] / "docs" / "iam" / "deployer-policy.json").read_text())
+    decrypt = [s for s in deployer["Statement"] if "kms:Decrypt" in s["Action"]]
+    assert decrypt and all(s["Resource"] == "arn:aws:kms:*:*:key/*" and "Condition" not in s for s in decrypt)
+    key_policy = _policies.kms_key_policy("aws", REGION, ACCOUNT, "trailwatch", "aws-cloudtrail-logs-trailwatch")
+    assert {
+        "Sid": "TrailWatchAccountRoot",
+        "Effect": "Allow",
+        "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"},
+        "Action": "kms:*",
+        "Resource": "*",
+    } in key_policy["Statement"]

@@ -6,6 +6,7 @@ import pytest
 
 from ansible_collections.trailwatch.aws.plugins.module_utils import _watches
 from ansible_collections.trailwatch.aws.plugins.module_utils._cloudwatch import alarm_spec
+from ansible_collections.trailwatch.aws.plugins.module_utils._common import TrailWatchError
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
@@ -327,12 +328,13 @@ def test_unchanged_watch_makes_no_write_call(desired, clients):
     }
 
 
-def test_changed_filter_is_deleted_before_it_is_put_again(desired, clients, record_operations):
+def test_changed_filter_is_replaced_in_place_never_deleted_first(desired, clients, record_operations):
+    """On AWS PutMetricFilter replaces a filter of the same name; a delete first would open a window without the
+    watch and lose it if the put were refused (issue 12, item 7)."""
     logs, logs_stub, cloudwatch, _unused = clients
     calls = record_operations(logs)
     name = "trailwatch-s3-bucket-created"
     current = current_state(desired[0], filterPattern='{ $.eventName = "DeleteBucket" }')
-    logs_stub.add_response("delete_metric_filter", {}, {"logGroupName": LOG_GROUP, "filterName": name})
     logs_stub.add_response(
         "put_metric_filter",
         {},
@@ -345,21 +347,17 @@ def test_changed_filter_is_deleted_before_it_is_put_again(desired, clients, reco
     )
     changed, _unused = _watches.ensure_watches_present(logs, cloudwatch, LOG_GROUP, desired, current, {}, True, False)
     assert changed == ["s3-bucket-created"]
-    assert calls == ["DeleteMetricFilter", "PutMetricFilter"]
+    assert calls == ["PutMetricFilter"]
 
 
-def test_duplicated_filter_is_replaced_by_one(desired, clients, record_operations):
-    """moto appends a duplicate on re-put: two identical filters are not 'up to date'."""
+def test_refused_put_leaves_the_old_filter_in_place(desired, clients, record_operations):
     logs, logs_stub, cloudwatch, _unused = clients
     calls = record_operations(logs)
-    name = "trailwatch-s3-bucket-created"
-    current = current_state(desired[0])
-    current[name]["filters"].append(copy.deepcopy(desired[0]["filter"]))
-    logs_stub.add_response("delete_metric_filter", {}, {"logGroupName": LOG_GROUP, "filterName": name})
-    logs_stub.add_response("put_metric_filter", {}, None)
-    changed, _unused = _watches.ensure_watches_present(logs, cloudwatch, LOG_GROUP, desired, current, {}, True, False)
-    assert changed == ["s3-bucket-created"]
-    assert calls == ["DeleteMetricFilter", "PutMetricFilter"]
+    current = current_state(desired[0], filterPattern='{ $.eventName = "DeleteBucket" }')
+    logs_stub.add_client_error("put_metric_filter", "LimitExceededException", "too many filters", 400)
+    with pytest.raises(TrailWatchError):
+        _watches.ensure_watches_present(logs, cloudwatch, LOG_GROUP, desired, current, {}, True, False)
+    assert calls == ["PutMetricFilter"]
 
 
 def test_changed_filter_in_check_mode_makes_no_call(desired, clients):

@@ -1,6 +1,12 @@
 """Shared by the module tests: modules run in-process with dummy credentials and no AWS setup of the machine."""
 
+import json
+
 import pytest
+from ansible.module_utils.common import warnings as ansible_warnings
+from ansible.module_utils.testing import patch_module_args
+
+from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 
 REGION = "us-east-1"
 
@@ -15,3 +21,46 @@ def aws_env(monkeypatch, tmp_path):
     monkeypatch.setenv("AWS_REGION", REGION)
     monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-aws-config"))
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-aws-credentials"))
+
+
+@pytest.fixture
+def run_module(capsys, monkeypatch):
+    """run_module(main, args, check_mode=False) -> the module's JSON result (failed results included)."""
+
+    def _run(main, args, check_mode=False):
+        args = dict(args, _ansible_check_mode=check_mode, _ansible_diff=True)
+        # Warnings are collected process-wide; each run starts with none, as a real module process does.
+        monkeypatch.setattr(ansible_warnings, "_global_warnings", {})
+        monkeypatch.setattr(ansible_warnings, "_global_deprecations", {})
+        with patch_module_args(args), pytest.raises(SystemExit):
+            main()
+        return json.loads(capsys.readouterr().out)
+
+    return _run
+
+
+@pytest.fixture
+def module_calls(monkeypatch):
+    """module_calls(names=None) -> a list that fills with the operations (among names) the modules' clients call."""
+    recorders = []
+
+    def record(model, **_kwargs):
+        for names, calls in recorders:
+            if names is None or model.name in names:
+                calls.append(model.name)
+
+    original = AnsibleAWSModule.client
+
+    def client(self, *args, **kwargs):
+        conn = original(self, *args, **kwargs)
+        conn.meta.events.register("before-parameter-build.*.*", record)
+        return conn
+
+    monkeypatch.setattr(AnsibleAWSModule, "client", client)
+
+    def start(names=None):
+        calls = []
+        recorders.append((set(names) if names else None, calls))
+        return calls
+
+    return start

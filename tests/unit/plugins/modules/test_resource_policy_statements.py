@@ -10,8 +10,6 @@ from pathlib import Path
 
 import boto3
 import pytest
-from ansible.module_utils.common import warnings as ansible_warnings
-from ansible.module_utils.testing import patch_module_args
 from moto import mock_aws
 
 # tests/unit/plugins/conftest.py makes ansible_collections.trailwatch importable; pytest skips it when started from
@@ -36,40 +34,15 @@ def aws():
 
 
 @pytest.fixture
-def run(capsys, monkeypatch):
+def run(run_module):
     """run(args, check_mode=False) -> the module's JSON result (failed results included)."""
-
-    def _run(args, check_mode=False):
-        args = dict(args, _ansible_check_mode=check_mode, _ansible_diff=True)
-        # Warnings are collected process-wide; each run starts with none, as a real module process does.
-        monkeypatch.setattr(ansible_warnings, "_global_warnings", {})
-        monkeypatch.setattr(ansible_warnings, "_global_deprecations", {})
-        with patch_module_args(args), pytest.raises(SystemExit):
-            resource_policy_statements.main()
-        return json.loads(capsys.readouterr().out)
-
-    return _run
+    return lambda args, check_mode=False: run_module(resource_policy_statements.main, args, check_mode)
 
 
 @pytest.fixture
-def writes(monkeypatch):
+def writes(module_calls):
     """Names of the policy-writing operations the clients perform."""
-    calls = []
-    write_ops = {"PutBucketPolicy", "DeleteBucketPolicy", "PutKeyPolicy", "SetTopicAttributes"}
-
-    def record(model, **_kwargs):
-        if model.name in write_ops:
-            calls.append(model.name)
-
-    original = AnsibleAWSModule.client
-
-    def client(self, *args, **kwargs):
-        conn = original(self, *args, **kwargs)
-        conn.meta.events.register("before-parameter-build.*.*", record)
-        return conn
-
-    monkeypatch.setattr(AnsibleAWSModule, "client", client)
-    return calls
+    return module_calls({"PutBucketPolicy", "DeleteBucketPolicy", "PutKeyPolicy", "SetTopicAttributes"})
 
 
 def warnings(result):
