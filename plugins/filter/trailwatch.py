@@ -57,9 +57,9 @@ TAG_EXTRA_CHARACTERS = frozenset("_.:/=+-@")
 TAG_RESERVED_PREFIXES = ("aws:", "trailwatch:")
 
 _EXAMPLES = {
-    "list": "-e {name}=a,b or -e '{{\"{name}\": [\"a\", \"b\"]}}'",
+    "list": '-e {name}=a,b or -e \'{{"{name}": ["a", "b"]}}\'',
     "list_of_dicts": "-e '{{\"{name}\": [{{...}}, {{...}}]}}' (JSON extra vars)",
-    "dict": "-e {name}=key=value,other=value or -e '{{\"{name}\": {{\"key\": \"value\"}}}}'",
+    "dict": '-e {name}=key=value,other=value or -e \'{{"{name}": {{"key": "value"}}}}\'',
 }
 _TYPE_WORDS = {"bool": "true or false", "int": "a whole number", "float": "a number", "str": "a text"}
 
@@ -218,8 +218,10 @@ _VALIDATOR_REWRITES = (
     ),
     (
         re.compile(r"^Elements value for option '(\w+)' is of type (\w+) and we were unable to convert to (\w+).*$"),
-        lambda m: f"{m[1]}: every entry must be {'a mapping' if m[3] == 'dict' else _TYPE_WORDS.get(m[3], m[3])}"
-        f" (got a {m[2]})",
+        lambda m: (
+            f"{m[1]}: every entry must be {'a mapping' if m[3] == 'dict' else _TYPE_WORDS.get(m[3], m[3])}"
+            f" (got a {m[2]})"
+        ),
     ),
     (
         re.compile(r"^value of (\w+) must be one of: (.*), got: (.*?)( found in '?(\w+)'?)?$"),
@@ -263,7 +265,11 @@ def _matches(pattern, value):
 
 # (variable, is the value usable, message): message may use {value}.
 _FIELD_CHECKS = (
-    ("trailwatch_name", lambda v: _matches(_NAME, v), "trailwatch_name must match ^[a-z][a-z0-9-]{{2,29}}$ (got {value})"),
+    (
+        "trailwatch_name",
+        lambda v: _matches(_NAME, v),
+        "trailwatch_name must match ^[a-z][a-z0-9-]{{2,29}}$ (got {value})",
+    ),
     (
         "trailwatch_trail_name",
         lambda v: _matches(r"^[A-Za-z0-9][A-Za-z0-9._-]{2,127}$", v),
@@ -333,8 +339,12 @@ def _field_problems(values):
     if bad_emails:
         problems.append(f"trailwatch_notify_emails: not an e-mail address: {', '.join(map(str, bad_emails))}")
     if values.get("trailwatch_log_bucket_create") is False and not values.get("trailwatch_log_bucket_name"):
-        problems.append("trailwatch_log_bucket_name must name the existing bucket when trailwatch_log_bucket_create is false")
-    if values.get("trailwatch_kms_key_create") is False and not _matches(_KEY_ARN, values.get("trailwatch_kms_key_arn")):
+        problems.append(
+            "trailwatch_log_bucket_name must name the existing bucket when trailwatch_log_bucket_create is false"
+        )
+    if values.get("trailwatch_kms_key_create") is False and not _matches(
+        _KEY_ARN, values.get("trailwatch_kms_key_arn")
+    ):
         problems.append(
             "trailwatch_kms_key_arn must be the ARN of the existing key (arn:aws:kms:REGION:ACCOUNT:key/ID)"
             " when trailwatch_kms_key_create is false"
@@ -656,9 +666,9 @@ _RESULT_LISTS = ("changed", "created", "removed", "kept", "scheduled")
 def role_result(result, role, report):
     """trailwatch_result with one role's report merged in.
 
-    The lists (``changed``, ``created``, ``removed``, ``kept``, ``scheduled``) are what each role reported in its latest run,
-    in the order the roles ran: including the same role twice in a play replaces its earlier lists instead of
-    adding to them. Other keys are set as reported.
+    The lists (``changed``, ``created``, ``removed``, ``kept``, ``scheduled``) are what each role reported in its
+    latest run, in the order the roles ran: including the same role twice in a play replaces its earlier lists
+    instead of adding to them. Other keys are set as reported.
     """
     result = dict(result or {})
     parts = dict(result.pop("by_role", None) or {})

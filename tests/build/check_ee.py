@@ -66,7 +66,9 @@ def main():
     # The collection: the artifact just built, installed from the file.
     in_context = CONTEXT / "_build" / "trailwatch" / artifact_name
     if not in_context.exists():
-        problems.append(f"the build context has no {artifact_name} (galaxy.yml version and execution-environment.yml differ?)")
+        problems.append(
+            f"the build context has no {artifact_name} (galaxy.yml version and execution-environment.yml differ?)"
+        )
     elif not filecmp.cmp(in_context, dist / artifact_name, shallow=False):
         problems.append(f"{in_context} is not the artifact just built")
     galaxy_reqs = yaml.safe_load((CONTEXT / "_build" / "requirements.yml").read_text(encoding="utf-8"))
@@ -90,7 +92,9 @@ def main():
     ee_python = _pins(CONTEXT / "_build" / "requirements.txt")
     for package in ("boto3", "botocore"):
         if ee_python.get(package) != requirements.get(package):
-            problems.append(f"{package} is pinned to {ee_python.get(package)} in the image, {requirements.get(package)} here")
+            problems.append(
+                f"{package} is pinned to {ee_python.get(package)} in the image, {requirements.get(package)} here"
+            )
 
     # What ansible-builder's introspection adds from the installed collections: the AWS SDK only.
     with tempfile.TemporaryDirectory() as collections_path:
@@ -121,9 +125,9 @@ def main():
         print("execution environment build context:\n- " + "\n- ".join(problems))
         return 1
     print(
-        f"ansible-builder create: build context in {CONTEXT.relative_to(REPO)} holds {artifact_name}, amazon.aws {wanted},"
-        f" ansible-core {requirements.get('ansible-core')}, boto3/botocore {requirements.get('boto3')}; the collections add"
-        f" only {', '.join(sorted(packages))}"
+        f"ansible-builder create: build context in {CONTEXT.relative_to(REPO)} holds {artifact_name},"
+        f" amazon.aws {wanted}, ansible-core {requirements.get('ansible-core')},"
+        f" boto3/botocore {requirements.get('boto3')}; the collections add only {', '.join(sorted(packages))}"
     )
     return 0
 

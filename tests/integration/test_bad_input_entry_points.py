@@ -150,7 +150,9 @@ def test_a_list_variable_given_a_mapping_says_how_to_pass_a_list(endpoint):
     proc, calls = _play(endpoint, "playbooks/site.yml", "-e", '{"trailwatch_notify_emails": {"me": "me@example.com"}}')
     assert proc.returncode != 0
     assert "trailwatch_notify_emails must be a list" in proc.stdout
-    assert 'pass it as -e trailwatch_notify_emails=a,b or -e \'{"trailwatch_notify_emails": ["a", "b"]}\'' in proc.stdout
+    assert (
+        'pass it as -e trailwatch_notify_emails=a,b or -e \'{"trailwatch_notify_emails": ["a", "b"]}\'' in proc.stdout
+    )
     assert calls["total"] == 0
 
 

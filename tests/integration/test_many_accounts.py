@@ -53,7 +53,13 @@ def stand(moto_endpoint, tmp_path):
 def _env(endpoint, tmp_path, profile):
     env = dict(os.environ, AWS_ENDPOINT_URL=endpoint, AWS_REGION=REGION, ANSIBLE_NOCOLOR="1")
     env["ANSIBLE_COLLECTIONS_PATH"] = str(REPO / ".venv" / "collections")
-    for name in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOKEN", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+    for name in (
+        "AWS_PROFILE",
+        "AWS_DEFAULT_PROFILE",
+        "AWS_SESSION_TOKEN",
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+    ):
         env.pop(name, None)
     if profile:
         env.update(
@@ -135,7 +141,9 @@ def test_profile_and_assumed_role_deploy_every_account_and_no_secret_is_printed(
 
 def test_check_mode_looks_at_each_target_account(stand):
     endpoint, _ = stand
-    proc = _play(stand, "playbooks/site.yml", "-e", json.dumps({"trailwatch_aws_connection": {"profile": "org-security"}}))
+    proc = _play(
+        stand, "playbooks/site.yml", "-e", json.dumps({"trailwatch_aws_connection": {"profile": "org-security"}})
+    )
     assert proc.returncode == 0, proc.stdout[-3000:]
     # The caller's own account (123456789012 on moto) has no TrailWatch: a dry run that looked there would predict
     # a full creation. Each target account is deployed, so the dry run predicts nothing.

@@ -31,7 +31,13 @@ def test_ansible_navigator_runs_site_without_a_container(moto_endpoint):
         AWS_REGION="eu-west-1",
         ANSIBLE_NOCOLOR="1",
     )
-    for name in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOKEN", "ANSIBLE_COLLECTIONS_PATH", "ANSIBLE_CONFIG"):
+    for name in (
+        "AWS_PROFILE",
+        "AWS_DEFAULT_PROFILE",
+        "AWS_SESSION_TOKEN",
+        "ANSIBLE_COLLECTIONS_PATH",
+        "ANSIBLE_CONFIG",
+    ):
         env.pop(name, None)
     before = set((REPO / "playbooks").iterdir())
     proc = subprocess.run(
