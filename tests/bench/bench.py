@@ -45,17 +45,7 @@ TARGETS = [
 
 
 def _env(endpoint):
-    env = dict(
-        os.environ,
-        AWS_ENDPOINT_URL=endpoint,
-        AWS_ACCESS_KEY_ID="testing",
-        AWS_SECRET_ACCESS_KEY="testing",
-        AWS_REGION="us-east-1",
-        ANSIBLE_COLLECTIONS_PATH=str(REPO / ".venv" / "collections"),
-    )
-    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_DEFAULT_PROFILE"):
-        env.pop(name, None)
-    return env
+    return moto_stand.playbook_env(endpoint, region="us-east-1")
 
 
 def _run(endpoint, playbook, extra_vars, check=False, inventory=None):

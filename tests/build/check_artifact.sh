@@ -27,9 +27,9 @@ export HOME="$work/home" ANSIBLE_NOCOLOR=1
 "$bin/ansible-galaxy" collection install "$artifact" --no-deps >/dev/null
 installed="$HOME/.ansible/collections/ansible_collections/trailwatch/aws"
 test -f "$installed/MANIFEST.json"
-for module in $(find "$installed/plugins/modules" -name '*.py' -exec basename {} .py \;); do
-  "$bin/ansible-doc" "trailwatch.aws.$module" >/dev/null
-done
+while IFS= read -r module; do
+  "$bin/ansible-doc" "trailwatch.aws.$(basename "$module" .py)" >/dev/null
+done < <(find "$installed/plugins/modules" -name '*.py')
 for role in trail alerts notifier; do "$bin/ansible-doc" -t role "trailwatch.aws.$role" >/dev/null; done
 echo "ansible-doc renders every module and role of the installed artifact"
 

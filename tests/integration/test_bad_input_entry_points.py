@@ -10,7 +10,6 @@ are converted the way the argument specs declare them.
 """
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -50,29 +49,13 @@ BAD_INPUT = {
 }
 
 
-def _env(endpoint, **extra):
-    env = dict(
-        os.environ,
-        AWS_ENDPOINT_URL=endpoint,
-        AWS_ACCESS_KEY_ID="testing",
-        AWS_SECRET_ACCESS_KEY="testing",
-        AWS_REGION="eu-west-1",
-        ANSIBLE_COLLECTIONS_PATH=str(REPO / ".venv" / "collections"),
-        ANSIBLE_NOCOLOR="1",
-    )
-    for name in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOKEN"):
-        env.pop(name, None)
-    env.update(extra)
-    return env
-
-
 def _play(endpoint, playbook, *args, env=None):
     """ansible-playbook PLAYBOOK ARGS with every request recorded: (completed process, recorded calls)."""
     moto_stand.record_start(endpoint)
     proc = subprocess.run(
         [str(BIN / "ansible-playbook"), str(REPO / playbook), *args],
         cwd=REPO,
-        env=env or _env(endpoint),
+        env=env or moto_stand.playbook_env(endpoint),
         capture_output=True,
         text=True,
         timeout=600,
