@@ -1,5 +1,5 @@
 """Many accounts as a platform team runs them (issue 14): a profile plus AssumeRole, nothing secret in the output at
--vvv, and check mode looking at each target account.
+-vvv, and check mode looking at each target account (one deployment serves the three checks).
 
 Two accounts on one moto_server (AssumeRole into account N acts in account N). The caller's credentials come from a
 profile only (AWS_PROFILE exported, as the README's real-account step does, and the profile named in
@@ -112,7 +112,7 @@ def _lock_secret(endpoint, account):
     return ssm.get_parameter(Name="/trailwatch/lock-link-secret", WithDecryption=True)["Parameter"]["Value"]
 
 
-def test_profile_and_assumed_role_deploy_every_account_and_no_secret_is_printed(stand):
+def test_profile_and_assumed_role_deploy_every_account_no_secret_is_printed_check_mode_reads_each(stand):
     endpoint, tmp_path = stand
     connection = {"profile": "org-security", "endpoint_url": endpoint}
     extra = {
@@ -138,22 +138,15 @@ def test_profile_and_assumed_role_deploy_every_account_and_no_secret_is_printed(
     printed = [name for name, value in secrets.items() if value in output]
     assert not printed, f"printed at -vvv: {printed}"
 
-
-def test_check_mode_looks_at_each_target_account(stand):
-    endpoint, _ = stand
-    proc = _play(
-        stand, "playbooks/site.yml", "-e", json.dumps({"trailwatch_aws_connection": {"profile": "org-security"}})
-    )
-    assert proc.returncode == 0, proc.stdout[-3000:]
-    # The caller's own account (123456789012 on moto) has no TrailWatch: a dry run that looked there would predict
-    # a full creation. Each target account is deployed, so the dry run predicts nothing.
+    # Check mode looks at each target account. The caller's own account (123456789012 on moto) has no TrailWatch: a
+    # dry run that looked there would predict a full creation. Each target account is deployed: nothing to predict.
     proc = _play(stand, "playbooks/site.yml", "--check", profile=False)
     assert proc.returncode == 0, proc.stdout[-3000:]
     assert _recap(proc.stdout) == {host: (0, 0) for host in ACCOUNTS}, proc.stdout[-3000:]
     assert proc.stdout.count("would create nothing") == len(ACCOUNTS), proc.stdout[-3000:]
     for account in ACCOUNTS.values():
         assert f"arn:aws:cloudtrail:{REGION}:{account}:trail/trailwatch" in proc.stdout
-
     proc = _play(stand, "playbooks/teardown.yml", "--check", profile=False)
     assert proc.returncode == 0, proc.stdout[-3000:]
-    assert proc.stdout.count("would remove   topic, watch:s3-bucket-created, trail, role") == len(ACCOUNTS), proc.stdout
+    assert proc.stdout.count("notifier_function, notifier_role") == len(ACCOUNTS), proc.stdout[-3000:]
+    assert proc.stdout.count("topic, watch:s3-bucket-created, trail, role") == len(ACCOUNTS), proc.stdout[-3000:]
