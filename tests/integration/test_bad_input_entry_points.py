@@ -150,15 +150,15 @@ def test_check_mode_on_an_empty_account_says_what_would_be_created(endpoint):
 
 
 def test_teardown_names_only_what_is_there_and_a_scheduled_key_as_scheduled(endpoint):
-    proc, _ = _play(endpoint, "playbooks/teardown.yml")
+    proc, _calls = _play(endpoint, "playbooks/teardown.yml")
     assert proc.returncode == 0, proc.stdout
     assert "removed        nothing (already absent)" in proc.stdout
     assert "kept           nothing" in proc.stdout, proc.stdout  # no notifier_log_groups, no log data: none exists
 
-    proc, _ = _play(endpoint, "playbooks/site.yml")
+    proc, _calls = _play(endpoint, "playbooks/site.yml")
     assert proc.returncode == 0, proc.stdout
     assert proc.stdout.count("skipping:") <= 1, proc.stdout  # the tasks of the other state are not even listed
-    proc, _ = _play(endpoint, "playbooks/teardown.yml", "-e", "trailwatch_purge_data=true")
+    proc, _calls = _play(endpoint, "playbooks/teardown.yml", "-e", "trailwatch_purge_data=true")
     assert proc.returncode == 0, proc.stdout
     assert "removed        topic, watch:s3-bucket-created, trail, role, log_group, s3_bucket" in proc.stdout
     assert "scheduled      kms_key for deletion" in proc.stdout, proc.stdout
@@ -166,9 +166,9 @@ def test_teardown_names_only_what_is_there_and_a_scheduled_key_as_scheduled(endp
 
 
 def test_the_result_of_one_role_included_twice_is_that_of_its_last_run(endpoint):
-    proc, _ = _play(endpoint, "tests/integration/playbooks/roles_one_by_one.yml")
+    proc, _calls = _play(endpoint, "tests/integration/playbooks/roles_one_by_one.yml")
     assert proc.returncode == 0, proc.stdout
-    proc, _ = _play(
+    proc, _calls = _play(
         endpoint,
         "tests/integration/playbooks/roles_one_by_one.yml",
         "-e",
@@ -176,7 +176,7 @@ def test_the_result_of_one_role_included_twice_is_that_of_its_last_run(endpoint)
     )
     assert proc.returncode == 0, proc.stdout
     # One play includes the alerts role twice: the platform watches go, then come back.
-    proc, _ = _play(endpoint, "tests/integration/playbooks/alerts_twice.yml")
+    proc, _calls = _play(endpoint, "tests/integration/playbooks/alerts_twice.yml")
     assert proc.returncode == 0, proc.stdout
     platform = ["cloudtrail-stopped", "s3-bucket-deleted", "s3-public-access-block-removed"]
     removed = [f"removed:trailwatch-{w}" for w in platform]
