@@ -80,7 +80,16 @@ def input_spec():
     for role in ROLES:
         options = (_role_yaml(role, "meta/argument_specs.yml").get("argument_specs") or {}).get("main", {})
         for name, option in (options.get("options") or {}).items():
-            spec.setdefault(name, _without_docs(option))
+            # A variable several roles declare (trailwatch_watches: the trail role reads the watches too) is checked
+            # with its most detailed declaration: sub-options and choices win over a bare type.
+            option = _without_docs(option)
+            known = spec.get(name, {})
+            if len(option.get("options") or {}) + len(option.get("choices") or []) > len(
+                known.get("options") or {}
+            ) + len(known.get("choices") or []):
+                spec[name] = option
+            else:
+                spec.setdefault(name, option)
     for name, option in PLAYBOOK_OPTIONS.items():
         spec.setdefault(name, dict(option))
     return spec
@@ -321,6 +330,12 @@ _FIELD_CHECKS = (
         "trailwatch_lock_days",
         lambda v: 1 <= v <= 36500,
         "trailwatch_lock_days must be a whole number of days from 1 to 36500 (got {value})",
+    ),
+    (
+        "trailwatch_lock_reserved_concurrency",
+        lambda v: v == -1 or v >= 1,
+        "trailwatch_lock_reserved_concurrency must be a whole number of at least 1, or -1 for no reservation"
+        " (got {value}; 0 would stop the lock function: turn trailwatch_lock_link off instead)",
     ),
     (
         "trailwatch_assume_role_arn",

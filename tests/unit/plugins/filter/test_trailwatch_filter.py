@@ -86,6 +86,19 @@ def test_the_checked_variables_are_those_of_every_role_and_playbook():
     assert tw.input_names(["trailwatch_name", "trailwatch_result", "trailwatch__input", "other"]) == ["trailwatch_name"]
 
 
+def test_a_variable_several_roles_declare_is_checked_with_its_most_detailed_declaration():
+    declared = {}
+    for role in tw.ROLES:
+        options = tw._role_yaml(role, "meta/argument_specs.yml")["argument_specs"]["main"]["options"]
+        for name, option in options.items():
+            declared.setdefault(name, []).append(option)
+    for name, options in declared.items():
+        assert len({(o.get("type", "str"), o.get("elements")) for o in options}) == 1, name  # one type everywhere
+        most = max(len(o.get("options") or {}) + len(o.get("choices") or []) for o in options)
+        assert len(tw.input_spec()[name].get("options") or {}) + len(tw.input_spec()[name].get("choices") or []) == most
+    assert "threshold" in tw.input_spec()["trailwatch_watches"]["options"]
+
+
 def test_connection_settings_are_converted_but_never_returned_or_shown():
     checked = tw.checked_input({"trailwatch_aws_connection": "profile=x"})
     assert checked == {"vars": {}, "problems": []}
@@ -134,6 +147,7 @@ def test_connection_settings_are_converted_but_never_returned_or_shown():
         ({"trailwatch_log_bucket_create": "false"}, "trailwatch_log_bucket_name must name the existing bucket"),
         ({"trailwatch_kms_key_create": False, "trailwatch_kms_key_arn": "x"}, "trailwatch_kms_key_arn must be the ARN"),
         ({"trailwatch_lock_days": 0}, "trailwatch_lock_days must be a whole number of days from 1 to 36500 (got 0)"),
+        ({"trailwatch_lock_reserved_concurrency": "0"}, "trailwatch_lock_reserved_concurrency must be a whole number"),
         ({"trailwatch_assume_role_arn": "TrailWatchDeployer"}, "trailwatch_assume_role_arn must be an IAM role ARN"),
         ({"trailwatch_region": "EU-WEST-1"}, "trailwatch_region must be a region name such as eu-west-1"),
         ({"trailwatch_region": "xx-nowhere-9"}, "trailwatch_region: xx-nowhere-9 is not a region botocore"),
