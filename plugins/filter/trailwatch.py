@@ -1,15 +1,518 @@
 # -*- coding: utf-8 -*-
 # Copyright: Contributors to the TrailWatch project
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Filters the TrailWatch roles use to check and shape their input on the controller, before any AWS call."""
+"""Filters the TrailWatch roles use to check and shape their input on the controller, before any AWS call.
 
+One validation serves every entry point (``site.yml``, ``teardown.yml``, a role included on its own, its ``validate``
+entry point under any spelling): :func:`checked_input` takes the TrailWatch variables a task can see, converts them the
+way the roles' ``meta/argument_specs.yml`` converts them (the same Ansible converters, so ``on`` is a boolean there and
+here), accepts the forms people type for list and mapping variables on the command line, and returns the converted
+values with every problem, one line each, naming the variable, the value and the fix.
+"""
+
+import json
+import re
+import unicodedata
+from functools import lru_cache
+from pathlib import Path
+
+import yaml
 from ansible.errors import AnsibleFilterError
+from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
+from ansible.module_utils.common.validation import check_type_bool
+from ansible.module_utils.common.validation import check_type_dict
+from ansible.module_utils.common.validation import check_type_float
+from ansible.module_utils.common.validation import check_type_int
+from ansible.module_utils.common.validation import check_type_str
 from ansible.module_utils.parsing.convert_bool import boolean
 
 from ansible_collections.trailwatch.aws.plugins.module_utils._coverage import coverage_report
 from ansible_collections.trailwatch.aws.plugins.module_utils._coverage import recording_from_variables
 from ansible_collections.trailwatch.aws.plugins.module_utils._coverage import trail_defaults
 from ansible_collections.trailwatch.aws.plugins.module_utils._watches import validation_errors
+
+_COLLECTION = Path(__file__).resolve().parents[2]
+ROLES = ("trail", "alerts", "notifier")
+
+# Variables of the playbooks (site.yml, teardown.yml, drill.yml), not of a role.
+PLAYBOOK_OPTIONS = {
+    "trailwatch_notifier": {"type": "bool"},
+    "trailwatch_aws_connection": {"type": "dict"},
+    "trailwatch_assume_role_arn": {"type": "str"},
+    "trailwatch_hosts": {"type": "str"},
+}
+# Values of trailwatch_aws_connection never appear in a message: it may hold keys.
+_SECRET_VARIABLES = frozenset({"trailwatch_aws_connection"})
+
+# The services TrailWatch calls in the home region; trailwatch_region must be a region botocore knows for each.
+# Endpoint prefixes as in botocore's endpoints data (CloudWatch is "monitoring").
+REGION_SERVICES = ("cloudtrail", "kms", "s3", "logs", "sns", "monitoring", "lambda", "ssm")
+
+# Tag rules every service TrailWatch tags accepts (CloudTrail, KMS, S3, CloudWatch Logs, IAM, SNS, CloudWatch,
+# Lambda, SSM): see docs/aws-rules.md. TAG_LIMIT is 50 tags per resource less the one TrailWatch adds to its key.
+TAG_KEY_MAX = 128
+TAG_VALUE_MAX = 256
+TAG_LIMIT = 49
+TAG_EXTRA_CHARACTERS = frozenset("_.:/=+-@")
+TAG_RESERVED_PREFIXES = ("aws:", "trailwatch:")
+
+_EXAMPLES = {
+    "list": '-e {name}=a,b or -e \'{{"{name}": ["a", "b"]}}\'',
+    "list_of_dicts": "-e '{{\"{name}\": [{{...}}, {{...}}]}}' (JSON extra vars)",
+    "dict": '-e {name}=key=value,other=value or -e \'{{"{name}": {{"key": "value"}}}}\'',
+}
+_TYPE_WORDS = {"bool": "true or false", "int": "a whole number", "float": "a number", "str": "a text"}
+
+
+@lru_cache(maxsize=None)
+def _role_yaml(role, kind):
+    path = _COLLECTION / "roles" / role / kind
+    if not path.exists():
+        return {}
+    return yaml.load(path.read_text(encoding="utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+
+
+@lru_cache(maxsize=None)
+def input_spec():
+    """Every TrailWatch variable with its type, choices and sub-options: the roles' main argument specs and the
+    playbooks' own variables. Defaults and descriptions are left out (the roles' defaults/main.yml are the defaults)."""
+    spec = {}
+    for role in ROLES:
+        options = (_role_yaml(role, "meta/argument_specs.yml").get("argument_specs") or {}).get("main", {})
+        for name, option in (options.get("options") or {}).items():
+            # A variable several roles declare (trailwatch_watches: the trail role reads the watches too) is checked
+            # with its most detailed declaration: sub-options and choices win over a bare type.
+            option = _without_docs(option)
+            known = spec.get(name, {})
+            if len(option.get("options") or {}) + len(option.get("choices") or []) > len(
+                known.get("options") or {}
+            ) + len(known.get("choices") or []):
+                spec[name] = option
+            else:
+                spec.setdefault(name, option)
+    for name, option in PLAYBOOK_OPTIONS.items():
+        spec.setdefault(name, dict(option))
+    return spec
+
+
+def _without_docs(option):
+    kept = {k: v for k, v in option.items() if k not in ("default", "description", "version_added")}
+    if "options" in kept:
+        kept["options"] = {name: _without_docs(sub) for name, sub in kept["options"].items()}
+    return kept
+
+
+@lru_cache(maxsize=None)
+def _literal_defaults():
+    """The roles' defaults that are plain values (not templates): what a role would use for a variable the task
+    validating it cannot see, because another role's defaults are not loaded there."""
+    defaults = {}
+    for role in ROLES:
+        for name, value in (_role_yaml(role, "defaults/main.yml") or {}).items():
+            if "{{" not in json.dumps(value):
+                defaults.setdefault(name, value)
+    return defaults
+
+
+@lru_cache(maxsize=None)
+def _preset_catalog():
+    return (_role_yaml("alerts", "vars/main.yml") or {}).get("trailwatch__presets") or {}
+
+
+def converted_input(value, name):
+    """``value`` of the TrailWatch variable ``name`` converted as checked_input converts it (``"cis"`` is ``["cis"]``
+    for a list variable); unchanged when it cannot be converted: checked_input reports that."""
+    option = input_spec().get(name)
+    if option is None:
+        return value
+    converted, problem = _convert(name, option, value)
+    return value if problem else converted
+
+
+def input_names(names):
+    """The TrailWatch input variables among ``names`` (for example the output of the varnames lookup)."""
+    spec = input_spec()
+    return [n for n in names if n in spec]
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Conversion: what people type, into what the argument spec declares.
+
+
+def _shown(name, value):
+    if name in _SECRET_VARIABLES:
+        return "a value that is not a mapping"
+    text = repr(value) if not isinstance(value, str) else f"'{value}'"
+    return text if len(text) <= 60 else text[:57] + "...'"
+
+
+def _as_list(name, option, value):
+    """A list from a list, a JSON list, a comma-separated text or a single value; ``(value, problem)``."""
+    if value is None:
+        return [], None
+    if isinstance(value, (list, tuple)):
+        return list(value), None
+    example = _EXAMPLES["list_of_dicts" if option.get("elements") == "dict" else "list"].format(name=name)
+    if isinstance(value, str):
+        text = value.strip()
+        if text.startswith("["):
+            try:
+                parsed = json.loads(text)
+            except ValueError as e:
+                return None, f"{name}: {_shown(name, value)} is not a JSON list ({e.msg}); pass a list: {example}"
+            if isinstance(parsed, list):
+                return parsed, None
+        if option.get("elements") == "dict":
+            return None, f"{name} must be a list of mappings (got {_shown(name, value)}); pass it as {example}"
+        return [item.strip() for item in text.split(",") if item.strip()], None
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and option.get("elements") != "dict":
+        return [str(value)], None
+    return None, f"{name} must be a list (got {_shown(name, value)}); pass it as {example}"
+
+
+def _as_dict(name, value):
+    if value is None:
+        return {}, None
+    if isinstance(value, dict):
+        return dict(value), None
+    example = _EXAMPLES["dict"].format(name=name)
+    if isinstance(value, str):
+        text = value.strip()
+        if not text:
+            return {}, None
+        try:
+            parsed = json.loads(text) if text.startswith("{") else check_type_dict(text)
+        except (ValueError, TypeError):
+            parsed = None
+        if isinstance(parsed, dict):
+            return parsed, None
+    return None, f"{name} must be a mapping (got {_shown(name, value)}); pass it as {example}"
+
+
+_CONVERTERS = {
+    "bool": check_type_bool,
+    "int": check_type_int,
+    "float": check_type_float,
+    "str": None,  # _check_text, below
+}
+
+
+def _check_text(value):
+    """A text, or a number written without quotes; never a list, mapping or boolean turned into text."""
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+        raise TypeError(f"{type(value).__name__} is not a text")
+    return check_type_str(value, allow_conversion=True)
+
+
+def _convert(name, option, value):
+    kind = option.get("type", "str")
+    if kind == "list":
+        return _as_list(name, option, value)
+    if kind == "dict":
+        return _as_dict(name, value)
+    if kind == "bool" and isinstance(value, str) and not value.strip():
+        return None, f"{name} must be true or false (got an empty value)"
+    try:
+        return (_CONVERTERS.get(kind) or _check_text)(value), None
+    except (TypeError, ValueError):
+        return None, f"{name} must be {_TYPE_WORDS.get(kind, kind)} (got {_shown(name, value)})"
+
+
+# The argument spec validator's own messages, for what it checks after the conversion above (choices, elements,
+# sub-options), said the way the rest of these messages are.
+_VALIDATOR_REWRITES = (
+    (
+        re.compile(r"^argument '(\w+)' is of type (\w+) found in '(\w+)'\.? and we were unable to convert to (\w+).*$"),
+        lambda m: f"{m[3]}: field {m[1]} must be {_TYPE_WORDS.get(m[4], 'a ' + m[4])} (got a {m[2]})",
+    ),
+    (
+        re.compile(r"^Elements value for option '(\w+)' is of type (\w+) and we were unable to convert to (\w+).*$"),
+        lambda m: (
+            f"{m[1]}: every entry must be {'a mapping' if m[3] == 'dict' else _TYPE_WORDS.get(m[3], m[3])}"
+            f" (got a {m[2]})"
+        ),
+    ),
+    (
+        re.compile(r"^value of (\w+) must be one of: (.*), got: (.*?)( found in '?(\w+)'?)?$"),
+        lambda m: f"{m[5] + ': field ' if m[5] else ''}{m[1]} must be one of {m[2]} (got {m[3]})",
+    ),
+    (
+        re.compile(r"^missing required arguments: (.*) found in (\w+)$"),
+        lambda m: f"{m[2]}: every entry needs {m[1]}",
+    ),
+    (
+        re.compile(r"^(\w+)\.(\w+)\. Supported parameters include: (.*)\.$"),
+        lambda m: f"{m[1]}: unknown field {m[2]} (fields: {m[3]})",
+    ),
+)
+
+
+def _validator_message(error):
+    text = str(error.msg if hasattr(error, "msg") else error)
+    for pattern, rewrite in _VALIDATOR_REWRITES:
+        match = pattern.match(text)
+        if match:
+            return rewrite(match)
+    return text
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Checks an argument spec cannot express.
+
+_NAME = r"^[a-z][a-z0-9-]{2,29}$"
+_REGION_SHAPE = r"^[a-z]{2}(-[a-z]+)+-[0-9]$"
+_KEY_ARN = r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:(key|alias)/.+$"
+_TOPIC_ARN = r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]{1,256}$"
+_ROLE_ARN = r"^arn:aws[a-z-]*:iam::[0-9]{12}:role/[\w+=,.@/-]{1,512}$"
+_EMAIL = r"^[^@\s]+@[^@\s]+\.[^@\s.]{2,}$"
+_EXCLUDABLE_SOURCES = ("kms.amazonaws.com", "rdsdata.amazonaws.com")
+
+
+def _matches(pattern, value):
+    return isinstance(value, str) and re.match(pattern, value) is not None
+
+
+# (variable, is the value usable, message): message may use {value}.
+_FIELD_CHECKS = (
+    (
+        "trailwatch_name",
+        lambda v: _matches(_NAME, v),
+        "trailwatch_name must match ^[a-z][a-z0-9-]{{2,29}}$ (got {value})",
+    ),
+    (
+        "trailwatch_trail_name",
+        lambda v: _matches(r"^[A-Za-z0-9][A-Za-z0-9._-]{2,127}$", v),
+        "trailwatch_trail_name must be 3-128 letters, digits, dots, dashes or underscores (got {value})",
+    ),
+    (
+        "trailwatch_kms_key_alias",
+        lambda v: _matches(r"^alias/[A-Za-z0-9/_-]+$", v) and not v.startswith("alias/aws/"),
+        "trailwatch_kms_key_alias must look like alias/name and not be an AWS managed alias (alias/aws/...)"
+        " (got {value})",
+    ),
+    (
+        "trailwatch_log_bucket_name",
+        lambda v: v == "" or _matches(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$", v),
+        "trailwatch_log_bucket_name is not a valid S3 bucket name (got {value})",
+    ),
+    (
+        "trailwatch_log_group_name",
+        lambda v: _matches(r"^[A-Za-z0-9_/.#-]{1,512}$", v),
+        "trailwatch_log_group_name is not a valid log group name (got {value})",
+    ),
+    (
+        "trailwatch_cloudtrail_role_name",
+        lambda v: _matches(r"^[A-Za-z0-9+=,.@_-]{1,64}$", v),
+        "trailwatch_cloudtrail_role_name is not a valid IAM role name (got {value})",
+    ),
+    (
+        "trailwatch_exclude_management_event_sources",
+        lambda v: not set(v) - set(_EXCLUDABLE_SOURCES),
+        "trailwatch_exclude_management_event_sources may only hold kms.amazonaws.com and rdsdata.amazonaws.com"
+        " (got {value})",
+    ),
+    (
+        "trailwatch_topic_name",
+        lambda v: _matches(r"^[A-Za-z0-9_-]{1,256}$", v),
+        "trailwatch_topic_name may only hold letters, digits, dashes and underscores (got {value})",
+    ),
+    (
+        "trailwatch_topic_arn",
+        lambda v: v == "" or _matches(_TOPIC_ARN, v),
+        "trailwatch_topic_arn must be an SNS topic ARN (arn:aws:sns:REGION:ACCOUNT:NAME) (got {value})",
+    ),
+    (
+        "trailwatch_metric_namespace",
+        lambda v: _matches(r"^[^:$][^:]{0,254}$", v),
+        "trailwatch_metric_namespace must be a CloudWatch namespace (text up to 255 characters, no colon)",
+    ),
+    (
+        "trailwatch_lock_days",
+        lambda v: 1 <= v <= 36500,
+        "trailwatch_lock_days must be a whole number of days from 1 to 36500 (got {value})",
+    ),
+    (
+        "trailwatch_lock_reserved_concurrency",
+        lambda v: v == -1 or v >= 1,
+        "trailwatch_lock_reserved_concurrency must be a whole number of at least 1, or -1 for no reservation"
+        " (got {value}; 0 would stop the lock function: turn trailwatch_lock_link off instead)",
+    ),
+    (
+        "trailwatch_assume_role_arn",
+        lambda v: v == "" or _matches(_ROLE_ARN, v),
+        "trailwatch_assume_role_arn must be an IAM role ARN (arn:aws:iam::ACCOUNT:role/NAME) (got {value})",
+    ),
+)
+
+
+def _field_problems(values):
+    problems = []
+    for name, usable, message in _FIELD_CHECKS:
+        if name in values and not usable(values[name]):
+            problems.append(message.format(value=values[name]))
+    bad_emails = [e for e in values.get("trailwatch_notify_emails") or [] if not _matches(_EMAIL, e)]
+    if bad_emails:
+        problems.append(f"trailwatch_notify_emails: not an e-mail address: {', '.join(map(str, bad_emails))}")
+    if values.get("trailwatch_log_bucket_create") is False and not values.get("trailwatch_log_bucket_name"):
+        problems.append(
+            "trailwatch_log_bucket_name must name the existing bucket when trailwatch_log_bucket_create is false"
+        )
+    if values.get("trailwatch_kms_key_create") is False and not _matches(
+        _KEY_ARN, values.get("trailwatch_kms_key_arn")
+    ):
+        problems.append(
+            "trailwatch_kms_key_arn must be the ARN of the existing key (arn:aws:kms:REGION:ACCOUNT:key/ID)"
+            " when trailwatch_kms_key_create is false"
+        )
+    return problems
+
+
+@lru_cache(maxsize=None)
+def known_regions():
+    """``{service: set of regions}`` botocore's endpoint data knows, over every partition, for REGION_SERVICES."""
+    from botocore.loaders import create_loader  # imported here: only the region check needs botocore
+    from botocore.regions import EndpointResolver
+
+    resolver = EndpointResolver(create_loader().load_data("endpoints"))
+    return {
+        service: {r for p in resolver.get_available_partitions() for r in resolver.get_available_endpoints(service, p)}
+        for service in REGION_SERVICES
+    }
+
+
+def region_problems(region):
+    """Why ``region`` cannot be TrailWatch's home region; empty when botocore knows it for every service used."""
+    if not _matches(_REGION_SHAPE, region):
+        return [f"trailwatch_region must be a region name such as eu-west-1 (got {region})"]
+    try:
+        import botocore
+    except ImportError:  # the modules will say boto3/botocore is missing
+        return []
+    missing = [s for s, regions in known_regions().items() if region not in regions]
+    if not missing:
+        return []
+    if len(missing) == len(REGION_SERVICES):
+        return [
+            f"trailwatch_region: {region} is not a region botocore {botocore.__version__} knows; give an existing "
+            "region such as eu-west-1 (a region newer than your botocore needs a newer boto3/botocore)"
+        ]
+    return [f"trailwatch_region: botocore {botocore.__version__} knows no {', '.join(missing)} endpoint in {region}"]
+
+
+def _tag_text_problems(what, text, limit, may_be_empty):
+    problems = []
+    if not text and not may_be_empty:
+        problems.append(f"{what} is empty")
+    if len(text) > limit:
+        problems.append(f"{what} has {len(text)} characters, more than {limit}")
+    bad = sorted({c for c in text if not (unicodedata.category(c)[0] in "LZN" or c in TAG_EXTRA_CHARACTERS)})
+    if bad:
+        problems.append(f"{what} holds {''.join(bad)!r}; allowed are letters, digits, spaces and _ . : / = + - @")
+    if text.lower().startswith("aws:"):
+        problems.append(f"{what} starts with aws:, which AWS reserves")
+    return problems
+
+
+def tag_problems(tags):
+    """Every reason a TrailWatch resource would refuse ``tags``; checked before anything is tagged."""
+    if not isinstance(tags, dict):
+        return ["trailwatch_tags must be a mapping of tag keys to values"]
+    problems = []
+    if len(tags) > TAG_LIMIT:
+        problems.append(
+            f"trailwatch_tags has {len(tags)} tags, more than {TAG_LIMIT} (AWS allows 50 per resource and "
+            "TrailWatch adds one to its key)"
+        )
+    seen = {}
+    for key, value in tags.items():
+        key = str(key)
+        found = _tag_text_problems(f"tag key '{key[:40]}'", key, TAG_KEY_MAX, False)
+        if key.lower().startswith("trailwatch:"):
+            found.append(f"tag key '{key}' starts with trailwatch:, which TrailWatch reserves for its own tags")
+        if key.lower() in seen:
+            found.append(f"tag keys '{seen[key.lower()]}' and '{key}' differ only in case, which IAM refuses")
+        seen[key.lower()] = key
+        if not isinstance(value, str) or isinstance(value, bool):
+            found.append(f"the value of tag '{key}' must be a text (got {value!r}); quote it")
+        else:
+            # CloudTrail refuses an empty value (Tag.Value: minimum length 1), the other services accept it.
+            found.extend(_tag_text_problems(f"the value of tag '{key}'", value, TAG_VALUE_MAX, False))
+        problems.extend(f"trailwatch_tags: {p}" for p in found)
+    return problems
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The validation every entry point runs.
+
+
+def checked_input(given, previous=None):
+    """Converts and checks the TrailWatch variables a task sees; before any AWS call.
+
+    ``given`` maps variable names to their values (the task's view: the caller's variables plus the including
+    role's defaults). ``previous`` is an earlier result of this filter for the same host, or nothing; a region it
+    found usable is not looked up in botocore's data again.
+
+    Returns ``{"vars": converted values, "problems": [one line per problem]}``. Variables of another role that
+    the task cannot see are checked with that role's plain defaults where a check combines variables.
+    """
+    spec = input_spec()
+    given = {k: v for k, v in (given or {}).items() if k in spec}
+    problems = []
+    converted = {}
+    for name, value in given.items():
+        value, problem = _convert(name, spec[name], value)
+        if problem:
+            problems.append(problem)
+        else:
+            converted[name] = value
+
+    # Choices, list elements and sub-options, exactly as the argument spec declares them.
+    result = ArgumentSpecValidator({k: spec[k] for k in converted}).validate(converted)
+    failed = set()
+    for error in result.errors:
+        if type(error).__name__ == "NoLogError":
+            continue
+        message = _validator_message(error)
+        problems.append(message)
+        failed.update(name for name in converted if name in message)
+    values = {
+        k: v
+        for k, v in result.validated_parameters.items()
+        if k in converted and k not in failed and k not in _SECRET_VARIABLES
+    }
+    values = _without_empty_suboptions(values, spec)
+
+    problems.extend(_field_problems(values))
+    if "trailwatch_region" in values:
+        before = ((previous or {}).get("vars") or {}).get("trailwatch_region")
+        if not (before == values["trailwatch_region"] and not (previous or {}).get("problems")):
+            problems.extend(region_problems(values["trailwatch_region"]))
+    if "trailwatch_tags" in values:
+        problems.extend(tag_problems(values["trailwatch_tags"]))
+    watch_inputs = {"trailwatch_watches", "trailwatch_watch_presets"}
+    if watch_inputs & values.keys() and not watch_inputs & (given.keys() - values.keys()):
+        # A role that cannot see the alerts role's defaults checks given watches with them.
+        defaults = _literal_defaults()
+        watches = values.get("trailwatch_watches", defaults.get("trailwatch_watches", []))
+        presets = values.get("trailwatch_watch_presets", defaults.get("trailwatch_watch_presets", []))
+        problems.extend(watch_errors(watches, _preset_catalog(), presets))
+    return {"vars": values, "problems": _unique(problems)}
+
+
+def _without_empty_suboptions(values, spec):
+    """The validator adds every declared sub-option as None; keep only what the user set."""
+    for name, value in values.items():
+        if spec[name].get("options") and isinstance(value, list):
+            values[name] = [{k: v for k, v in item.items() if v is not None} for item in value]
+    return values
+
+
+def _unique(items):
+    return list(dict.fromkeys(items))
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Watches, subscriptions, results.
 
 
 def _is_watch_list(watches):
@@ -108,12 +611,104 @@ def email_subscriptions(emails, others=None):
     return [{"protocol": "email", "endpoint": e} for e in emails] + list(others or [])
 
 
+# Connection options of amazon.aws that name credentials; an assumed role's keys replace all of them.
+_CREDENTIAL_OPTIONS = frozenset(
+    {
+        "profile",
+        "aws_profile",
+        "access_key",
+        "aws_access_key_id",
+        "aws_access_key",
+        "ec2_access_key",
+        "secret_key",
+        "aws_secret_access_key",
+        "aws_secret_key",
+        "ec2_secret_key",
+        "session_token",
+        "aws_session_token",
+        "security_token",
+        "aws_security_token",
+        "access_token",
+    }
+)
+
+
+def assumed_connection(connection, credentials=None):
+    """The module defaults of one account: the caller's connection options, with the assumed role's keys in place
+    of any profile or keys. ``profile`` is set to "" so that an exported AWS_PROFILE does not apply next to the
+    keys (amazon.aws refuses a profile together with keys)."""
+    connection, problem = _as_dict("trailwatch_aws_connection", connection)
+    if problem:
+        raise AnsibleFilterError(problem)
+    if not credentials:
+        return connection
+    kept = {k: v for k, v in connection.items() if k not in _CREDENTIAL_OPTIONS}
+    return dict(
+        kept,
+        profile="",
+        access_key=credentials["access_key"],
+        secret_key=credentials["secret_key"],
+        session_token=credentials["session_token"],
+    )
+
+
+def created_parts(result, parts):
+    """Which of ``parts`` a module run created (or in check mode would create): those it changed that did not
+    exist before, read from its diff (trailwatch.aws.trail, trailwatch.aws.notifier)."""
+    before = ((result or {}).get("diff") or {}).get("before") or {}
+    changes = (result or {}).get("changes") or []
+    return [
+        part
+        for part in parts
+        if before.get(part) is None and any(c == part or c.startswith(part + ":") for c in changes)
+    ]
+
+
+def created_watches(result, name_prefix):
+    """The watches a trailwatch.aws.metric_watches run created (or would create): no filter and no alarm before."""
+    before = ((result or {}).get("diff") or {}).get("before") or {}
+    created = []
+    for name in (result or {}).get("changed_watches") or []:
+        found = before.get(f"{name_prefix}{name}") or {}
+        if not found.get("filters") and not found.get("alarm"):
+            created.append(name)
+    return created
+
+
+_RESULT_LISTS = ("changed", "created", "removed", "kept", "scheduled")
+
+
+def role_result(result, role, report):
+    """trailwatch_result with one role's report merged in.
+
+    The lists (``changed``, ``created``, ``removed``, ``kept``, ``scheduled``) are what each role reported in its
+    latest run, in the order the roles ran: including the same role twice in a play replaces its earlier lists
+    instead of adding to them. Other keys are set as reported.
+    """
+    result = dict(result or {})
+    parts = dict(result.pop("by_role", None) or {})
+    parts.pop(role, None)
+    parts[role] = {k: list(report.get(k) or []) for k in _RESULT_LISTS}
+    result.update({k: v for k, v in report.items() if k not in _RESULT_LISTS})
+    for key in _RESULT_LISTS:
+        result[key] = [item for part in parts.values() for item in part[key]]
+    result["by_role"] = parts
+    return result
+
+
 class FilterModule:
     def filters(self):
         return {
+            "checked_input": checked_input,
+            "input_names": input_names,
+            "converted_input": converted_input,
             "effective_watches": effective_watches,
             "watch_errors": watch_errors,
             "email_subscriptions": email_subscriptions,
             "trail_recording_defaults": trail_recording_defaults,
             "watch_coverage": watch_coverage,
+            "assumed_connection": assumed_connection,
+            "role_result": role_result,
+            "created_parts": created_parts,
+            "created_watches": created_watches,
         }

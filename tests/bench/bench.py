@@ -5,6 +5,10 @@
 For 1 watch and for the cis preset (15 watches): converge on an empty account, the no-op re-run and check
 mode, each as median/min/max wall time of --runs runs, with API calls per run (total and write) from
 moto's recorder; the same for a one-task playbook calling amazon.aws.aws_caller_info (the floor).
+
+Many accounts (--accounts 1,4,12, --account-runs 3): site.yml over an inventory of N accounts reached by AssumeRole
+(moto acts in the account of the role's ARN), with Ansible's default 5 forks: converge and no-op wall time and the
+cost per account, the figure to size AWX job slices with.
 """
 
 import argparse
@@ -41,20 +45,10 @@ TARGETS = [
 
 
 def _env(endpoint):
-    env = dict(
-        os.environ,
-        AWS_ENDPOINT_URL=endpoint,
-        AWS_ACCESS_KEY_ID="testing",
-        AWS_SECRET_ACCESS_KEY="testing",
-        AWS_REGION="us-east-1",
-        ANSIBLE_COLLECTIONS_PATH=str(REPO / ".venv" / "collections"),
-    )
-    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_DEFAULT_PROFILE"):
-        env.pop(name, None)
-    return env
+    return moto_stand.playbook_env(endpoint, region="us-east-1")
 
 
-def _run(endpoint, playbook, extra_vars, check=False):
+def _run(endpoint, playbook, extra_vars, check=False, inventory=None):
     """One timed ansible-playbook run with its API calls recorded: (seconds, calls, writes)."""
     command = [
         str(Path(sys.executable).parent / "ansible-playbook"),
@@ -62,6 +56,8 @@ def _run(endpoint, playbook, extra_vars, check=False):
         "-e",
         json.dumps(extra_vars),
     ]
+    if inventory:
+        command += ["-i", str(inventory), "--forks", str(FORKS)]
     if check:
         command.append("--check")
     moto_stand.record_start(endpoint)
@@ -98,6 +94,64 @@ def measure(endpoint, runs):
             samples["check mode"].append(_run(endpoint, "playbooks/site.yml", extra_vars, check=True))
         results[case] = {kind: _stats(s) for kind, s in samples.items()}
     return results
+
+
+FORKS = 5  # Ansible's default, and AWX's
+
+
+def _deployer_role(account):
+    return f"arn:aws:iam::{account}:role/TrailWatchDeployer"
+
+
+def _accounts_inventory(directory, count):
+    """An inventory of `count` accounts, 100000000001 and up, each reached by AssumeRole."""
+    hosts = "".join(
+        f"    account-{n:02d}:\n      trailwatch_assume_role_arn: {_deployer_role(100000000000 + n)}\n"
+        for n in range(1, count + 1)
+    )
+    path = Path(directory) / f"accounts-{count}.yml"
+    path.write_text(
+        "all:\n  vars:\n    ansible_connection: local\n"
+        '    ansible_python_interpreter: "{{ ansible_playbook_python }}"\n'
+        f"  hosts:\n{hosts}"
+    )
+    return path
+
+
+def measure_accounts(endpoint, counts, runs):
+    """{count: {"converge": stats, "no-op": stats}} of site.yml over `count` accounts."""
+    results = {}
+    with tempfile.TemporaryDirectory() as directory:
+        for count in counts:
+            inventory = _accounts_inventory(directory, count)
+            samples = {"converge": [], "no-op": []}
+            for _unused in range(runs):
+                moto_stand.reset(endpoint)
+                samples["converge"].append(_run(endpoint, "playbooks/site.yml", {}, inventory=inventory))
+                samples["no-op"].append(_run(endpoint, "playbooks/site.yml", {}, inventory=inventory))
+            results[count] = {kind: _stats(s) for kind, s in samples.items()}
+    return results
+
+
+def report_accounts(results, runs):
+    lines = [
+        "",
+        "## Many accounts",
+        "",
+        f"`playbooks/site.yml` over an inventory of N accounts (AssumeRole into each), {FORKS} forks, median of {runs} "
+        "runs. moto_server and Ansible share the machine's cores, so the per-account figure is what one controller "
+        "of this size spends per account: size AWX job slices with it.",
+        "",
+        "| accounts | converge s | per account s | no-op s | per account s | API calls (no-op) | writes (converge) |",
+        "|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for count, r in results.items():
+        converge, noop = r["converge"], r["no-op"]
+        lines.append(
+            f"| {count} | {converge['median']:.1f} | {converge['median'] / count:.2f} | {noop['median']:.1f} | "
+            f"{noop['median'] / count:.2f} | {noop['calls']:.0f} | {converge['writes']:.0f} |"
+        )
+    return "\n".join(lines) + "\n"
 
 
 def _versions():
@@ -157,14 +211,18 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n", 1)[0])
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--out", default=str(REPO / "docs" / "benchmarks.md"))
+    parser.add_argument("--accounts", default="1,4,12", help="account counts for the many-accounts table ('' skips it)")
+    parser.add_argument("--account-runs", type=int, default=3)
     args = parser.parse_args(argv)
+    counts = [int(c) for c in args.accounts.split(",") if c.strip()]
     with tempfile.TemporaryDirectory() as state:
         endpoint = moto_stand.start(state)
         try:
             results = measure(endpoint, args.runs)
+            accounts = measure_accounts(endpoint, counts, args.account_runs) if counts else {}
         finally:
             moto_stand.stop(state)
-    text = report(results, args.runs)
+    text = report(results, args.runs) + (report_accounts(accounts, args.account_runs) if accounts else "")
     Path(args.out).write_text(text)
     print(text)
     return 0

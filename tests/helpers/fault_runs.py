@@ -18,6 +18,8 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import moto_stand  # beside this file
+
 REPO = Path(__file__).resolve().parents[2]
 REGION = "eu-west-1"
 NAME = "trailwatch"
@@ -64,18 +66,8 @@ def parse_recap(output: str) -> dict[str, dict[str, int]]:
 
 def aws_env(endpoint: str) -> dict[str, str]:
     """Environment for boto3 / Ansible talking to ``endpoint`` with moto's dummy credentials."""
-    env = dict(
-        os.environ,
-        AWS_ENDPOINT_URL=endpoint,
-        AWS_ACCESS_KEY_ID="testing",
-        AWS_SECRET_ACCESS_KEY="testing",
-        AWS_REGION=REGION,
-        AWS_DEFAULT_REGION=REGION,
-        ANSIBLE_COLLECTIONS_PATH=str(REPO / ".venv" / "collections"),
-        ANSIBLE_NOCOLOR="1",
-        ANSIBLE_FORCE_COLOR="0",
-    )
-    for name in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOKEN", "AWS_RETRY_MODE", "AWS_MAX_ATTEMPTS"):
+    env = moto_stand.playbook_env(endpoint, REGION, AWS_DEFAULT_REGION=REGION, ANSIBLE_FORCE_COLOR="0")
+    for name in ("AWS_RETRY_MODE", "AWS_MAX_ATTEMPTS"):
         env.pop(name, None)
     return env
 

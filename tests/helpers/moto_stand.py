@@ -294,6 +294,25 @@ def _call(endpoint: str, path: str, method: str) -> bytes:
     return body
 
 
+def playbook_env(endpoint: str, region: str = "eu-west-1", **extra: str) -> dict[str, str]:
+    """The environment of an ansible-playbook run against the moto_server at ``endpoint``: its test keys, no profile
+    or session token of the caller, this checkout's collections path, no colours. ``extra`` is added last."""
+    repo = Path(__file__).resolve().parents[2]
+    env = dict(
+        os.environ,
+        AWS_ENDPOINT_URL=endpoint,
+        AWS_ACCESS_KEY_ID="testing",
+        AWS_SECRET_ACCESS_KEY="testing",
+        AWS_REGION=region,
+        ANSIBLE_COLLECTIONS_PATH=str(repo / ".venv" / "collections"),
+        ANSIBLE_NOCOLOR="1",
+    )
+    for name in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOKEN"):
+        env.pop(name, None)
+    env.update(extra)
+    return env
+
+
 def reset(endpoint: str) -> None:
     _call(endpoint, "/moto-api/reset", "POST")
 

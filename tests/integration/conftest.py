@@ -1,6 +1,5 @@
 """A moto_server shared by the playbook-level tests, with its request recorder."""
 
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -30,16 +29,7 @@ def run_playbook(moto_endpoint):
         reset=False keeps what earlier runs (and the test) left on the stand."""
         if reset:
             moto_stand.reset(moto_endpoint)
-        env = dict(
-            os.environ,
-            AWS_ENDPOINT_URL=moto_endpoint,
-            AWS_ACCESS_KEY_ID="testing",
-            AWS_SECRET_ACCESS_KEY="testing",
-            AWS_REGION="eu-west-1",
-            ANSIBLE_COLLECTIONS_PATH=str(REPO / ".venv" / "collections"),
-            ANSIBLE_NOCOLOR="1",
-        )
-        env.pop("AWS_PROFILE", None)
+        env = moto_stand.playbook_env(moto_endpoint)
         if setup is not None:
             setup(env)
         moto_stand.record_start(moto_endpoint)

