@@ -132,6 +132,14 @@ topic:
       type: list
       elements: str
       sample: [me@example.com]
+    unlisted_subscriptions:
+      description:
+        - Endpoints subscribed to the topic that are not in O(subscriptions), confirmed or pending. With
+          O(purge_subscriptions=false) (and always on an existing topic given by O(arn)) they are kept; with
+          O(purge_subscriptions=true) only pending ones remain, because SNS cannot remove a pending subscription.
+      type: list
+      elements: str
+      sample: [former-oncall@example.com]
     tags:
       description: The topic's tags.
       type: dict
@@ -161,10 +169,14 @@ from ansible_collections.trailwatch.aws.plugins.module_utils._sns import ensure_
 from ansible_collections.trailwatch.aws.plugins.module_utils._sns import read_topic
 
 
-def _with_pending(topic):
+def _with_pending(topic, wanted=None):
+    """The topic with its derived lists: endpoints pending confirmation, and endpoints not in O(subscriptions)."""
     if topic is not None:
         topic["pending_confirmations"] = sorted(
             s["endpoint"] for s in topic["subscriptions"] if s["pending_confirmation"]
+        )
+        topic["unlisted_subscriptions"] = sorted(
+            s["endpoint"] for s in topic["subscriptions"] if not _listed(s, wanted or [])
         )
     return topic
 
@@ -201,7 +213,7 @@ def _existing_topic(run):
     """Someone else's topic: merge our publish statement and our subscriptions in, or take them out again."""
     module, p, sns = run.module, run.p, run.sns
     arn = p["arn"]
-    before = _with_pending(read_topic(sns, arn))
+    before = _with_pending(read_topic(sns, arn), p["subscriptions"])
     if before is None:
         module.fail_json(
             msg=f"arn: topic {arn} does not exist or is not readable; create it first or let "
@@ -234,7 +246,7 @@ def _existing_topic(run):
     after = dict(before, policy=merged["policy"], subscriptions=subscriptions)
     if changed and not run.check:
         after = read_topic(sns, arn)
-    return changed, before, _with_pending(after)
+    return changed, before, _with_pending(after, p["subscriptions"])
 
 
 def _listed(subscription, wanted):
@@ -273,7 +285,7 @@ def _managed_topic_key(run, before):
 def _managed_topic(run):
     module, p, sns = run.module, run.p, run.sns
     arn = topic_arn(run.partition, module.region, run.account, p["name"])
-    before = _with_pending(read_topic(sns, arn))
+    before = _with_pending(read_topic(sns, arn), p["subscriptions"])
     if p["state"] == "absent":
         changed = False
         if before is not None and before["kms_master_key_id"]:
@@ -302,7 +314,7 @@ def _managed_topic(run):
     if changed and not run.check:
         # Whether SNS holds a new subscription as pending is only known by asking it.
         after = read_topic(sns, arn)
-    return changed or key_changed, before, _with_pending(after)
+    return changed or key_changed, before, _with_pending(after, p["subscriptions"])
 
 
 def main():

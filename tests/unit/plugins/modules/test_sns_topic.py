@@ -146,3 +146,24 @@ def test_encryption_given_up_takes_this_installs_statement_out_of_the_former_key
     result = run({"name": "trailwatch-alerts", "kms_master_key_id": "", "install_name": "alpha"})
     assert result["changed"] and result["topic"]["kms_master_key_id"] == ""
     assert key_sids(key_arn) == ["Enable IAM User Permissions"]
+
+
+@pytest.mark.parametrize(
+    "purge, kept, unlisted",
+    [
+        (False, ["a@example.com", "b@example.com"], ["b@example.com"]),
+        (True, ["a@example.com"], []),
+    ],
+)
+def test_unlisted_subscribers_are_named_and_removed_only_when_purge_is_asked(aws, run, writes, purge, kept, unlisted):
+    both = [{"protocol": "email", "endpoint": e} for e in ("a@example.com", "b@example.com")]
+    run({"name": "trailwatch-alerts", "subscriptions": both})
+    writes.clear()
+    args = {"name": "trailwatch-alerts", "subscriptions": both[:1], "purge_subscriptions": purge}
+    predicted = run(args, check_mode=True)
+    assert predicted["changed"] is purge and writes == []
+    result = run(args)
+    assert result["changed"] is purge
+    assert writes == (["Unsubscribe"] if purge else [])
+    assert sorted(s["endpoint"] for s in result["topic"]["subscriptions"]) == kept
+    assert result["topic"]["unlisted_subscriptions"] == unlisted
