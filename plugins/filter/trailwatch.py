@@ -30,6 +30,7 @@ from ansible_collections.trailwatch.aws.plugins.module_utils._coverage import co
 from ansible_collections.trailwatch.aws.plugins.module_utils._coverage import recording_from_variables
 from ansible_collections.trailwatch.aws.plugins.module_utils._coverage import trail_defaults
 from ansible_collections.trailwatch.aws.plugins.module_utils._watches import validation_errors
+from ansible_collections.trailwatch.aws.plugins.module_utils._watches import watch_input_options
 
 _COLLECTION = Path(__file__).resolve().parents[2]
 ROLES = ("trail", "alerts", "notifier")
@@ -92,6 +93,13 @@ def input_spec():
                 spec.setdefault(name, option)
     for name, option in PLAYBOOK_OPTIONS.items():
         spec.setdefault(name, dict(option))
+    # The fields of a watch are those of the watch schema in module_utils/_watches.py, the one definition the
+    # metric_watches module uses too (the roles' argument specs declare the same: a unit test compares them).
+    spec["trailwatch_watches"] = {
+        "type": "list",
+        "elements": "dict",
+        "options": watch_input_options(with_defaults=False),
+    }
     return spec
 
 
