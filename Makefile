@@ -84,9 +84,10 @@ demo: venv
 	$(BIN)/ansible-playbook playbooks/site.yml -e '{"trailwatch_notify_emails": ["me@example.com"]}' | tee "$$state/second.log" || exit 1; \
 	grep -q 'changed=0 ' "$$state/second.log" && echo "== second run changed nothing"
 
-# Not part of `make test`: about five minutes; rewrites docs/benchmarks.md.
+# Not part of `make test`: about ten minutes on a quiet machine; rewrites docs/benchmarks.md. BASELINE=main measures
+# that commit side by side in the same run (twice as long); NOTES=file adds its text under the tables.
 bench: venv
-	$(BIN)/python tests/bench/bench.py --runs $${RUNS:-5}
+	$(BIN)/python tests/bench/bench.py --runs $${RUNS:-5} $(if $(BASELINE),--baseline $(BASELINE)) $(if $(NOTES),--notes $(NOTES))
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .ee

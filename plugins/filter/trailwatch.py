@@ -10,6 +10,7 @@ here), accepts the forms people type for list and mapping variables on the comma
 values with every problem, one line each, naming the variable, the value and the fix.
 """
 
+import hashlib
 import json
 import re
 import unicodedata
@@ -26,10 +27,24 @@ from ansible.module_utils.common.validation import check_type_int
 from ansible.module_utils.common.validation import check_type_str
 from ansible.module_utils.parsing.convert_bool import boolean
 
-from ansible_collections.trailwatch.aws.plugins.module_utils._coverage import coverage_report
-from ansible_collections.trailwatch.aws.plugins.module_utils._coverage import recording_from_variables
-from ansible_collections.trailwatch.aws.plugins.module_utils._coverage import trail_defaults
-from ansible_collections.trailwatch.aws.plugins.module_utils._watches import validation_errors
+
+# Every task that uses one of these filters loads this file in its own worker process, and Ansible's collection loader
+# compiles a collection's module_utils from source there each time (no bytecode cache): the watch schema and
+# validation (_watches, with the pattern parser) and the coverage check (_coverage) are imported when first used, so
+# that the tasks that only shape a result or a connection do not pay for them.
+
+
+def _watches():
+    from ansible_collections.trailwatch.aws.plugins.module_utils import _watches as watches
+
+    return watches
+
+
+def _coverage():
+    from ansible_collections.trailwatch.aws.plugins.module_utils import _coverage as coverage
+
+    return coverage
+
 
 _COLLECTION = Path(__file__).resolve().parents[2]
 ROLES = ("trail", "alerts", "notifier")
@@ -92,6 +107,13 @@ def input_spec():
                 spec.setdefault(name, option)
     for name, option in PLAYBOOK_OPTIONS.items():
         spec.setdefault(name, dict(option))
+    # The fields of a watch are those of the watch schema in module_utils/_watches.py, the one definition the
+    # metric_watches module uses too (the roles' argument specs declare the same: a unit test compares them).
+    spec["trailwatch_watches"] = {
+        "type": "list",
+        "elements": "dict",
+        "options": _watches().watch_input_options(with_defaults=False),
+    }
     return spec
 
 
@@ -445,18 +467,76 @@ def tag_problems(tags):
 # The validation every entry point runs.
 
 
-def checked_input(given, previous=None):
+def checked_input(given, previous=None, coverage=False):
     """Converts and checks the TrailWatch variables a task sees; before any AWS call.
 
     ``given`` maps variable names to their values (the task's view: the caller's variables plus the including
-    role's defaults). ``previous`` is an earlier result of this filter for the same host, or nothing; a region it
-    found usable is not looked up in botocore's data again.
+    role's defaults). ``previous`` is an earlier result of this filter for the same host, or nothing. Only what
+    changed since a previous result without problems is checked again: every variable is fingerprinted, and one whose
+    value is the same is taken over converted, so one run validates the input and merges the presets once however
+    many roles check it (a role included on its own, or with other values, checks what differs). ``coverage`` (the
+    trail role) also checks that the trail TrailWatch creates records every event the watches count.
 
-    Returns ``{"vars": converted values, "problems": [one line per problem]}``. Variables of another role that
-    the task cannot see are checked with that role's plain defaults where a check combines variables.
+    Returns ``{"vars": converted values, "problems": [one line per problem], "watches": the effective watches (the
+    presets merged with trailwatch_watches) or None, "warnings": what the coverage check found and let pass,
+    "message": the one line to fail with, empty when the input is usable}`` and the fingerprints it reuses.
+    Variables of another role that the task cannot see are checked with that role's plain defaults where a check
+    combines variables (the watches: the alerts role's default preset).
     """
     spec = input_spec()
     given = {k: v for k, v in (given or {}).items() if k in spec}
+    previous = previous if _reusable(previous) else None
+    known = previous["digests"] if previous else {}
+    digests = {k: _digest(v) for k, v in given.items() if k not in _SECRET_VARIABLES}
+    fresh = {k: v for k, v in given.items() if k in _SECRET_VARIABLES or known.get(k) != digests[k]}
+    converted, problems = _converted(fresh, spec)
+
+    values = {k: v for k, v in previous["vars"].items() if k not in fresh} if previous else {}
+    values.update(converted)
+    view = {k: values[k] for k in given if k in values}
+    problems.extend(_field_problems(view))
+    if "trailwatch_region" in converted:
+        before = previous["vars"].get("trailwatch_region") if previous else None
+        if before != converted["trailwatch_region"]:
+            problems.extend(region_problems(converted["trailwatch_region"]))
+    if "trailwatch_tags" in converted:
+        problems.extend(tag_problems(converted["trailwatch_tags"]))
+
+    result = {"vars": values, "problems": problems, "digests": dict(known, **digests), "warnings": []}
+    result.update(_checked_watch_input(given, view, previous))
+    problems.extend(result.pop("watch_problems"))
+    if coverage and not problems:
+        result.update(_trail_coverage(view, result, previous))
+    else:
+        result["coverage"] = previous["coverage"] if previous else None
+    result["problems"] = _unique(problems)
+    result["message"] = _failure(result)
+    return result
+
+
+def _digest(value):
+    """A fingerprint of a variable's value: equal values, equal fingerprints."""
+    try:
+        text = json.dumps(value, sort_keys=True, default=repr, separators=(",", ":"))
+    except (TypeError, ValueError):  # keys that cannot be sorted together
+        text = repr(value)
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:20]
+
+
+def _reusable(previous):
+    """An earlier result that found nothing wrong, made by this version of the filter."""
+    return (
+        isinstance(previous, dict)
+        and isinstance(previous.get("digests"), dict)
+        and isinstance(previous.get("vars"), dict)
+        and not previous.get("problems")
+        and not previous.get("message")
+    )
+
+
+def _converted(given, spec):
+    """``(converted values, problems)``: each value converted, then choices, list elements and sub-options checked
+    exactly as the argument spec declares them."""
     problems = []
     converted = {}
     for name, value in given.items():
@@ -465,8 +545,8 @@ def checked_input(given, previous=None):
             problems.append(problem)
         else:
             converted[name] = value
-
-    # Choices, list elements and sub-options, exactly as the argument spec declares them.
+    if not converted:
+        return {}, problems
     result = ArgumentSpecValidator({k: spec[k] for k in converted}).validate(converted)
     failed = set()
     for error in result.errors:
@@ -480,23 +560,62 @@ def checked_input(given, previous=None):
         for k, v in result.validated_parameters.items()
         if k in converted and k not in failed and k not in _SECRET_VARIABLES
     }
-    values = _without_empty_suboptions(values, spec)
+    return _without_empty_suboptions(values, spec), problems
 
-    problems.extend(_field_problems(values))
-    if "trailwatch_region" in values:
-        before = ((previous or {}).get("vars") or {}).get("trailwatch_region")
-        if not (before == values["trailwatch_region"] and not (previous or {}).get("problems")):
-            problems.extend(region_problems(values["trailwatch_region"]))
-    if "trailwatch_tags" in values:
-        problems.extend(tag_problems(values["trailwatch_tags"]))
-    watch_inputs = {"trailwatch_watches", "trailwatch_watch_presets"}
-    if watch_inputs & values.keys() and not watch_inputs & (given.keys() - values.keys()):
-        # A role that cannot see the alerts role's defaults checks given watches with them.
-        defaults = _literal_defaults()
-        watches = values.get("trailwatch_watches", defaults.get("trailwatch_watches", []))
-        presets = values.get("trailwatch_watch_presets", defaults.get("trailwatch_watch_presets", []))
-        problems.extend(watch_errors(watches, _preset_catalog(), presets))
-    return {"vars": values, "problems": _unique(problems)}
+
+_WATCH_INPUTS = ("trailwatch_watches", "trailwatch_watch_presets")
+
+
+def _checked_watch_input(given, view, previous):
+    """The effective watches of the view (the presets merged with trailwatch_watches, the alerts role's plain defaults
+    for what the view does not hold), checked; merged again only when the watch input changed."""
+    if any(name in given and name not in view for name in _WATCH_INPUTS):
+        return {"watches": None, "watch_digest": None, "watch_problems": []}  # its conversion problem is reported
+    defaults = _literal_defaults()
+    watches, presets = (view.get(name, defaults.get(name, [])) for name in _WATCH_INPUTS)
+    digest = _digest([watches, presets])
+    if previous and previous.get("watch_digest") == digest:
+        return {"watches": previous["watches"], "watch_digest": digest, "watch_problems": []}
+    problems = watch_errors(watches, _preset_catalog(), presets)
+    effective = None if problems else effective_watches(watches, _preset_catalog(), presets)
+    return {"watches": effective, "watch_digest": None if problems else digest, "watch_problems": problems}
+
+
+_COVERAGE_INPUTS = (
+    "trailwatch_state",
+    "trailwatch_trail_create",
+    "trailwatch_read_write_type",
+    "trailwatch_exclude_management_event_sources",
+    "trailwatch_region",
+)
+
+
+def _trail_coverage(view, result, previous):
+    """The coverage check of the trail TrailWatch creates, unless its input is the one checked before:
+    ``{"coverage": {"digest", "errors"}, "warnings": [...]}`` (warnings only when worked out here, to show once)."""
+    state, create, read_write_type, exclude, region = (view.get(name) for name in _COVERAGE_INPUTS)
+    if state == "absent" or create is False or read_write_type is None or result["watches"] is None:
+        return {"coverage": None}
+    digest = _digest([result["watch_digest"], read_write_type, exclude, region])
+    if previous and (previous.get("coverage") or {}).get("digest") == digest:
+        return {"coverage": previous["coverage"]}
+    coverage = _coverage()
+    report = coverage.coverage_report(
+        result["watches"], coverage.recording_from_variables(read_write_type, exclude or [], region)
+    )
+    return {"coverage": {"digest": digest, "errors": report["errors"]}, "warnings": report["warnings"]}
+
+
+_COVERAGE_FAILURE = (
+    "Watches the trail cannot feed (a watch with accept_blind_spots: true is deployed anyway, with a warning): "
+)
+
+
+def _failure(result):
+    if result["problems"]:
+        return "Invalid TrailWatch input: " + "; ".join(result["problems"])
+    errors = (result.get("coverage") or {}).get("errors")
+    return _COVERAGE_FAILURE + " ".join(errors) if errors else ""
 
 
 def _without_empty_suboptions(values, spec):
@@ -568,11 +687,20 @@ def watch_errors(watches, catalog=None, presets=None):
         return [str(e)]
     if not effective:
         return ["trailwatch_watches: no watch is left (give a watch or a preset in trailwatch_watch_presets)"]
-    return [f"trailwatch_watches: {error}" for error in validation_errors(effective)]
+    return [f"trailwatch_watches: {error}" for error in _watches().validation_errors(effective)]
 
 
 def _checked_watches(watches, catalog, presets):
-    """(the effective watches, []) when the input is usable, else (None, its problems); never raises."""
+    """(the effective watches, []) when the input is usable, else (None, its problems); never raises. ``None`` for
+    the watches or the presets is the alerts role's default, for the catalog the alerts role's presets."""
+    defaults = _literal_defaults()
+    if watches is None:
+        watches = defaults.get("trailwatch_watches", [])
+    if presets is None:
+        presets = defaults.get("trailwatch_watch_presets", [])
+    watches = converted_input(watches, "trailwatch_watches")
+    presets = converted_input(presets, "trailwatch_watch_presets")
+    catalog = _preset_catalog() if catalog is None else catalog
     try:
         problems = watch_errors(watches, catalog, presets)
         return (None, problems) if problems else (effective_watches(watches, catalog, presets), [])
@@ -588,7 +716,7 @@ def trail_recording_defaults(watches, catalog=None, presets=None):
     settings, and the validation tasks name the problem.
     """
     effective, _problems = _checked_watches(watches, catalog, presets)
-    return trail_defaults(effective or [])
+    return _coverage().trail_defaults(effective or [])
 
 
 def watch_coverage(watches, catalog, presets, read_write_type, exclude_sources, region):
@@ -600,7 +728,10 @@ def watch_coverage(watches, catalog, presets, read_write_type, exclude_sources, 
     effective, problems = _checked_watches(watches, catalog, presets)
     if problems:
         return {"errors": problems, "warnings": []}
-    report = coverage_report(effective, recording_from_variables(read_write_type, exclude_sources or [], region))
+    coverage = _coverage()
+    report = coverage.coverage_report(
+        effective, coverage.recording_from_variables(read_write_type, exclude_sources or [], region)
+    )
     return {"errors": report["errors"], "warnings": report["warnings"]}
 
 

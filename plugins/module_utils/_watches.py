@@ -1,29 +1,23 @@
 # -*- coding: utf-8 -*-
 # Copyright: Contributors to the TrailWatch project
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Private to trailwatch.aws: a watch is a metric filter on the trail's log group plus the alarm on its metric."""
+"""Private to trailwatch.aws: a watch is a metric filter on the trail's log group plus the alarm on its metric.
+
+This file is the watch itself, without AWS calls: its schema (the fields, types and defaults every entry point uses),
+its validation and the filter and alarm it stands for. It imports no boto3, so the filter plugin that checks the roles'
+input on the controller stays cheap to load; _watch_sync.py reads and converges the watches in AWS.
+"""
 
 import re
+from copy import deepcopy
 from typing import Any
 from typing import Dict
 from typing import List
 
 from ansible.module_utils.parsing.convert_bool import boolean
 
-from ._cloudwatch import alarm_spec
-from ._cloudwatch import delete_alarms
-from ._cloudwatch import describe_alarms
-from ._cloudwatch import describe_alarms_by_prefix
-from ._cloudwatch import get_tags as get_alarm_tags
-from ._cloudwatch import put_metric_alarm
-from ._cloudwatch import tag_alarm
-from ._cloudwatch import untag_alarm
-from ._common import converge_tags
 from ._filter_pattern import pattern_error
 from ._filter_pattern import regex_count
-from ._logs import delete_metric_filter
-from ._logs import describe_metric_filters
-from ._logs import put_metric_filter
 
 WATCH_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 # CloudWatch Logs quotas per log group, all watches going to one (PutMetricFilter API reference): "The maximum
@@ -31,6 +25,53 @@ WATCH_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 # patterns per log group" (filter patterns holding a regular expression, metric and subscription filters together).
 MAX_METRIC_FILTERS = 100
 MAX_REGEX_PATTERNS = 5
+
+
+# The watch schema, the one definition of a watch's fields: the metric_watches module's argument spec is built from it
+# (watch_options()), the roles' input is checked with it (watch_input_options(), by the trailwatch.aws.checked_input
+# filter) and desired_watches() fills in its defaults. The roles' meta/argument_specs.yml must declare the same fields,
+# types, defaults and choices (tests/unit/plugins/module_utils/test_watch_schema.py compares them).
+WATCH_OPTIONS: Dict[str, Dict[str, Any]] = {
+    "name": {"type": "str", "required": True},
+    "pattern": {"type": "str", "required": True},
+    "description": {"type": "str"},
+    "metric_name": {"type": "str"},
+    "threshold": {"type": "float", "default": 1},
+    "period": {"type": "int", "default": 60},
+    "evaluation_periods": {"type": "int", "default": 1},
+    "accept_blind_spots": {"type": "bool", "default": False},
+}
+# A watch of the roles' input (trailwatch_watches) may only override a preset's watch of the same name, so its pattern
+# is not required there, and `enabled: false` drops a watch (a preset's too): effective_watches() in the filter plugin
+# merges them into WATCH_OPTIONS' shape.
+WATCH_INPUT_ONLY: Dict[str, Dict[str, Any]] = {"enabled": {"type": "bool", "default": True}}
+WATCH_INPUT_OPTIONAL = ("pattern",)
+
+
+def watch_options() -> Dict[str, Dict[str, Any]]:
+    """The sub-options of a watch in the metric_watches module's argument spec (a fresh copy)."""
+    return deepcopy(WATCH_OPTIONS)
+
+
+def watch_input_options(with_defaults: bool = True) -> Dict[str, Dict[str, Any]]:
+    """The sub-options of an entry of trailwatch_watches, the roles' input (a fresh copy).
+
+    ``with_defaults=False`` leaves the defaults out: that is how the input is checked, because a field the user does
+    not set must stay unset, so that a preset's value for it is kept when the two are merged.
+    """
+    options = dict(deepcopy(WATCH_OPTIONS), **deepcopy(WATCH_INPUT_ONLY))
+    for name in WATCH_INPUT_OPTIONAL:
+        options[name].pop("required")
+    if not with_defaults:
+        for option in options.values():
+            option.pop("default", None)
+    return options
+
+
+def _field(watch: Dict[str, Any], name: str) -> Any:
+    """The watch's value of ``name``, or the schema's default when it is unset (None)."""
+    value = watch.get(name)
+    return WATCH_OPTIONS[name].get("default") if value is None else value
 
 
 def metric_name_for(watch_name):
@@ -60,7 +101,7 @@ def validation_errors(watches):
         period = watch.get("period")
         if period is not None and period not in (10, 20, 30) and period % 60:
             errors.append(f"{label}: period must be 10, 20, 30 or a multiple of 60 seconds")
-        if not _is_bool(watch.get("accept_blind_spots", False)):
+        if not _is_bool(_field(watch, "accept_blind_spots")):
             errors.append(f"{label}: accept_blind_spots must be true or false")
     return errors + _log_group_quota_errors(watches)
 
@@ -100,7 +141,7 @@ def desired_watches(watches, name_prefix, namespace, alarm_actions):
     for watch in watches:
         full_name = f"{name_prefix}{watch['name']}"
         metric = watch.get("metric_name") or metric_name_for(watch["name"])
-        periods = watch.get("evaluation_periods") or 1
+        periods = _field(watch, "evaluation_periods")
         result.append(
             {
                 "name": watch["name"],
@@ -121,10 +162,10 @@ def desired_watches(watches, name_prefix, namespace, alarm_actions):
                     "MetricName": metric,
                     "Namespace": namespace,
                     "Statistic": "Sum",
-                    "Period": watch.get("period") or 60,
+                    "Period": _field(watch, "period"),
                     "EvaluationPeriods": periods,
                     "DatapointsToAlarm": periods,
-                    "Threshold": float(watch.get("threshold") or 1),
+                    "Threshold": float(_field(watch, "threshold")),
                     "ComparisonOperator": "GreaterThanOrEqualToThreshold",
                     # Back to OK when no event arrives, so the next event alarms again.
                     "TreatMissingData": "notBreaching",
@@ -132,105 +173,3 @@ def desired_watches(watches, name_prefix, namespace, alarm_actions):
             }
         )
     return result
-
-
-def _filter_spec(found):
-    transformations = [
-        {
-            "metricName": t.get("metricName"),
-            "metricNamespace": t.get("metricNamespace"),
-            "metricValue": t.get("metricValue"),
-            "unit": t.get("unit", "None"),
-        }
-        for t in found.get("metricTransformations", [])
-    ]
-    return {
-        "filterName": found["filterName"],
-        "filterPattern": found.get("filterPattern", ""),
-        "metricTransformations": transformations,
-    }
-
-
-def _empty():
-    return {"filters": [], "alarm": None, "alarm_arn": None, "tags": {}}
-
-
-def read_watches(logs, cloudwatch, log_group_name, names, owned=None, with_tags=True):
-    """{full name: {"filters": [...], "alarm": spec or None, "alarm_arn", "tags"}} for the given names.
-
-    With owned=(name_prefix, namespace), also every filter and alarm TrailWatch created earlier: named with
-    the prefix and counting into the namespace (a filter or alarm of someone else's never matches both).
-    Two bulk reads for all watches (plus one tag read per existing alarm), not one call per watch.
-    """
-    state = {name: _empty() for name in names}
-
-    def ours(name, namespace):
-        return name in state or (owned is not None and name.startswith(owned[0]) and namespace == owned[1])
-
-    for found in describe_metric_filters(logs, log_group_name):
-        namespaces = {t.get("metricNamespace") for t in found.get("metricTransformations", [])}
-        if any(ours(found["filterName"], namespace) for namespace in namespaces or {None}):
-            state.setdefault(found["filterName"], _empty())["filters"].append(_filter_spec(found))
-    if owned is not None and owned[0]:
-        alarms = describe_alarms_by_prefix(cloudwatch, owned[0])
-    else:
-        alarms = describe_alarms(cloudwatch, list(names)) if names else []
-    for alarm in alarms:
-        if ours(alarm["AlarmName"], alarm.get("Namespace")):
-            entry = state.setdefault(alarm["AlarmName"], _empty())
-            entry["alarm"] = alarm_spec(alarm)
-            entry["alarm_arn"] = alarm["AlarmArn"]
-            entry["tags"] = get_alarm_tags(cloudwatch, alarm["AlarmArn"]) if with_tags else {}
-    return state
-
-
-def ensure_watches_present(logs, cloudwatch, log_group_name, desired, current, tags, purge_tags, check_mode):
-    """Converges every watch; returns (changed names, after view)."""
-    changed = []
-    after = {}
-    for watch in desired:
-        name = watch["filter"]["filterName"]
-        have = current[name]
-        filter_ok = have["filters"] == [watch["filter"]]
-        alarm_ok = have["alarm"] == watch["alarm"]
-        if not filter_ok and not check_mode:
-            # PutMetricFilter creates or replaces the filter of that name in place (CloudWatch Logs API Reference,
-            # PutMetricFilter): never delete first, which would leave the log group without the watch, and lose it
-            # if the put is refused. (moto 5.2.5 appends a duplicate instead; tests/helpers/moto_patches.py.)
-            put_metric_filter(
-                logs, log_group_name, name, watch["filter"]["filterPattern"], watch["filter"]["metricTransformations"]
-            )
-        tags_ok = True
-        after_tags = dict(tags)
-        if not alarm_ok:
-            if not check_mode:
-                # PutMetricAlarm only applies Tags on creation; existing alarms get them below.
-                put_metric_alarm(cloudwatch, watch["alarm"], tags if have["alarm"] is None else {})
-        if have["alarm"] is not None:
-            arn = have["alarm_arn"]
-            tags_changed, after_tags = converge_tags(
-                have["tags"],
-                tags,
-                purge_tags,
-                lambda t, a=arn: tag_alarm(cloudwatch, a, t),
-                lambda k, a=arn: untag_alarm(cloudwatch, a, k),
-                check_mode,
-            )
-            tags_ok = not tags_changed
-        if not (filter_ok and alarm_ok and tags_ok):
-            changed.append(watch["name"])
-        after[watch["name"]] = {"filter": watch["filter"], "alarm": watch["alarm"], "tags": after_tags}
-    return changed, after
-
-
-def ensure_watches_absent(logs, cloudwatch, log_group_name, current, check_mode, keep=()):
-    """Deletes the filters and alarms in current except those named in keep; returns the full names removed."""
-    removed = sorted(name for name, have in current.items() if name not in keep and (have["filters"] or have["alarm"]))
-    if removed and not check_mode:
-        for name in removed:
-            if current[name]["filters"]:
-                delete_metric_filter(logs, log_group_name, name)
-        alarms = [name for name in removed if current[name]["alarm"]]
-        if alarms:
-            delete_alarms(cloudwatch, alarms)
-    return removed

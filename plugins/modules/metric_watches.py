@@ -141,11 +141,12 @@ removed_watches:
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 
 from ansible_collections.trailwatch.aws.plugins.module_utils._common import TrailWatchError
+from ansible_collections.trailwatch.aws.plugins.module_utils._watch_sync import ensure_watches_absent
+from ansible_collections.trailwatch.aws.plugins.module_utils._watch_sync import ensure_watches_present
+from ansible_collections.trailwatch.aws.plugins.module_utils._watch_sync import read_watches
 from ansible_collections.trailwatch.aws.plugins.module_utils._watches import desired_watches
-from ansible_collections.trailwatch.aws.plugins.module_utils._watches import ensure_watches_absent
-from ansible_collections.trailwatch.aws.plugins.module_utils._watches import ensure_watches_present
-from ansible_collections.trailwatch.aws.plugins.module_utils._watches import read_watches
 from ansible_collections.trailwatch.aws.plugins.module_utils._watches import validation_errors
+from ansible_collections.trailwatch.aws.plugins.module_utils._watches import watch_options
 
 
 def main():
@@ -159,16 +160,7 @@ def main():
             type="list",
             elements="dict",
             required=True,
-            options=dict(
-                name=dict(required=True),
-                pattern=dict(required=True),
-                description=dict(),
-                metric_name=dict(),
-                threshold=dict(type="float", default=1),
-                period=dict(type="int", default=60),
-                evaluation_periods=dict(type="int", default=1),
-                accept_blind_spots=dict(type="bool", default=False),
-            ),
+            options=watch_options(),
         ),
         purge_watches=dict(type="bool", default=False),
         tags=dict(type="dict", aliases=["resource_tags"]),

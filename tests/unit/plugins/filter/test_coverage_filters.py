@@ -51,9 +51,24 @@ def test_the_alerts_defaults_keep_the_article_settings():
         ("not a list", ["cis"], ARTICLE),
         ([{"name": "x", "pattern": "{ $.eventName = ", "threshold": "two"}], ["cis"], ARTICLE),
         ([], ["nist"], ARTICLE),
-        ([], "cis", ARTICLE),
+        # converted as the argument spec declares it (`-e trailwatch_watch_presets=cis`), like every input
+        ([], "cis", CIS),
+        # unset: the alerts role's defaults (the s3_bucket_created preset)
+        (None, None, ARTICLE),
+        (None, "s3_bucket_created,cis", CIS),
     ],
-    ids=["default", "platform", "cis", "cis-narrowed", "not-a-list", "bad-watch", "unknown-preset", "preset-string"],
+    ids=[
+        "default",
+        "platform",
+        "cis",
+        "cis-narrowed",
+        "not-a-list",
+        "bad-watch",
+        "unknown-preset",
+        "preset-string",
+        "unset",
+        "unset-watches",
+    ],
 )
 def test_trail_recording_defaults(watches, presets, expected):
     assert defaults(watches, presets) == expected
@@ -91,7 +106,11 @@ def test_invalid_watches_are_reported_as_the_alerts_role_does():
     ]
 
 
-def test_the_trail_role_reads_the_alerts_role_files_it_names():
-    trail_vars = (REPO / "roles" / "trail" / "vars" / "main.yml").read_text()
-    assert "/vars/main.yml" in trail_vars and "/defaults/main.yml" in trail_vars
-    assert {"trailwatch_watches", "trailwatch_watch_presets"} <= set(ALERTS_DEFAULTS)
+def test_the_filter_reads_the_watches_from_the_alerts_role_files():
+    # the trail role's recording defaults and the trail role's view of the watches come from these two files
+    filters = FILTERS["trail_recording_defaults"].__globals__
+    assert filters["_preset_catalog"]() == CATALOG
+    defaults = filters["_literal_defaults"]()
+    assert {k: defaults[k] for k in ("trailwatch_watches", "trailwatch_watch_presets")} == {
+        k: ALERTS_DEFAULTS[k] for k in ("trailwatch_watches", "trailwatch_watch_presets")
+    }

@@ -100,8 +100,10 @@ def test_a_variable_several_roles_declare_is_checked_with_its_most_detailed_decl
 
 
 def test_connection_settings_are_converted_but_never_returned_or_shown():
-    checked = tw.checked_input({"trailwatch_aws_connection": "profile=x"})
-    assert checked == {"vars": {}, "problems": []}
+    checked = tw.checked_input({"trailwatch_aws_connection": "profile=secret-profile"})
+    assert checked["vars"] == {} and checked["problems"] == [] and checked["message"] == ""
+    # not even a fingerprint of it is kept (it is checked again each time, which costs nothing)
+    assert "secret-profile" not in json.dumps(checked) and "trailwatch_aws_connection" not in json.dumps(checked)
     checked = tw.checked_input({"trailwatch_aws_connection": ["secret-value"]})
     assert (
         "secret-value" not in json.dumps(checked)
@@ -323,3 +325,87 @@ def test_created_parts_are_changed_parts_that_did_not_exist():
         "diff": {"before": {"tw-new": {"filters": [], "alarm": None}, "tw-old": {"filters": [{}], "alarm": None}}},
     }
     assert tw.created_watches(watches, "tw-") == ["new"]
+
+
+# --- once per run: what an earlier validation checked with the same value is taken over -----------------------------
+
+SITE_VIEW = {
+    "trailwatch_name": "trailwatch",
+    "trailwatch_region": "eu-west-1",
+    "trailwatch_watch_presets": ["s3_bucket_created", "cis"],
+    "trailwatch_state": "present",
+    "trailwatch_trail_create": True,
+    "trailwatch_read_write_type": "All",
+    "trailwatch_exclude_management_event_sources": [],
+}
+
+
+def _no_second_pass(monkeypatch):
+    for name in ("watch_errors", "effective_watches", "region_problems"):
+        monkeypatch.setattr(tw, name, lambda *a, _n=name, **k: pytest.fail(f"{_n} ran again"))
+    monkeypatch.setattr(tw._coverage(), "coverage_report", lambda *a, **k: pytest.fail("coverage_report ran again"))
+
+
+def test_the_same_input_is_validated_and_merged_once(monkeypatch):
+    first = tw.checked_input(SITE_VIEW, coverage=True)
+    assert first["message"] == "" and len(first["watches"]) == 15
+    _no_second_pass(monkeypatch)
+    again = tw.checked_input(dict(SITE_VIEW), first, coverage=True)
+    assert (again["vars"], again["watches"], again["message"]) == (first["vars"], first["watches"], "")
+    # another role's view: its own defaults are new and checked, the watches are not merged again
+    alerts = tw.checked_input(dict(SITE_VIEW, trailwatch_topic_name="trailwatch-alerts"), again)
+    assert alerts["vars"]["trailwatch_topic_name"] == "trailwatch-alerts" and alerts["watches"] == first["watches"]
+
+
+def test_a_role_view_with_a_bad_new_variable_still_fails():
+    first = tw.checked_input(SITE_VIEW, coverage=True)
+    checked = tw.checked_input(dict(SITE_VIEW, trailwatch_topic_name="bad name!"), first)
+    assert checked["message"].startswith("Invalid TrailWatch input: trailwatch_topic_name may only hold")
+
+
+@pytest.mark.parametrize(
+    "change, problem",
+    [
+        ({"trailwatch_watch_presets": ["nist"]}, "trailwatch_watch_presets: unknown preset nist"),
+        ({"trailwatch_watches": [{"name": "vpc-changed", "period": 45}]}, "period must be 10, 20, 30"),
+        ({"trailwatch_region": "xx-nowhere-9"}, "is not a region botocore"),
+        ({"trailwatch_tags": {"aws:x": "y"}}, "starts with aws:"),
+        ({"trailwatch_name": "X"}, "trailwatch_name must match"),
+    ],
+)
+def test_changed_input_is_checked_again(change, problem):
+    first = tw.checked_input(SITE_VIEW, coverage=True)
+    checked = tw.checked_input(dict(SITE_VIEW, **change), first, coverage=True)
+    assert problem in checked["message"], checked["message"]
+
+
+def test_changed_watches_are_merged_again():
+    first = tw.checked_input(SITE_VIEW)
+    checked = tw.checked_input(dict(SITE_VIEW, trailwatch_watch_presets=["s3_bucket_created"]), first)
+    assert [w["name"] for w in checked["watches"]] == ["s3-bucket-created"]
+
+
+def test_a_result_with_problems_is_not_taken_over():
+    bad = tw.checked_input(dict(SITE_VIEW, trailwatch_watch_presets=["nist"]))
+    assert bad["problems"]
+    assert tw.checked_input(dict(SITE_VIEW, trailwatch_watch_presets=["nist"]), bad)["problems"] == bad["problems"]
+
+
+def test_the_coverage_check_runs_again_when_the_trail_settings_change():
+    first = tw.checked_input(SITE_VIEW, coverage=True)
+    narrowed = tw.checked_input(dict(SITE_VIEW, trailwatch_read_write_type="WriteOnly"), first, coverage=True)
+    assert narrowed["message"].startswith("Watches the trail cannot feed (a watch with accept_blind_spots: true")
+    assert "Watch unauthorized-api-calls: trailwatch_read_write_type is WriteOnly" in narrowed["message"]
+    # not asked for (the alerts and notifier roles), or with the trail removed: no coverage check
+    assert tw.checked_input(dict(SITE_VIEW, trailwatch_read_write_type="WriteOnly"))["message"] == ""
+    absent = dict(SITE_VIEW, trailwatch_read_write_type="WriteOnly", trailwatch_state="absent")
+    assert tw.checked_input(absent, coverage=True)["message"] == ""
+
+
+def test_coverage_warnings_are_shown_once():
+    # a data event watch (GetObject) that accepts the blind spot: a warning, not an error
+    watch = {"name": "objects-read", "pattern": '{ $.eventName = "GetObject" }', "accept_blind_spots": True}
+    accepted = dict(SITE_VIEW, trailwatch_watches=[watch])
+    first = tw.checked_input(accepted, coverage=True)
+    assert first["message"] == "" and first["warnings"]
+    assert tw.checked_input(accepted, first, coverage=True)["warnings"] == []

@@ -4,6 +4,7 @@ import copy
 
 import pytest
 
+from ansible_collections.trailwatch.aws.plugins.module_utils import _watch_sync
 from ansible_collections.trailwatch.aws.plugins.module_utils import _watches
 from ansible_collections.trailwatch.aws.plugins.module_utils._cloudwatch import alarm_spec
 from ansible_collections.trailwatch.aws.plugins.module_utils._common import TrailWatchError
@@ -281,13 +282,13 @@ def test_read_watches_of_an_up_to_date_watch_then_converge_makes_no_write_call(d
         "list_tags_for_resource", {"Tags": [{"Key": "team", "Value": "security"}]}, {"ResourceARN": alarm_arn(name)}
     )
 
-    current = _watches.read_watches(logs, cloudwatch, LOG_GROUP, [name])
+    current = _watch_sync.read_watches(logs, cloudwatch, LOG_GROUP, [name])
     assert current[name]["filters"] == [desired[0]["filter"]]
     assert current[name]["alarm"] == desired[0]["alarm"]
     assert current[name]["tags"] == tags
 
     # Nothing more is queued: any write call would fail the test.
-    changed, after = _watches.ensure_watches_present(
+    changed, after = _watch_sync.ensure_watches_present(
         logs, cloudwatch, LOG_GROUP, desired, current, tags, True, check_mode=False
     )
     assert changed == []
@@ -299,7 +300,7 @@ def test_read_watches_reports_a_missing_watch(clients):
     name = "trailwatch-s3-bucket-created"
     logs_stub.add_response("describe_metric_filters", {"metricFilters": []}, {"logGroupName": LOG_GROUP})
     cw_stub.add_response("describe_alarms", {"MetricAlarms": []}, {"AlarmNames": [name], "AlarmTypes": ["MetricAlarm"]})
-    assert _watches.read_watches(logs, cloudwatch, LOG_GROUP, [name]) == {
+    assert _watch_sync.read_watches(logs, cloudwatch, LOG_GROUP, [name]) == {
         name: {"filters": [], "alarm": None, "alarm_arn": None, "tags": {}}
     }
 
@@ -309,13 +310,13 @@ def test_read_watches_on_a_missing_log_group_reads_no_filters(clients):
     name = "trailwatch-s3-bucket-created"
     logs_stub.add_client_error("describe_metric_filters", "ResourceNotFoundException", http_status_code=400)
     cw_stub.add_response("describe_alarms", {"MetricAlarms": []}, {"AlarmNames": [name], "AlarmTypes": ["MetricAlarm"]})
-    assert _watches.read_watches(logs, cloudwatch, LOG_GROUP, [name])[name]["filters"] == []
+    assert _watch_sync.read_watches(logs, cloudwatch, LOG_GROUP, [name])[name]["filters"] == []
 
 
 def test_unchanged_watch_makes_no_write_call(desired, clients):
     logs, _unused, cloudwatch, _unused = clients
     current = current_state(desired[0], tags={"team": "security"})
-    changed, after = _watches.ensure_watches_present(
+    changed, after = _watch_sync.ensure_watches_present(
         logs, cloudwatch, LOG_GROUP, desired, current, {"team": "security"}, True, check_mode=False
     )
     assert changed == []
@@ -345,7 +346,9 @@ def test_changed_filter_is_replaced_in_place_never_deleted_first(desired, client
             "metricTransformations": desired[0]["filter"]["metricTransformations"],
         },
     )
-    changed, _unused = _watches.ensure_watches_present(logs, cloudwatch, LOG_GROUP, desired, current, {}, True, False)
+    changed, _unused = _watch_sync.ensure_watches_present(
+        logs, cloudwatch, LOG_GROUP, desired, current, {}, True, False
+    )
     assert changed == ["s3-bucket-created"]
     assert calls == ["PutMetricFilter"]
 
@@ -356,14 +359,14 @@ def test_refused_put_leaves_the_old_filter_in_place(desired, clients, record_ope
     current = current_state(desired[0], filterPattern='{ $.eventName = "DeleteBucket" }')
     logs_stub.add_client_error("put_metric_filter", "LimitExceededException", "too many filters", 400)
     with pytest.raises(TrailWatchError):
-        _watches.ensure_watches_present(logs, cloudwatch, LOG_GROUP, desired, current, {}, True, False)
+        _watch_sync.ensure_watches_present(logs, cloudwatch, LOG_GROUP, desired, current, {}, True, False)
     assert calls == ["PutMetricFilter"]
 
 
 def test_changed_filter_in_check_mode_makes_no_call(desired, clients):
     logs, _unused, cloudwatch, _unused = clients
     current = current_state(desired[0], filterPattern="{ $.x = 1 }")
-    changed, after = _watches.ensure_watches_present(logs, cloudwatch, LOG_GROUP, desired, current, {}, True, True)
+    changed, after = _watch_sync.ensure_watches_present(logs, cloudwatch, LOG_GROUP, desired, current, {}, True, True)
     assert changed == ["s3-bucket-created"]
     assert after["s3-bucket-created"]["filter"] == desired[0]["filter"]
 
@@ -382,7 +385,7 @@ def test_new_watch_puts_filter_then_alarm_with_tags(desired, clients):
         },
     )
     cw_stub.add_response("put_metric_alarm", {}, dict(desired[0]["alarm"], Tags=[{"Key": "team", "Value": "security"}]))
-    changed, after = _watches.ensure_watches_present(
+    changed, after = _watch_sync.ensure_watches_present(
         logs, cloudwatch, LOG_GROUP, desired, current, {"team": "security"}, True, False
     )
     assert changed == ["s3-bucket-created"]
@@ -392,7 +395,7 @@ def test_new_watch_puts_filter_then_alarm_with_tags(desired, clients):
 def test_new_watch_in_check_mode_makes_no_call(desired, clients):
     logs, _unused, cloudwatch, _unused = clients
     current = current_state(desired[0], filters=False, alarm=False)
-    changed, _unused = _watches.ensure_watches_present(
+    changed, _unused = _watch_sync.ensure_watches_present(
         logs, cloudwatch, LOG_GROUP, desired, current, {"a": "b"}, True, True
     )
     assert changed == ["s3-bucket-created"]
@@ -408,7 +411,7 @@ def test_changed_alarm_is_put_without_tags_and_tags_converge_separately(desired,
         "tag_resource", {}, {"ResourceARN": alarm_arn(name), "Tags": [{"Key": "team", "Value": "security"}]}
     )
     cw_stub.add_response("untag_resource", {}, {"ResourceARN": alarm_arn(name), "TagKeys": ["old"]})
-    changed, after = _watches.ensure_watches_present(
+    changed, after = _watch_sync.ensure_watches_present(
         logs, cloudwatch, LOG_GROUP, desired, current, {"team": "security"}, True, False
     )
     assert changed == ["s3-bucket-created"]
@@ -420,7 +423,7 @@ def test_only_tags_differ(desired, clients):
     name = "trailwatch-s3-bucket-created"
     current = current_state(desired[0], tags={})
     cw_stub.add_response("tag_resource", {}, {"ResourceARN": alarm_arn(name), "Tags": [{"Key": "a", "Value": "b"}]})
-    changed, _unused = _watches.ensure_watches_present(
+    changed, _unused = _watch_sync.ensure_watches_present(
         logs, cloudwatch, LOG_GROUP, desired, current, {"a": "b"}, True, False
     )
     assert changed == ["s3-bucket-created"]
@@ -449,7 +452,7 @@ def test_absent_deletes_only_what_exists(clients, record_operations):
         "delete_metric_filter", {}, {"logGroupName": LOG_GROUP, "filterName": "trailwatch-only-filter"}
     )
     cw_stub.add_response("delete_alarms", {}, {"AlarmNames": ["trailwatch-both", "trailwatch-only-alarm"]})
-    removed = _watches.ensure_watches_absent(logs, cloudwatch, LOG_GROUP, current, check_mode=False)
+    removed = _watch_sync.ensure_watches_absent(logs, cloudwatch, LOG_GROUP, current, check_mode=False)
     assert removed == ["trailwatch-both", "trailwatch-only-alarm", "trailwatch-only-filter"]
     assert logs_calls == ["DeleteMetricFilter", "DeleteMetricFilter"]
     assert cw_calls == ["DeleteAlarms"]
@@ -458,13 +461,13 @@ def test_absent_deletes_only_what_exists(clients, record_operations):
 def test_absent_when_nothing_exists_makes_no_call(clients):
     logs, _unused, cloudwatch, _unused = clients
     current = {"trailwatch-missing": {"filters": [], "alarm": None, "alarm_arn": None, "tags": {}}}
-    assert _watches.ensure_watches_absent(logs, cloudwatch, LOG_GROUP, current, check_mode=False) == []
+    assert _watch_sync.ensure_watches_absent(logs, cloudwatch, LOG_GROUP, current, check_mode=False) == []
 
 
 def test_absent_in_check_mode_makes_no_call(desired, clients):
     logs, _unused, cloudwatch, _unused = clients
     current = current_state(desired[0])
-    removed = _watches.ensure_watches_absent(logs, cloudwatch, LOG_GROUP, current, check_mode=True)
+    removed = _watch_sync.ensure_watches_absent(logs, cloudwatch, LOG_GROUP, current, check_mode=True)
     assert removed == ["trailwatch-s3-bucket-created"]
 
 
@@ -473,6 +476,6 @@ def test_absent_ignores_a_filter_that_is_already_gone(desired, clients):
     current = current_state(desired[0])
     logs_stub.add_client_error("delete_metric_filter", "ResourceNotFoundException", http_status_code=400)
     cw_stub.add_response("delete_alarms", {}, {"AlarmNames": ["trailwatch-s3-bucket-created"]})
-    assert _watches.ensure_watches_absent(logs, cloudwatch, LOG_GROUP, current, check_mode=False) == [
+    assert _watch_sync.ensure_watches_absent(logs, cloudwatch, LOG_GROUP, current, check_mode=False) == [
         "trailwatch-s3-bucket-created"
     ]

@@ -1,0 +1,120 @@
+# -*- coding: utf-8 -*-
+# Copyright: Contributors to the TrailWatch project
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Private to trailwatch.aws: reads and converges the metric filters and alarms of watches (_watches.py describes
+them: desired_watches)."""
+
+from ._cloudwatch import alarm_spec
+from ._cloudwatch import delete_alarms
+from ._cloudwatch import describe_alarms
+from ._cloudwatch import describe_alarms_by_prefix
+from ._cloudwatch import get_tags as get_alarm_tags
+from ._cloudwatch import put_metric_alarm
+from ._cloudwatch import tag_alarm
+from ._cloudwatch import untag_alarm
+from ._common import converge_tags
+from ._logs import delete_metric_filter
+from ._logs import describe_metric_filters
+from ._logs import put_metric_filter
+
+
+def _filter_spec(found):
+    transformations = [
+        {
+            "metricName": t.get("metricName"),
+            "metricNamespace": t.get("metricNamespace"),
+            "metricValue": t.get("metricValue"),
+            "unit": t.get("unit", "None"),
+        }
+        for t in found.get("metricTransformations", [])
+    ]
+    return {
+        "filterName": found["filterName"],
+        "filterPattern": found.get("filterPattern", ""),
+        "metricTransformations": transformations,
+    }
+
+
+def _empty():
+    return {"filters": [], "alarm": None, "alarm_arn": None, "tags": {}}
+
+
+def read_watches(logs, cloudwatch, log_group_name, names, owned=None, with_tags=True):
+    """{full name: {"filters": [...], "alarm": spec or None, "alarm_arn", "tags"}} for the given names.
+
+    With owned=(name_prefix, namespace), also every filter and alarm TrailWatch created earlier: named with
+    the prefix and counting into the namespace (a filter or alarm of someone else's never matches both).
+    Two bulk reads for all watches (plus one tag read per existing alarm), not one call per watch.
+    """
+    state = {name: _empty() for name in names}
+
+    def ours(name, namespace):
+        return name in state or (owned is not None and name.startswith(owned[0]) and namespace == owned[1])
+
+    for found in describe_metric_filters(logs, log_group_name):
+        namespaces = {t.get("metricNamespace") for t in found.get("metricTransformations", [])}
+        if any(ours(found["filterName"], namespace) for namespace in namespaces or {None}):
+            state.setdefault(found["filterName"], _empty())["filters"].append(_filter_spec(found))
+    if owned is not None and owned[0]:
+        alarms = describe_alarms_by_prefix(cloudwatch, owned[0])
+    else:
+        alarms = describe_alarms(cloudwatch, list(names)) if names else []
+    for alarm in alarms:
+        if ours(alarm["AlarmName"], alarm.get("Namespace")):
+            entry = state.setdefault(alarm["AlarmName"], _empty())
+            entry["alarm"] = alarm_spec(alarm)
+            entry["alarm_arn"] = alarm["AlarmArn"]
+            entry["tags"] = get_alarm_tags(cloudwatch, alarm["AlarmArn"]) if with_tags else {}
+    return state
+
+
+def ensure_watches_present(logs, cloudwatch, log_group_name, desired, current, tags, purge_tags, check_mode):
+    """Converges every watch; returns (changed names, after view)."""
+    changed = []
+    after = {}
+    for watch in desired:
+        name = watch["filter"]["filterName"]
+        have = current[name]
+        filter_ok = have["filters"] == [watch["filter"]]
+        alarm_ok = have["alarm"] == watch["alarm"]
+        if not filter_ok and not check_mode:
+            # PutMetricFilter creates or replaces the filter of that name in place (CloudWatch Logs API Reference,
+            # PutMetricFilter): never delete first, which would leave the log group without the watch, and lose it
+            # if the put is refused. (moto 5.2.5 appends a duplicate instead; tests/helpers/moto_patches.py.)
+            put_metric_filter(
+                logs, log_group_name, name, watch["filter"]["filterPattern"], watch["filter"]["metricTransformations"]
+            )
+        tags_ok = True
+        after_tags = dict(tags)
+        if not alarm_ok:
+            if not check_mode:
+                # PutMetricAlarm only applies Tags on creation; existing alarms get them below.
+                put_metric_alarm(cloudwatch, watch["alarm"], tags if have["alarm"] is None else {})
+        if have["alarm"] is not None:
+            arn = have["alarm_arn"]
+            tags_changed, after_tags = converge_tags(
+                have["tags"],
+                tags,
+                purge_tags,
+                lambda t, a=arn: tag_alarm(cloudwatch, a, t),
+                lambda k, a=arn: untag_alarm(cloudwatch, a, k),
+                check_mode,
+            )
+            tags_ok = not tags_changed
+        if not (filter_ok and alarm_ok and tags_ok):
+            changed.append(watch["name"])
+        after[watch["name"]] = {"filter": watch["filter"], "alarm": watch["alarm"], "tags": after_tags}
+    return changed, after
+
+
+def ensure_watches_absent(logs, cloudwatch, log_group_name, current, check_mode, keep=()):
+    """Deletes the filters and alarms in current except those named in keep; returns the full names removed."""
+    removed = sorted(name for name, have in current.items() if name not in keep and (have["filters"] or have["alarm"]))
+    if removed and not check_mode:
+        for name in removed:
+            if current[name]["filters"]:
+                delete_metric_filter(logs, log_group_name, name)
+        alarms = [name for name in removed if current[name]["alarm"]]
+        if alarms:
+            delete_alarms(cloudwatch, alarms)
+    return removed
