@@ -638,16 +638,23 @@ def _is_watch_list(watches):
     return isinstance(watches, list) and all(isinstance(w, dict) for w in watches)
 
 
+# The preset every run has, named or not: see effective_watches.
+ALWAYS_ON_PRESET = "s3_bucket_created"
+
+
 def effective_watches(watches, catalog, presets):
     """The watches a run manages: the named presets' watches, then trailwatch_watches merged in by name.
 
-    A user watch with a preset's name overrides the fields it sets (threshold, period, ...); `enabled: false`
-    drops the watch, so its filter and alarm are removed on the next run.
+    The ``s3_bucket_created`` preset (TrailWatch's reason to exist) is always among them, whatever presets are
+    named, so ``-e trailwatch_watch_presets=cis`` adds CIS instead of silently removing the bucket watch; only
+    ``{name: s3-bucket-created, enabled: false}`` turns it off. A user watch with a preset's name overrides the
+    fields it sets (threshold, period, ...); ``enabled: false`` drops the watch, so its filter and alarm are removed
+    on the next run.
     """
     if not _is_watch_list(watches):
         raise AnsibleFilterError("trailwatch_watches must be a list of {name, pattern, ...} dicts")
     merged = {}
-    for preset in presets or []:
+    for preset in dict.fromkeys([ALWAYS_ON_PRESET, *(presets or [])]):
         for watch in (catalog or {}).get(preset, []):
             merged[watch["name"]] = dict(watch)
     for watch in watches:

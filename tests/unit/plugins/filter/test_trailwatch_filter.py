@@ -409,3 +409,21 @@ def test_coverage_warnings_are_shown_once():
     first = tw.checked_input(accepted, coverage=True)
     assert first["message"] == "" and first["warnings"]
     assert tw.checked_input(accepted, first, coverage=True)["warnings"] == []
+
+
+@pytest.mark.parametrize(
+    "presets, watches, has_bucket_watch",
+    [
+        (["cis"], [], True),  # "add CIS" keeps the bucket watch
+        ([], [{"name": "mine", "pattern": '{ $.eventName = "X" }'}], True),
+        (["cis", "s3_bucket_created"], [], True),
+        (["cis"], [{"name": "s3-bucket-created", "enabled": False}], False),  # the one way to turn it off
+    ],
+)
+def test_the_bucket_watch_is_always_on_unless_turned_off(presets, watches, has_bucket_watch):
+    catalog = tw._preset_catalog()
+    names = [w["name"] for w in tw.effective_watches(watches, catalog, presets)]
+    assert ("s3-bucket-created" in names) is has_bucket_watch
+    assert len(names) == len(set(names))
+    if "cis" in presets:
+        assert "root-account-used" in names
