@@ -291,7 +291,8 @@ _EXCLUDABLE_SOURCES = ("kms.amazonaws.com", "rdsdata.amazonaws.com")
 
 
 def _matches(pattern, value):
-    return isinstance(value, str) and re.match(pattern, value) is not None
+    # fullmatch: a pattern ending in `$` would otherwise accept a final newline ("a@b.cc\n").
+    return isinstance(value, str) and re.fullmatch(pattern, value) is not None
 
 
 # (variable, is the value usable, message): message may use {value}.
@@ -367,14 +368,20 @@ _FIELD_CHECKS = (
 )
 
 
+def _printable(value):
+    """The value as text on one line: control characters (a newline, a tab) written as escapes."""
+    text = str(value)
+    return text if text.isprintable() else text.encode("unicode_escape").decode("ascii")
+
+
 def _field_problems(values):
     problems = []
     for name, usable, message in _FIELD_CHECKS:
         if name in values and not usable(values[name]):
-            problems.append(message.format(value=values[name]))
+            problems.append(message.format(value=_printable(values[name])))
     bad_emails = [e for e in values.get("trailwatch_notify_emails") or [] if not _matches(_EMAIL, e)]
     if bad_emails:
-        problems.append(f"trailwatch_notify_emails: not an e-mail address: {', '.join(map(str, bad_emails))}")
+        problems.append(f"trailwatch_notify_emails: not an e-mail address: {', '.join(map(_printable, bad_emails))}")
     if values.get("trailwatch_log_bucket_create") is False and not values.get("trailwatch_log_bucket_name"):
         problems.append(
             "trailwatch_log_bucket_name must name the existing bucket when trailwatch_log_bucket_create is false"

@@ -19,7 +19,14 @@ from ansible.module_utils.parsing.convert_bool import boolean
 from ._filter_pattern import pattern_error
 from ._filter_pattern import regex_count
 
-WATCH_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
+# Matched with fullmatch: `$` alone would let a final newline through ("x1\n").
+WATCH_NAME = re.compile(r"[a-z0-9][a-z0-9-]{0,62}")
+# CloudWatch Logs API Reference, MetricTransformation: metricName at most 255 characters, pattern [^:*$]*;
+# CloudWatch API Reference, PutMetricAlarm: MetricName 1-255, AlarmDescription 0-1024 characters (botocore's models
+# say the same). botocore does not check either before sending, so a watch past them would fail at
+# PutMetricFilter/PutMetricAlarm, after the trail was built.
+METRIC_NAME = re.compile(r"[^:*$\x00-\x1f]{1,255}")
+MAX_ALARM_DESCRIPTION = 1024
 # CloudWatch Logs quotas per log group, all watches going to one (PutMetricFilter API reference): "The maximum
 # number of metric filters that can be associated with a log group is 100" and "a quota of five regular expression
 # patterns per log group" (filter patterns holding a regular expression, metric and subscription filters together).
@@ -85,9 +92,13 @@ def validation_errors(watches):
     seen = set()
     for index, watch in enumerate(watches):
         name = watch.get("name") or ""
-        label = f"watch {index} ({name or 'no name'})"
-        if not WATCH_NAME.match(name):
-            errors.append(f"{label}: name must match {WATCH_NAME.pattern}")
+        shown = name if str(name).isprintable() else str(name).encode("unicode_escape").decode("ascii")
+        label = f"watch {index} ({shown or 'no name'})"
+        if not WATCH_NAME.fullmatch(name):
+            errors.append(
+                f"{label}: name must match {WATCH_NAME.pattern} (1-63 lowercase letters, digits or hyphens, the first"
+                " a letter or digit)"
+            )
         if name in seen:
             errors.append(f"{label}: name is used twice")
         seen.add(name)
@@ -101,6 +112,18 @@ def validation_errors(watches):
         period = watch.get("period")
         if period is not None and period not in (10, 20, 30) and period % 60:
             errors.append(f"{label}: period must be 10, 20, 30 or a multiple of 60 seconds")
+        metric = watch.get("metric_name")
+        if metric is not None and not (isinstance(metric, str) and METRIC_NAME.fullmatch(metric)):
+            errors.append(
+                f"{label}: metric_name must be 1-255 characters without ':', '*', '$' or control characters"
+                f" (CloudWatch MetricName), got {str(metric)[:40]!r}{'...' if len(str(metric)) > 40 else ''}"
+            )
+        description = watch.get("description")
+        if description is not None and len(str(description)) > MAX_ALARM_DESCRIPTION:
+            errors.append(
+                f"{label}: description has {len(str(description))} characters; an alarm description holds at most"
+                f" {MAX_ALARM_DESCRIPTION} (CloudWatch AlarmDescription): shorten it"
+            )
         if not _is_bool(_field(watch, "accept_blind_spots")):
             errors.append(f"{label}: accept_blind_spots must be true or false")
     return errors + _log_group_quota_errors(watches)

@@ -153,6 +153,15 @@ def test_connection_settings_are_converted_but_never_returned_or_shown():
         ({"trailwatch_assume_role_arn": "TrailWatchDeployer"}, "trailwatch_assume_role_arn must be an IAM role ARN"),
         ({"trailwatch_region": "EU-WEST-1"}, "trailwatch_region must be a region name such as eu-west-1"),
         ({"trailwatch_region": "xx-nowhere-9"}, "trailwatch_region: xx-nowhere-9 is not a region botocore"),
+        # A final newline passes a `$`-anchored re.match (found by the issue 14 breaker); the message stays one line.
+        ({"trailwatch_notify_emails": ["a@b.cc\n"]}, "trailwatch_notify_emails: not an e-mail address: a@b.cc\\n"),
+        ({"trailwatch_topic_name": "alerts\n"}, "trailwatch_topic_name"),
+        ({"trailwatch_kms_key_alias": "alias/trailwatch\n"}, "trailwatch_kms_key_alias"),
+        ({"trailwatch_log_group_name": "group\n"}, "trailwatch_log_group_name"),
+        ({"trailwatch_watches": [dict(WATCH, name="x1\n")]}, "(x1\\n): name must match"),
+        ({"trailwatch_watches": [dict(WATCH, metric_name="a:b")]}, "metric_name must be 1-255 characters"),
+        ({"trailwatch_watches": [dict(WATCH, metric_name="m" * 256)]}, "metric_name must be 1-255 characters"),
+        ({"trailwatch_watches": [dict(WATCH, description="d" * 1025)]}, "description has 1025 characters"),
     ],
 )
 def test_bad_input_is_one_line_naming_the_variable(given, problem):
