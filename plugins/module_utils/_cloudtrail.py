@@ -10,8 +10,8 @@ from ansible_collections.amazon.aws.plugins.module_utils.tagging import ansible_
 from ._common import TrailWatchError
 from ._common import converge_tags
 from ._common import retry
+from ._common import log_prefix
 from ._common import retry_while
-from ._policies import log_prefix
 
 # Real CloudTrail refuses a role or key policy it cannot use yet: IAM and KMS changes take seconds to
 # propagate. Terraform waits up to two minutes for these; so do we.
@@ -94,14 +94,14 @@ def get_tags(client, arn):
 )
 def create_trail(client, settings, tags, timeout=PROPAGATION_TIMEOUT):
     params = dict(settings, TagsList=ansible_dict_to_boto3_tag_list(tags))
-    return retry_while(lambda: retry()(client.create_trail)(**params), PROPAGATION_ERRORS, timeout)
+    return retry_while(lambda: client.create_trail(**params), PROPAGATION_ERRORS, timeout)
 
 
 @CloudTrailErrorHandler.common_error_handler(
     "update the trail (CloudTrail must be able to write to the bucket, use the key and assume the role)"
 )
 def update_trail(client, settings, timeout=PROPAGATION_TIMEOUT):
-    return retry_while(lambda: retry()(client.update_trail)(**settings), PROPAGATION_ERRORS, timeout)
+    return retry_while(lambda: client.update_trail(**settings), PROPAGATION_ERRORS, timeout)
 
 
 @CloudTrailErrorHandler.common_error_handler("set the trail's event selectors")

@@ -160,7 +160,8 @@ def ensure_state_table_present(
     purge_tags: bool,
     check_mode: bool,
 ) -> Tuple[List[str], Dict[str, Any]]:
-    """Creates the table (active, TTL on) or converges it. Returns (changed parts, predicted state): ``[""]`` for a
+    """Creates the table (active, TTL on) or converges it. Returns (changed parts, predicted state):
+    ``["created"]`` for a
     creation, else some of ``billing_mode``, ``encryption``, ``ttl``, ``tags``."""
     desired = {
         "name": name,
@@ -180,7 +181,7 @@ def ensure_state_table_present(
             desired["arn"] = create_table(client, params)["TableArn"]
             wait_active(client, name)  # UpdateTimeToLive refuses a table that is still being created
             enable_ttl(client, name, EXPIRES)
-        return [""], desired
+        return ["created"], desired
 
     parts = []
     after = dict(current)

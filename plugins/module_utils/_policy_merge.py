@@ -26,9 +26,9 @@ from typing import Iterable
 
 from ansible_collections.amazon.aws.plugins.module_utils.policy import compare_policies
 
-from ._policies import SID_PREFIX
-from ._policies import is_install_sid
-from ._policies import sid as statement_sid
+from ._common import SID_PREFIX
+from ._common import is_install_sid
+from ._common import sid as statement_sid
 
 DEFAULT_VERSION = "2012-10-17"
 ROOT_SID_SUFFIX = "AccountRoot"

@@ -94,28 +94,6 @@ def read_bucket(client, bucket):
     return {"resource_id": bucket, "policy": found[1]}
 
 
-def read_key(client, key):
-    """The key behind a key id, key ARN or alias (GetKeyPolicy takes no alias), or None when none answers."""
-    meta = _kms.describe_key(client, key)
-    return None if meta is None else key_view(client, meta)
-
-
-def key_view(client, meta):
-    """read_key's answer for a key already described (its DescribeKey metadata): the policy is read here."""
-    current = {
-        "resource_id": meta["Arn"],
-        "key_id": meta["KeyId"],
-        "account": meta["AWSAccountId"],
-        "partition": meta["Arn"].split(":")[1],
-        "key_manager": meta.get("KeyManager"),
-        "key_state": meta.get("KeyState"),
-        "policy": None,
-    }
-    if current["key_state"] != "PendingDeletion":
-        current["policy"] = _kms.get_key_policy(client, meta["KeyId"])
-    return current
-
-
 def read_topic(client, topic_arn):
     attributes = _sns.get_topic_attributes(client, topic_arn)
     if attributes is None:
@@ -133,7 +111,8 @@ def read_resource(client, resource_type, resource):
     if resource_type == "s3_bucket":
         return read_bucket(client, bucket_name(resource))
     if resource_type == "kms_key":
-        return read_key(client, resource)
+        key = _kms.read_key(client, resource)
+        return None if key is None else dict(key, resource_id=key["key_arn"])
     return read_topic(client, resource)
 
 
@@ -225,7 +204,8 @@ def ensure_topic_key(client, key_id, statements, owner, check_mode):
             return None
         unchanged = {"key_arn": meta["Arn"], "key_manager": meta.get("KeyManager"), "changed": False, "policy": None}
         unchanged.update(statements_added=[], statements_updated=[], statements_removed=[])
-        if meta.get("KeyManager") == "AWS":
+        reason = _kms.unusable({"key_manager": meta.get("KeyManager"), "key_state": meta.get("KeyState")})
+        if reason == "aws_managed":
             if statements:
                 raise ResourcePolicyError(
                     message=f"the topic is encrypted with {key_id} ({meta['Arn']}), an AWS managed key (such as"
@@ -233,14 +213,14 @@ def ensure_topic_key(client, key_id, statements, owner, check_mode):
                     " to the topic; encrypt the topic with a customer managed key instead"
                 )
             return unchanged
-        if meta.get("KeyState") == "PendingDeletion":
+        if reason == "pending_deletion":
             if statements:
                 raise ResourcePolicyError(
                     message=f"the topic's KMS key {meta['Arn']} is pending deletion: nothing can publish to the topic;"
                     " cancel the key deletion or encrypt the topic with another key"
                 )
             return unchanged
-        current = key_view(client, meta)
+        current = dict(_kms.key_view(client, meta), resource_id=meta["Arn"])
         if statements and all(granted_elsewhere(current["policy"], wanted) for wanted in statements):
             statements = []
         result = ensure_statements(client, "kms_key", current, statements, owner, check_mode)

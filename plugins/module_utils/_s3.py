@@ -109,7 +109,7 @@ def create_bucket(client, bucket, region):
         params["CreateBucketConfiguration"] = {"LocationConstraint": region}
     client.create_bucket(**params)
     # The new bucket may take a moment to answer everywhere; wait for it (throttled answers are retried too).
-    retry_while(lambda: retry()(client.head_bucket)(Bucket=bucket), ["404", "NoSuchBucket", "NotFound"], 60)
+    retry_while(lambda: client.head_bucket(Bucket=bucket), ["404", "NoSuchBucket", "NotFound"], 60)
 
 
 @S3ErrorHandler.common_error_handler("block public access to the bucket")

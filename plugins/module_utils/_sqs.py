@@ -75,9 +75,7 @@ def create_queue(client, name: str, attributes: Dict[str, str], tags: Dict[str, 
     params: Dict[str, Any] = {"QueueName": name, "Attributes": attributes}
     if tags:
         params["tags"] = text_tags(tags)
-    return retry_while(lambda: retry()(client.create_queue)(**params), DELETED_RECENTLY, DELETED_RECENTLY_TIMEOUT)[
-        "QueueUrl"
-    ]
+    return retry_while(lambda: client.create_queue(**params), DELETED_RECENTLY, DELETED_RECENTLY_TIMEOUT)["QueueUrl"]
 
 
 @SqsErrorHandler.common_error_handler("set the SQS queue's attributes")
@@ -136,7 +134,8 @@ def ensure_queue_present(
     purge_tags: bool,
     check_mode: bool,
 ) -> Tuple[List[str], Dict[str, Any]]:
-    """Creates or converges the queue. Returns (changed parts, predicted state): ``[""]`` for a creation, else some
+    """Creates or converges the queue. Returns (changed parts, predicted state):
+    ``["created"]`` for a creation, else some
     of ``attributes``, ``policy``, ``tags``."""
     if current is None:
         after = {
@@ -150,7 +149,7 @@ def ensure_queue_present(
         }
         if not check_mode:
             after["url"] = create_queue(client, name, dict(QUEUE_ATTRIBUTES, Policy=json.dumps(policy)), tags)
-        return [""], after
+        return ["created"], after
 
     parts = []
     after = dict(current)

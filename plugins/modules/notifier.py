@@ -358,8 +358,6 @@ changes:
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 
-from ansible_collections.trailwatch.aws.plugins.module_utils._common import TrailWatchError
-from ansible_collections.trailwatch.aws.plugins.module_utils._common import caller_identity
 from ansible_collections.trailwatch.aws.plugins.module_utils._dynamodb import ensure_state_table_absent
 from ansible_collections.trailwatch.aws.plugins.module_utils._dynamodb import ensure_state_table_present
 from ansible_collections.trailwatch.aws.plugins.module_utils._dynamodb import read_state_table
@@ -389,22 +387,25 @@ from ansible_collections.trailwatch.aws.plugins.module_utils._notifier_alarms im
 from ansible_collections.trailwatch.aws.plugins.module_utils._notifier_alarms import ensure_alarms_present
 from ansible_collections.trailwatch.aws.plugins.module_utils._notifier_alarms import notifier_alarms
 from ansible_collections.trailwatch.aws.plugins.module_utils._notifier_alarms import read_alarms
-from ansible_collections.trailwatch.aws.plugins.module_utils._notifier_iam import LOCK_POLICY_NAME
-from ansible_collections.trailwatch.aws.plugins.module_utils._notifier_iam import NOTIFIER_POLICY_NAME
-from ansible_collections.trailwatch.aws.plugins.module_utils._notifier_iam import failed_events_queue_policy
-from ansible_collections.trailwatch.aws.plugins.module_utils._notifier_iam import function_log_group_name
-from ansible_collections.trailwatch.aws.plugins.module_utils._notifier_iam import lambda_trust_policy
-from ansible_collections.trailwatch.aws.plugins.module_utils._notifier_iam import lock_permissions_policy
-from ansible_collections.trailwatch.aws.plugins.module_utils._notifier_iam import notifier_permissions_policy
-from ansible_collections.trailwatch.aws.plugins.module_utils._notifier_logs import delete_log_group
-from ansible_collections.trailwatch.aws.plugins.module_utils._notifier_logs import ensure_subscription_filter_absent
-from ansible_collections.trailwatch.aws.plugins.module_utils._notifier_logs import ensure_subscription_filter_present
-from ansible_collections.trailwatch.aws.plugins.module_utils._notifier_logs import read_log_groups
-from ansible_collections.trailwatch.aws.plugins.module_utils._notifier_logs import subscription_filter
-from ansible_collections.trailwatch.aws.plugins.module_utils._notifier_logs import subscription_filter_room
-from ansible_collections.trailwatch.aws.plugins.module_utils._notifier_logs import describe_subscription_filters
+from ansible_collections.trailwatch.aws.plugins.module_utils._policies import LOCK_POLICY_NAME
+from ansible_collections.trailwatch.aws.plugins.module_utils._policies import NOTIFIER_POLICY_NAME
+from ansible_collections.trailwatch.aws.plugins.module_utils._policies import failed_events_queue_policy
+from ansible_collections.trailwatch.aws.plugins.module_utils._policies import function_log_group_name
+from ansible_collections.trailwatch.aws.plugins.module_utils._policies import lambda_trust_policy
+from ansible_collections.trailwatch.aws.plugins.module_utils._policies import lock_permissions_policy
+from ansible_collections.trailwatch.aws.plugins.module_utils._policies import notifier_permissions_policy
+from ansible_collections.trailwatch.aws.plugins.module_utils._logs import delete_log_group
+from ansible_collections.trailwatch.aws.plugins.module_utils._logs import ensure_subscription_filter_absent
+from ansible_collections.trailwatch.aws.plugins.module_utils._logs import ensure_subscription_filter_present
+from ansible_collections.trailwatch.aws.plugins.module_utils._logs import read_log_groups
+from ansible_collections.trailwatch.aws.plugins.module_utils._logs import subscription_filter
+from ansible_collections.trailwatch.aws.plugins.module_utils._logs import subscription_filter_room
+from ansible_collections.trailwatch.aws.plugins.module_utils._logs import describe_subscription_filters
 from ansible_collections.trailwatch.aws.plugins.module_utils._policies import log_group_arn
 from ansible_collections.trailwatch.aws.plugins.module_utils._policies import topic_arn
+from ansible_collections.trailwatch.aws.plugins.module_utils._run import ModuleRun
+from ansible_collections.trailwatch.aws.plugins.module_utils._run import UsageError
+from ansible_collections.trailwatch.aws.plugins.module_utils._run import run_module
 from ansible_collections.trailwatch.aws.plugins.module_utils._sns import get_topic_attributes
 from ansible_collections.trailwatch.aws.plugins.module_utils._sqs import ensure_queue_absent
 from ansible_collections.trailwatch.aws.plugins.module_utils._sqs import ensure_queue_present
@@ -442,31 +443,11 @@ FUNCTIONS = {
 }
 
 
-class _Clients(dict):
-    """Clients made on first use: each costs a fresh botocore session, and some runs never need kms or sns."""
+class _Run(ModuleRun):
+    """One invocation of the notifier module: ModuleRun with the names of what it manages."""
 
     def __init__(self, module):
-        super().__init__()
-        self.module = module
-
-    def __missing__(self, name):
-        self[name] = self.module.client(name)
-        return self[name]
-
-
-class _Run:
-    """One invocation: parameters, clients, identity, and the parts that changed."""
-
-    def __init__(self, module):
-        self.module = module
-        self.p = module.params
-        self.check = module.check_mode
-        self.region = module.region
-        self.clients = _Clients(module)
-        self.account, self.partition = caller_identity(module.client("sts"))
-        self.tags = self.p["tags"] or {}
-        self.purge_tags = self.p["purge_tags"] if self.p["tags"] is not None else False
-        self.changes = []
+        super().__init__(module)
         name = self.p["name"]
         self.names = {kind: f"{name}-{kind}" for kind in FUNCTIONS}
         self.filter_name = f"{name}-notifier"
@@ -474,14 +455,6 @@ class _Run:
         self.queue_name = f"{name}-notifier-failed"
         self.secret_name = self.p["lock_secret_parameter"] or f"/{name}/lock-link-secret"
         self.trail_group_arn = log_group_arn(self.partition, self.region, self.account, self.p["log_group_name"])
-
-    def changed(self, part, did_change):
-        if did_change:
-            self.changes.append(part)
-
-    def changed_parts(self, resource, parts):
-        """``parts`` of an ensure_* helper: ``""`` is the resource itself (created), anything else a part of it."""
-        self.changes.extend(f"{resource}:{part}" if part else resource for part in parts)
 
     def role_arn(self, kind):
         return f"arn:{self.partition}:iam::{self.account}:role/{self.names[kind]}"
@@ -539,14 +512,14 @@ def _topic_arn(run):
         return topic_arn(run.partition, run.region, run.account, p["topic_name"])
     _arn, _partition, _service, region, account, _name = p["topic_arn"].split(":", 5)
     if account != run.account:
-        run.module.fail_json(
-            msg=f"topic_arn: topic {p['topic_arn']} is in account {account}, the notifier in account {run.account}; "
+        raise UsageError(
+            f"topic_arn: topic {p['topic_arn']} is in account {account}, the notifier in account {run.account}; "
             "its role may publish to, and its alarms notify, a topic of its own account only: use a topic of "
             f"account {run.account} (or run the notifier in account {account})"
         )
     if region != run.region:
-        run.module.fail_json(
-            msg=f"topic_arn: topic {p['topic_arn']} is in region {region}, the notifier and its alarms in "
+        raise UsageError(
+            f"topic_arn: topic {p['topic_arn']} is in region {region}, the notifier and its alarms in "
             f"{run.region}; use a topic in {run.region} (or deploy with region {region})"
         )
     return p["topic_arn"]
@@ -559,8 +532,8 @@ def _topic(run):
     if attributes is None:
         if not run.check:
             option, value = ("topic_arn", arn) if run.p["topic_arn"] else ("topic_name", run.p["topic_name"])
-            run.module.fail_json(
-                msg=f"{option}: SNS topic {value} does not exist in {run.region} or is not readable; deploy it first "
+            raise UsageError(
+                f"{option}: SNS topic {value} does not exist in {run.region} or is not readable; deploy it first "
                 "(role trailwatch.aws.alerts)"
             )
         return arn, None
@@ -578,7 +551,7 @@ def _code(run):
     try:
         return read_zip(p["code_zip"]) if p["code_zip"] else build_zip(p["code_dir"])
     except OSError as e:
-        run.module.fail_json(msg=f"cannot read the function code: {e}")
+        raise UsageError(f"cannot read the function code: {e}") from e
 
 
 def _role(run, before, kind, permissions):
@@ -637,12 +610,12 @@ def _function(run, before, kind, role_arn, environment, code, permissions=None, 
             client, current, spec, code, run.tags, run.purge_tags, run.check, reserved_concurrency
         )
     except ConcurrencyRefused as e:
-        run.module.fail_json(
-            msg=f"lock_reserved_concurrency: AWS refused to reserve {reserved_concurrency} concurrent executions for "
+        raise UsageError(
+            f"lock_reserved_concurrency: AWS refused to reserve {reserved_concurrency} concurrent executions for "
             f"{name} ({e.message}); request a higher Lambda 'Concurrent executions' quota, or set "
             "lock_reserved_concurrency (role variable trailwatch_lock_reserved_concurrency) to -1 to run the lock "
             "function without a reservation. Its URL was not created."
-        )
+        ) from e
     run.changed_parts(f"{kind}_function", parts)
     function["permissions"] = (current or {}).get("permissions", {})
     if permissions is not None:
@@ -789,10 +762,10 @@ def _present(run, before, filters):
     p = run.p
     room = subscription_filter_room(filters, run.filter_name)
     if room:
-        run.module.fail_json(msg=f"log_group_name: {p['log_group_name']}: {room}")
+        raise UsageError(f"log_group_name: {p['log_group_name']}: {room}")
     if filters is None and not run.check:
-        run.module.fail_json(
-            msg=f"log_group_name: log group {p['log_group_name']} does not exist in {run.region}; deploy the trail "
+        raise UsageError(
+            f"log_group_name: log group {p['log_group_name']} does not exist in {run.region}; deploy the trail "
             "first (role trailwatch.aws.trail)"
         )
     topic, topic_key = _topic(run)
@@ -990,13 +963,14 @@ def main():
         required_if=[["state", "present", ["topic_name", "topic_arn"], True]],
     )
     _validate(module)
-    try:
+
+    def work():
         run = _Run(module)
         before, filters = _read(run)
         after = _present(run, before, filters) if module.params["state"] == "present" else _absent(run, before)
-    except TrailWatchError as e:
-        module.fail_json_aws_error(e)
+        return run, before, after
 
+    run, before, after = run_module(module, work)
     module.exit_json(
         changed=bool(run.changes), changes=run.changes, diff={"before": before, "after": after}, **_result(after)
     )

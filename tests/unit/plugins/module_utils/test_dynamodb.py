@@ -56,7 +56,7 @@ def test_a_new_table_is_active_before_its_ttl_is_turned_on(ddb, record_operation
     )
     monkeypatch.setattr(botocore.waiter, "time", fake_clock)  # the waiter's 5 s pauses, on the fake clock
     parts, after = _dynamodb.ensure_state_table_present(client, None, NAME, ARN, {"team": "security"}, True, False)
-    assert parts == [""] and after["ttl_attribute"] == "expires_at" and after["arn"] == ARN
+    assert parts == ["created"] and after["ttl_attribute"] == "expires_at" and after["arn"] == ARN
     assert calls == ["CreateTable", "DescribeTable", "DescribeTable", "UpdateTimeToLive"]
 
 

@@ -44,8 +44,11 @@ def current_key(**changes):
     key = {
         "key_id": KEY_ID,
         "key_arn": KEY_ARN,
+        "account": ACCOUNT,
+        "partition": "aws",
         "alias": ALIAS,
         "description": DESCRIPTION,
+        "key_manager": "CUSTOMER",
         "key_state": "Enabled",
         "enabled": True,
         "policy": POLICY,
@@ -72,14 +75,45 @@ def test_read_key_of_a_missing_alias_is_none(kms):
     assert _kms.read_key(client, ALIAS) is None
 
 
-def test_read_key_pending_deletion_counts_as_absent(kms):
+def test_read_managed_key_pending_deletion_counts_as_absent(kms):
     client, stub = kms
     stub.add_response("describe_key", {"KeyMetadata": metadata(state="PendingDeletion")}, {"KeyId": ALIAS})
     # No further read: a key waiting for deletion is not looked at.
-    assert _kms.read_key(client, ALIAS) is None
+    assert _kms.read_managed_key(client, ALIAS) is None
 
 
-def test_read_key(kms):
+def test_read_key_of_someone_elses_key_reads_its_policy_only(kms):
+    """A key given by the user (kms_key_id): one shape, rotation and tags are not read (and not needed)."""
+    client, stub = kms
+    stub.add_response("describe_key", {"KeyMetadata": metadata()}, {"KeyId": KEY_ARN})
+    stub.add_response("get_key_policy", {"Policy": json.dumps(POLICY)}, {"KeyId": KEY_ID, "PolicyName": "default"})
+    expected = {k: v for k, v in current_key(rotation_enabled=None, tags=None).items() if k != "alias"}
+    assert _kms.read_key(client, KEY_ARN) == expected
+
+
+def test_read_key_pending_deletion_is_read_without_its_policy(kms):
+    client, stub = kms
+    stub.add_response("describe_key", {"KeyMetadata": metadata(state="PendingDeletion")}, {"KeyId": KEY_ARN})
+    key = _kms.read_key(client, KEY_ARN)
+    assert key["key_state"] == "PendingDeletion" and key["policy"] is None
+    assert _kms.unusable(key) == "pending_deletion"
+
+
+@pytest.mark.parametrize(
+    "key, reason",
+    [
+        ({"key_manager": "AWS", "key_state": "Enabled"}, "aws_managed"),
+        ({"key_manager": "AWS", "key_state": "PendingDeletion"}, "aws_managed"),
+        ({"key_manager": "CUSTOMER", "key_state": "PendingDeletion"}, "pending_deletion"),
+        ({"key_manager": "CUSTOMER", "key_state": "Enabled"}, None),
+        ({"key_manager": "CUSTOMER", "key_state": "Disabled"}, None),
+    ],
+)
+def test_unusable(key, reason):
+    assert _kms.unusable(key) == reason
+
+
+def test_read_managed_key(kms):
     client, stub = kms
     stub.add_response("describe_key", {"KeyMetadata": metadata()}, {"KeyId": ALIAS})
     stub.add_response(
@@ -93,7 +127,7 @@ def test_read_key(kms):
         {"Tags": [{"TagKey": "team", "TagValue": "security"}], "Truncated": False},
         {"KeyId": KEY_ID},
     )
-    assert _kms.read_key(client, ALIAS) == current_key(tags=TAGS)
+    assert _kms.read_managed_key(client, ALIAS) == current_key(tags=TAGS)
 
 
 def test_read_key_other_errors_raise(kms):
@@ -306,8 +340,7 @@ def test_a_key_left_without_its_alias_is_adopted_not_duplicated(kms, stubbed, re
         {"TagFilters": [{"Key": _kms.ALIAS_TAG, "Values": [ALIAS]}], "ResourceTypeFilters": ["kms:key"]},
     )
     stub.add_response("describe_key", {"KeyMetadata": metadata()}, {"KeyId": KEY_ARN})
-    # read_key of the orphan: metadata, policy, rotation, tags
-    stub.add_response("describe_key", {"KeyMetadata": metadata()}, {"KeyId": KEY_ARN})
+    # the orphan's key_view from that metadata: policy, rotation, tags (no second DescribeKey)
     stub.add_response("get_key_policy", {"Policy": json.dumps(POLICY)}, {"KeyId": KEY_ID, "PolicyName": "default"})
     stub.add_response("get_key_rotation_status", {"KeyRotationEnabled": False}, {"KeyId": KEY_ID})
     stub.add_response(

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from ansible_collections.trailwatch.aws.plugins.module_utils import _notifier_iam
+from ansible_collections.trailwatch.aws.plugins.module_utils import _policies as _notifier_policies
 from ansible_collections.trailwatch.aws.plugins.module_utils import _sqs
 
 REGION = "us-east-1"
@@ -12,7 +12,7 @@ ACCOUNT = "123456789012"
 NAME = "trailwatch-notifier-failed"
 ARN = f"arn:aws:sqs:{REGION}:{ACCOUNT}:{NAME}"
 URL = f"https://sqs.{REGION}.amazonaws.com/{ACCOUNT}/{NAME}"
-POLICY = _notifier_iam.failed_events_queue_policy(ARN)
+POLICY = _notifier_policies.failed_events_queue_policy(ARN)
 
 
 @pytest.fixture
@@ -43,7 +43,7 @@ def test_a_queue_deleted_less_than_a_minute_ago_is_created_once_sqs_allows_it(sq
         stub.add_client_error("create_queue", "AWS.SimpleQueueService.QueueDeletedRecently", message, 400)
     stub.add_response("create_queue", {"QueueUrl": URL}, {"QueueName": NAME, "Attributes": attributes})
     parts, after = _sqs.ensure_queue_present(client, None, NAME, ARN, POLICY, {}, True, False)
-    assert parts == [""] and after["url"] == URL
+    assert parts == ["created"] and after["url"] == URL
     assert deleted_recently_clock.timeouts == [(_sqs.DELETED_RECENTLY, _sqs.DELETED_RECENTLY_TIMEOUT)]
     assert _sqs.DELETED_RECENTLY_TIMEOUT > 60
 
