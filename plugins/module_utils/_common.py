@@ -17,8 +17,9 @@ from typing import Any
 from typing import Callable
 from typing import Dict
 from typing import Iterable
-from typing import List
+from typing import NamedTuple
 from typing import Optional
+from typing import Sequence
 from typing import Tuple
 from typing import TypeVar
 from typing import Union
@@ -102,6 +103,35 @@ def retry():
         return wrapper
 
     return decorator
+
+
+class Ensured(NamedTuple):
+    """What every ensure_* helper returns (docs/architecture.md, "The ensure_* contract").
+
+    changed: whether the resource differs (or would, in check mode) from what it was;
+    after: its state afterwards in its read_* shape, predicted in check mode; None once it is gone;
+    parts: which parts changed (``created``, ``deleted``, or the names of the parts converged), () when unchanged.
+    """
+
+    changed: bool
+    after: Any = None
+    parts: Sequence[str] = ()
+
+
+def created(after: Any) -> Ensured:
+    """The result of creating a resource (or predicting its creation)."""
+    return Ensured(True, after, ["created"])
+
+
+def deleted(did_delete: bool = True) -> Ensured:
+    """The result of deleting a resource (did_delete False: there was nothing to delete)."""
+    return Ensured(did_delete, None, ["deleted"] if did_delete else [])
+
+
+def converged(after: Any, parts: Iterable[str]) -> Ensured:
+    """The result of converging an existing resource: changed when any part did."""
+    changed = list(parts)
+    return Ensured(bool(changed), after, changed)
 
 
 class TrailWatchError(AnsibleAWSError):
@@ -200,8 +230,8 @@ def converge_tags(
     current: Dict[str, str],
     desired: Optional[Dict[Any, Any]],
     purge: bool,
-    tag: Callable[[Dict[str, str]], Any],
-    untag: Callable[[List[str]], Any],
+    tag: Callable[..., Any],
+    untag: Callable[..., Any],
     check_mode: bool,
 ) -> Tuple[bool, Dict[str, str]]:
     """Applies the tag difference through tag(dict)/untag(keys); returns (changed, tags afterwards)."""

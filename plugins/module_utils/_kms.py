@@ -15,6 +15,9 @@ from ansible_collections.amazon.aws.plugins.module_utils.policy import compare_p
 
 from ._common import TrailWatchError
 from ._common import converge_tags
+from ._common import deleted
+from ._common import created
+from ._common import converged
 from ._common import retry
 from ._common import text_tags
 
@@ -204,7 +207,7 @@ def unusable(key: Dict[str, Any]) -> Optional[str]:
 
 
 def ensure_key_present(client, current, alias, description, policy, tags, purge_tags, check_mode, tagging=None):
-    """Creates (or adopts an orphan of) the key and converges it; returns (changed, predicted state)."""
+    """Creates (or adopts an orphan of) the key and converges it: Ensured with the parts policy, rotation, tags."""
     tags = dict(tags, **{ALIAS_TAG: alias})
     if current is not None:
         return _converge_key(client, current, policy, tags, purge_tags, check_mode)
@@ -236,20 +239,19 @@ def ensure_key_present(client, current, alias, description, policy, tags, purge_
             update_alias(client, alias, current["key_id"])
         else:
             create_alias(client, alias, current["key_id"])
-    _changed, after = _converge_key(client, current, policy, tags, purge_tags, check_mode)
-    return True, after
+    return created(_converge_key(client, current, policy, tags, purge_tags, check_mode).after)
 
 
 def _converge_key(client, current, policy, tags, purge_tags, check_mode):
     after = dict(current)
-    changed = False
+    parts = []
     if compare_policies(current["policy"], policy, default_version=None):
-        changed = True
+        parts.append("policy")
         after["policy"] = policy
         if not check_mode:
             put_key_policy(client, current["key_id"], policy)
     if not current["rotation_enabled"]:
-        changed = True
+        parts.append("rotation")
         after["rotation_enabled"] = True
         if not check_mode:
             enable_rotation(client, current["key_id"])
@@ -262,8 +264,9 @@ def _converge_key(client, current, policy, tags, purge_tags, check_mode):
         lambda k: untag_key(client, key_id, k),
         check_mode,
     )
-    changed |= tags_changed
-    return changed, after
+    if tags_changed:
+        parts.append("tags")
+    return converged(after, parts)
 
 
 def ensure_key_absent(client, current, alias, deletion_window_days, check_mode, tagging=None):
@@ -274,11 +277,11 @@ def ensure_key_absent(client, current, alias, deletion_window_days, check_mode, 
     if current is None:
         orphan = _orphan(client, tagging, alias)
         if orphan is None:
-            return False
+            return deleted(False)
         if not check_mode:
             schedule_deletion(client, orphan["KeyId"], deletion_window_days)
-        return True
+        return deleted()
     if not check_mode:
         delete_alias(client, alias)
         schedule_deletion(client, current["key_id"], deletion_window_days)
-    return True
+    return deleted()

@@ -27,13 +27,16 @@ from typing import Any
 from typing import Callable
 from typing import Dict
 from typing import Optional
-from typing import Tuple
 
 from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
 from ansible_collections.amazon.aws.plugins.module_utils.errors import AWSErrorHandler
 
 from ._common import SID_PREFIX
 from ._common import TrailWatchError
+from ._common import created
+from ._common import converged
+from ._common import Ensured
+from ._common import deleted
 from ._common import converge_tags
 from ._common import retry
 from ._common import retry_while
@@ -367,7 +370,7 @@ def ensure_function_present(client, current, spec, code, tags, purge_tags, check
     executions to reserve, NO_RESERVATION (-1) for none, None to leave it as it is. The reservation is set right after
     a creation, before the caller adds any way to invoke the function.
 
-    Returns (changed parts, predicted state): the parts are ``[]`` when nothing changed, ``["created"]`` for a creation,
+    Returns an Ensured (parts: the parts are ``[]`` when nothing changed, ``["created"]`` for a creation,
     else some of ``code``, ``configuration``, ``tags``, ``concurrency``.
     """
     sha = code_sha256(code)
@@ -382,7 +385,7 @@ def ensure_function_present(client, current, spec, code, tags, purge_tags, check
             wait_applied(client, spec["name"], "creation")
             if _reserved(reserved_concurrency) is not None:
                 put_concurrency(client, spec["name"], reserved_concurrency)
-        return ["created"], after
+        return created(after)
 
     parts = []
     after["arn"] = current["arn"]
@@ -421,7 +424,7 @@ def ensure_function_present(client, current, spec, code, tags, purge_tags, check
                 delete_concurrency(client, spec["name"])
             else:
                 put_concurrency(client, spec["name"], reserved_concurrency)
-    return parts, after
+    return converged(after, parts)
 
 
 # --- asynchronous invocation ------------------------------------------------------------------------------------
@@ -455,20 +458,20 @@ def event_invoke_config(
 
 def ensure_event_invoke_config(
     client, name: str, current: Optional[Dict[str, Any]], desired: Dict[str, Any], check_mode: bool
-) -> Tuple[bool, Optional[Dict[str, Any]]]:
+) -> Ensured:
     """PutFunctionEventInvokeConfig replaces the whole configuration: one call whenever anything differs.
-    Returns (changed, settings afterwards)."""
+    Returns an Ensured whose after is the settings."""
     if current == desired:
-        return False, current
+        return converged(current, [])
     if not check_mode:
         put_event_invoke_config(client, name, desired)
-    return True, dict(desired)
+    return created(dict(desired)) if current is None else converged(dict(desired), ["settings"])
 
 
 def ensure_function_absent(client, current, name, check_mode):
     """Deleting the function also deletes its resource policy and its URL."""
     if current is None:
-        return False
+        return deleted(False)
     if not check_mode:
         delete_function(client, name)
     return True
@@ -535,22 +538,23 @@ def read_permissions(client, name):
 
 def ensure_permissions(client, name, current, desired, check_mode):
     """Adds the grants of ``desired`` ({Sid: grant}) that are missing or different, and removes TrailWatch's
-    statements that are no longer wanted; foreign statements stay. Returns (changed, grants afterwards)."""
-    changed = False
+    statements that are no longer wanted; foreign statements stay. Returns an Ensured (parts: the Sids changed)."""
+    parts = []
     after = dict(current)
     for sid in sorted(current):
         if sid.startswith(SID_PREFIX) and (sid not in desired or current[sid] != desired[sid]):
-            changed = True
+            parts.append(sid)
             after.pop(sid)
             if not check_mode:
                 remove_permission(client, name, sid)
     for sid in sorted(desired):
         if after.get(sid) != desired[sid]:
-            changed = True
+            if sid not in parts:
+                parts.append(sid)
             after[sid] = desired[sid]
             if not check_mode:
                 add_permission(client, name, sid, desired[sid])
-    return changed, after
+    return converged(after, parts)
 
 
 # --- function URL -----------------------------------------------------------------------------------------------
@@ -564,12 +568,12 @@ def read_url(client, name):
 
 
 def ensure_url_present(client, name, current, auth_type, check_mode):
-    """Returns (changed, {url, auth_type}); the URL of a function URL created in check mode is not known (None)."""
+    """Ensured whose after is {url, auth_type}; the URL of one created in check mode is not known (None)."""
     if current is None:
         url = None if check_mode else create_url_config(client, name, auth_type)["FunctionUrl"]
-        return True, {"url": url, "auth_type": auth_type}
+        return created({"url": url, "auth_type": auth_type})
     if current["auth_type"] != auth_type:
         if not check_mode:
             update_url_config(client, name, auth_type)
-        return True, dict(current, auth_type=auth_type)
-    return False, current
+        return converged(dict(current, auth_type=auth_type), ["auth_type"])
+    return converged(current, [])

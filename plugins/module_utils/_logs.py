@@ -13,6 +13,9 @@ from ansible_collections.amazon.aws.plugins.module_utils.errors import AWSErrorH
 
 from ._common import TrailWatchError
 from ._common import converge_tags
+from ._common import converged
+from ._common import created
+from ._common import deleted
 from ._common import error_code
 from ._common import retry
 from ._common import retry_while_message
@@ -182,15 +185,15 @@ def ensure_log_group_present(
         if not check_mode:
             create_log_group(client, name, key_arn, tags)
             put_retention(client, name, retention)
-        return True, desired
+        return created(desired)
 
-    changed = False
+    parts = []
     if encrypted and current["kms_key_id"] != key_arn:
-        changed = True
+        parts.append("kms_key")
         if not check_mode:
             associate_kms_key(client, name, key_arn)
     if current["retention_in_days"] != retention:
-        changed = True
+        parts.append("retention")
         if not check_mode:
             put_retention(client, name, retention)
     group_arn = current["arn"]
@@ -202,8 +205,9 @@ def ensure_log_group_present(
         lambda k: untag_log_group(client, group_arn, k),
         check_mode,
     )
-    changed |= tags_changed
-    return changed, desired
+    if tags_changed:
+        parts.append("tags")
+    return converged(desired, parts)
 
 
 # --- the notifier's subscription filter -------------------------------------------------------------------------
@@ -283,7 +287,7 @@ def put_subscription_filter(client, log_group_name, name, pattern, destination_a
 
 
 def ensure_subscription_filter_present(client, current, log_group_name, name, pattern, destination_arn, check_mode):
-    """Returns (changed, predicted state)."""
+    """Ensured: created, or the part filter when the pattern or destination changed."""
     desired = {
         "name": name,
         "log_group_name": log_group_name,
@@ -291,15 +295,15 @@ def ensure_subscription_filter_present(client, current, log_group_name, name, pa
         "destination_arn": destination_arn,
     }
     if current is not None and (current["filter_pattern"], current["destination_arn"]) == (pattern, destination_arn):
-        return False, current
+        return converged(current, [])
     if not check_mode:
         put_subscription_filter(client, log_group_name, name, pattern, destination_arn, replacing=current is not None)
-    return True, desired
+    return created(desired) if current is None else converged(desired, ["filter"])
 
 
 def ensure_subscription_filter_absent(client, current, log_group_name, name, check_mode):
     if current is None:
-        return False
+        return deleted(False)
     if not check_mode:
         delete_subscription_filter(client, log_group_name, name)
-    return True
+    return deleted()

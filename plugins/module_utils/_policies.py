@@ -16,6 +16,7 @@ failed-events queue's policy. The roles themselves are managed by ``_iam``, the 
 from typing import Any
 from typing import Dict
 from typing import List
+from typing import Union
 
 from ._common import INSTALL_SEPARATOR
 from ._common import ROLES
@@ -214,10 +215,9 @@ def cloudtrail_role_trust_policy():
 def cloudtrail_role_permissions_policy(partition, region, account, log_group_name, org_id=None):
     """CloudTrail may only create and write its own log streams in the one log group."""
     group = log_group_arn(partition, region, account, log_group_name)
-    streams = f"{group}:log-stream:{account}_CloudTrail_{region}*"
-    if org_id:
-        # An organization trail names the streams of member accounts o-ORGID_<account>_CloudTrail_<region>.
-        streams = [streams, f"{group}:log-stream:{org_id}_*"]
+    own = f"{group}:log-stream:{account}_CloudTrail_{region}*"
+    # An organization trail names the streams of member accounts o-ORGID_<account>_CloudTrail_<region>.
+    streams: Union[str, List[str]] = [own, f"{group}:log-stream:{org_id}_*"] if org_id else own
     return _document(
         [
             {
@@ -230,6 +230,25 @@ def cloudtrail_role_permissions_policy(partition, region, account, log_group_nam
     )
 
 
+# What a topic's owner may do: the actions of SNS's own default topic policy.
+SNS_OWNER_ACTIONS = (
+    "GetTopicAttributes",
+    "SetTopicAttributes",
+    "AddPermission",
+    "RemovePermission",
+    "DeleteTopic",
+    "Subscribe",
+    "ListSubscriptionsByTopic",
+    "Publish",
+)
+
+
+def sns_owner_actions(prefix: str = "sns") -> List[str]:
+    """SNS_OWNER_ACTIONS as policy actions. SNS writes its default policy with ``SNS:``, TrailWatch its own with
+    ``sns:``; IAM reads both alike, but each policy keeps its spelling so that a re-run compares equal."""
+    return [f"{prefix}:{action}" for action in SNS_OWNER_ACTIONS]
+
+
 def topic_policy(partition, region, account, topic):
     """The owner keeps managing the topic; CloudWatch alarms of this account may publish."""
     arn = topic_arn(partition, region, account, topic)
@@ -239,16 +258,7 @@ def topic_policy(partition, region, account, topic):
                 "Sid": "TrailWatchOwnerManage",
                 "Effect": "Allow",
                 "Principal": {"AWS": f"arn:{partition}:iam::{account}:root"},
-                "Action": [
-                    "sns:GetTopicAttributes",
-                    "sns:SetTopicAttributes",
-                    "sns:AddPermission",
-                    "sns:RemovePermission",
-                    "sns:DeleteTopic",
-                    "sns:Subscribe",
-                    "sns:ListSubscriptionsByTopic",
-                    "sns:Publish",
-                ],
+                "Action": sns_owner_actions(),
                 "Resource": arn,
             },
             _alarms_publish_statement(partition, region, account, arn),

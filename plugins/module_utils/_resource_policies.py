@@ -16,6 +16,7 @@ from . import _kms
 from . import _s3
 from . import _sns
 from ._common import TrailWatchError
+from ._policies import sns_owner_actions
 from ._policy_merge import account_root_arn
 from ._policy_merge import granted_elsewhere
 from ._policy_merge import merge_kms_statements
@@ -24,19 +25,6 @@ from ._policy_merge import policy_grants_account_root
 from ._policy_merge import statements_of
 
 RESOURCE_TYPES = ("s3_bucket", "kms_key", "sns_topic")
-
-# What a new topic is allowed by default, granted to the account root instead of SNS's Principal "*" with an
-# AWS:SourceOwner condition: the same account keeps managing, subscribing and publishing, with no wildcard.
-SNS_DEFAULT_ACTIONS = [
-    "SNS:GetTopicAttributes",
-    "SNS:SetTopicAttributes",
-    "SNS:AddPermission",
-    "SNS:RemovePermission",
-    "SNS:DeleteTopic",
-    "SNS:Subscribe",
-    "SNS:ListSubscriptionsByTopic",
-    "SNS:Publish",
-]
 
 
 class ResourcePolicyError(TrailWatchError):
@@ -67,6 +55,9 @@ def key_region(resource):
 
 
 def default_topic_policy(topic_arn):
+    """What a new topic is allowed by default (SNS spells its actions SNS:...), granted to the account root instead of
+    SNS's Principal "*" with an AWS:SourceOwner condition: the same account keeps managing, subscribing and
+    publishing, with no wildcard."""
     partition, _region, account = parse_topic_arn(topic_arn)
     return {
         "Version": "2012-10-17",
@@ -76,7 +67,7 @@ def default_topic_policy(topic_arn):
                 "Sid": "__default_statement_ID",
                 "Effect": "Allow",
                 "Principal": {"AWS": account_root_arn(account, partition)},
-                "Action": list(SNS_DEFAULT_ACTIONS),
+                "Action": sns_owner_actions("SNS"),
                 "Resource": topic_arn,
             }
         ],

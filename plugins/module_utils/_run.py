@@ -18,8 +18,11 @@ from typing import Callable
 from typing import Dict
 from typing import Iterable
 from typing import List
+from typing import Tuple
 from typing import TypeVar
+from typing import Union
 
+from ._common import Ensured
 from ._common import TrailWatchError
 from ._common import caller_identity
 from ._policy_merge import PolicyMergeError
@@ -59,13 +62,42 @@ class ModuleRun:
         self.purge_tags: bool = bool(self.p.get("purge_tags")) if tags is not None else False
         self.changes: List[str] = []
 
-    def changed(self, part: str, did_change: bool) -> None:
-        if did_change:
+    def changed(self, part: str, result: Union[bool, Ensured]) -> None:
+        """Records part as changed when result (an ensure_* helper's Ensured, or a bool) says so."""
+        if result.changed if isinstance(result, Ensured) else result:
             self.changes.append(part)
 
     def changed_parts(self, resource: str, parts: Iterable[str]) -> None:
         """The parts an ensure_* helper reports: ``created`` and ``deleted`` name the resource itself."""
         self.changes.extend(resource if part in ("created", "deleted") else f"{resource}:{part}" for part in parts)
+
+
+def converge_module(
+    module: Any,
+    make_run: Callable[[Any], ModuleRun],
+    read: Callable[[Any], Any],
+    present: Callable[[Any, Any], Dict[str, Any]],
+    absent: Callable[[Any, Any], Dict[str, Any]],
+    merge_failure: str = "Cannot merge the statements into a policy it shares",
+    result: Callable[[Dict[str, Any]], Dict[str, Any]] = dict,
+) -> None:
+    """The flow of a module that manages a group of resources: read everything, converge it to state present or
+    absent, exit with changed, the changed parts, the diff and result(after) (plus run.extra, if any)."""
+
+    def work() -> Tuple[Any, Any, Dict[str, Any]]:
+        run = make_run(module)
+        before = read(run)
+        after = present(run, before) if module.params["state"] == "present" else absent(run, before)
+        return run, before, after
+
+    run, before, after = run_module(module, work, merge_failure)
+    module.exit_json(
+        changed=bool(run.changes),
+        changes=run.changes,
+        diff={"before": before, "after": after},
+        **result(after),
+        **getattr(run, "extra", {}),
+    )
 
 
 def run_module(

@@ -405,7 +405,7 @@ from ansible_collections.trailwatch.aws.plugins.module_utils._policies import lo
 from ansible_collections.trailwatch.aws.plugins.module_utils._policies import topic_arn
 from ansible_collections.trailwatch.aws.plugins.module_utils._run import ModuleRun
 from ansible_collections.trailwatch.aws.plugins.module_utils._run import UsageError
-from ansible_collections.trailwatch.aws.plugins.module_utils._run import run_module
+from ansible_collections.trailwatch.aws.plugins.module_utils._run import converge_module
 from ansible_collections.trailwatch.aws.plugins.module_utils._sns import get_topic_attributes
 from ansible_collections.trailwatch.aws.plugins.module_utils._sqs import ensure_queue_absent
 from ansible_collections.trailwatch.aws.plugins.module_utils._sqs import ensure_queue_present
@@ -455,6 +455,8 @@ class _Run(ModuleRun):
         self.queue_name = f"{name}-notifier-failed"
         self.secret_name = self.p["lock_secret_parameter"] or f"/{name}/lock-link-secret"
         self.trail_group_arn = log_group_arn(self.partition, self.region, self.account, self.p["log_group_name"])
+        # The trail log group's subscription filters, as _read found them (None: no such log group).
+        self.filters = None
 
     def role_arn(self, kind):
         return f"arn:{self.partition}:iam::{self.account}:role/{self.names[kind]}"
@@ -502,7 +504,8 @@ def _read(run):
             else:
                 function["event_invoke_config"] = read_event_invoke_config(c["lambda"], run.names[kind])
         state[f"{kind}_function"] = function
-    return state, filters
+    run.filters = filters
+    return state
 
 
 def _topic_arn(run):
@@ -555,7 +558,7 @@ def _code(run):
 
 
 def _role(run, before, kind, permissions):
-    changed, role, _created = ensure_role_present(
+    changed, role, _parts = ensure_role_present(
         run.clients["iam"],
         before["roles"][kind],
         run.names[kind],
@@ -573,7 +576,7 @@ def _role(run, before, kind, permissions):
 
 
 def _log_group(run, before, kind):
-    changed, group = ensure_log_group_present(
+    changed, group, _parts = ensure_log_group_present(
         run.clients["logs"],
         before["log_groups"][kind],
         function_log_group_name(run.names[kind]),
@@ -606,7 +609,7 @@ def _function(run, before, kind, role_arn, environment, code, permissions=None, 
     }
     current = before[f"{kind}_function"]
     try:
-        parts, function = ensure_function_present(
+        _changed, function, parts = ensure_function_present(
             client, current, spec, code, run.tags, run.purge_tags, run.check, reserved_concurrency
         )
     except ConcurrencyRefused as e:
@@ -619,7 +622,7 @@ def _function(run, before, kind, role_arn, environment, code, permissions=None, 
     run.changed_parts(f"{kind}_function", parts)
     function["permissions"] = (current or {}).get("permissions", {})
     if permissions is not None:
-        changed, function["permissions"] = ensure_permissions(
+        changed, function["permissions"], _parts = ensure_permissions(
             client, name, function["permissions"], permissions, run.check
         )
         run.changed(f"{kind}_function:permissions", changed)
@@ -656,7 +659,7 @@ def _lock(run, before, code, secret_key_arn, table_arn):
         run, before, "lock", role["arn"], environment, code, reserved_concurrency=p["lock_reserved_concurrency"]
     )
     have_url = current is not None and current.get("url") is not None
-    changed, url = ensure_url_present(
+    changed, url, _parts = ensure_url_present(
         run.clients["lambda"],
         run.names["lock"],
         {"url": current["url"], "auth_type": current["auth_type"]} if have_url else None,
@@ -665,7 +668,7 @@ def _lock(run, before, code, secret_key_arn, table_arn):
     )
     run.changed("lock_function:url", changed)
     function.update(url)
-    changed, function["permissions"] = ensure_permissions(
+    changed, function["permissions"], _parts = ensure_permissions(
         run.clients["lambda"], run.names["lock"], function["permissions"], permissions, run.check
     )
     run.changed("lock_function:permissions", changed)
@@ -673,7 +676,7 @@ def _lock(run, before, code, secret_key_arn, table_arn):
 
 
 def _state_table(run, before):
-    parts, table = ensure_state_table_present(
+    _changed, table, parts = ensure_state_table_present(
         run.clients["dynamodb"],
         before["state_table"],
         run.table_name,
@@ -687,7 +690,7 @@ def _state_table(run, before):
 
 
 def _queue(run, before):
-    parts, queue = ensure_queue_present(
+    _changed, queue, parts = ensure_queue_present(
         run.clients["sqs"],
         before["failed_events_queue"],
         run.queue_name,
@@ -747,7 +750,7 @@ def _notifier(run, before, after, code, topic, topic_key, secret_key_arn):
         {"TrailWatchLogsInvoke": logs_invoke},
     )
     # Retries, then the failed-events queue: set before the subscription filter can invoke the function.
-    changed, notifier["event_invoke_config"] = ensure_event_invoke_config(
+    changed, notifier["event_invoke_config"], _parts = ensure_event_invoke_config(
         run.clients["lambda"],
         run.names["notifier"],
         (before["notifier_function"] or {}).get("event_invoke_config"),
@@ -758,7 +761,8 @@ def _notifier(run, before, after, code, topic, topic_key, secret_key_arn):
     return notifier
 
 
-def _present(run, before, filters):
+def _present(run, before):
+    filters = run.filters
     p = run.p
     room = subscription_filter_room(filters, run.filter_name)
     if room:
@@ -781,7 +785,7 @@ def _present(run, before, filters):
 
     secret_key_arn = None
     if p["lock_link"]:
-        changed, after["secret_parameter"] = ensure_secret_present(
+        changed, after["secret_parameter"], _parts = ensure_secret_present(
             run.clients["ssm"],
             before["secret_parameter"],
             run.secret_name,
@@ -801,7 +805,7 @@ def _present(run, before, filters):
 
     after["notifier_function"] = _notifier(run, before, after, code, topic, topic_key, secret_key_arn)
 
-    changed, after["subscription_filter"] = ensure_subscription_filter_present(
+    changed, after["subscription_filter"], _parts = ensure_subscription_filter_present(
         run.clients["logs"],
         before["subscription_filter"],
         p["log_group_name"],
@@ -812,7 +816,7 @@ def _present(run, before, filters):
     )
     run.changed("subscription_filter", changed)
 
-    kinds, after["alarms"] = ensure_alarms_present(
+    _changed, after["alarms"], kinds = ensure_alarms_present(
         run.clients["cloudwatch"],
         before["alarms"],
         notifier_alarms(p["name"], run.names["notifier"], run.queue_name, topic),
@@ -866,7 +870,8 @@ def _absent(run, before):
         ),
     )
     after["subscription_filter"] = None
-    run.changes.extend(f"{kind}_alarm" for kind in ensure_alarms_absent(c["cloudwatch"], before["alarms"], run.check))
+    removed = ensure_alarms_absent(c["cloudwatch"], before["alarms"], run.check)
+    run.changes.extend(f"{kind}_alarm" for kind in removed.parts)
     after["alarms"] = {kind: None for kind in before["alarms"]}
     run.changed(
         "notifier_function",
@@ -963,17 +968,7 @@ def main():
         required_if=[["state", "present", ["topic_name", "topic_arn"], True]],
     )
     _validate(module)
-
-    def work():
-        run = _Run(module)
-        before, filters = _read(run)
-        after = _present(run, before, filters) if module.params["state"] == "present" else _absent(run, before)
-        return run, before, after
-
-    run, before, after = run_module(module, work)
-    module.exit_json(
-        changed=bool(run.changes), changes=run.changes, diff={"before": before, "after": after}, **_result(after)
-    )
+    converge_module(module, _Run, _read, _present, _absent, result=_result)
 
 
 if __name__ == "__main__":

@@ -228,14 +228,14 @@ def _existing_topic(run):
     owner = InstallOwnership(install, TOPIC_ROLES, TOPIC_ROLES)
     merged = ensure_statements(sns, "sns_topic", read_resource(sns, "sns_topic", arn), statements, owner, run.check)
     if present:
-        subs_changed, subscriptions = ensure_subscriptions(
+        subs_changed, subscriptions, _parts = ensure_subscriptions(
             sns, arn, before["subscriptions"], p["subscriptions"], False, run.check
         )
     else:
         # Only the listed subscriptions go; the topic's other subscribers are its owner's.
         listed = before["subscriptions"]
         keep = [s for s in listed if not _listed(s, p["subscriptions"])]
-        subs_changed, subscriptions = ensure_subscriptions(sns, arn, listed, keep, True, run.check)
+        subs_changed, subscriptions, _parts = ensure_subscriptions(sns, arn, listed, keep, True, run.check)
     changed = merged["changed"] or subs_changed or key_changed
     after = dict(before, policy=merged["policy"], subscriptions=subscriptions)
     if changed and not run.check:
@@ -285,15 +285,15 @@ def _managed_topic(run):
         if before is not None and before["kms_master_key_id"]:
             key = run.topic_key(before["kms_master_key_id"], False)
             changed = bool(key and key["changed"])
-        deleted = ensure_topic_absent(sns, before, run.check)
-        return changed or deleted, before, None
+        removed = ensure_topic_absent(sns, before, run.check)
+        return changed or removed.changed, before, None
     key_id, key_changed = _managed_topic_key(run, before)
     attributes = {
         "DisplayName": p["display_name"],
         "KmsMasterKeyId": key_id,
         "Policy": json.dumps(topic_policy(run.partition, module.region, run.account, p["name"])),
     }
-    changed, after = ensure_topic_present(
+    changed, after, _parts = ensure_topic_present(
         sns,
         before,
         arn,

@@ -248,7 +248,7 @@ from ansible_collections.trailwatch.aws.plugins.module_utils._s3 import ensure_b
 from ansible_collections.trailwatch.aws.plugins.module_utils._s3 import ensure_bucket_present
 from ansible_collections.trailwatch.aws.plugins.module_utils._run import ModuleRun
 from ansible_collections.trailwatch.aws.plugins.module_utils._run import UsageError
-from ansible_collections.trailwatch.aws.plugins.module_utils._run import run_module
+from ansible_collections.trailwatch.aws.plugins.module_utils._run import converge_module
 from ansible_collections.trailwatch.aws.plugins.module_utils._s3 import read_bucket
 
 KEY_DESCRIPTION = "TrailWatch CloudTrail and CloudWatch Logs encryption"
@@ -305,7 +305,7 @@ def _key(run, before):
     p = run.p
     if p["kms_key_alias"]:
         policy = kms_key_policy(run.partition, run.region, run.account, p["name"], p["log_group_name"])
-        changed, key = ensure_key_present(
+        changed, key, _parts = ensure_key_present(
             run.clients["kms"],
             before,
             p["kms_key_alias"],
@@ -359,7 +359,7 @@ def _bucket(run, before, key_arn):
     policy = log_bucket_policy(
         run.partition, run.region, run.account, run.p["name"], run.bucket_name, run.p["s3_key_prefix"], run.org_id
     )
-    changed, bucket = ensure_bucket_present(
+    changed, bucket, _parts = ensure_bucket_present(
         run.clients["s3"], before, run.bucket_name, run.region, key_arn, policy, run.tags, run.purge_tags, run.check
     )
     run.changed("s3_bucket", changed)
@@ -371,7 +371,7 @@ def _present(run, before):
     key_arn, key = _key(run, before["kms_key"])
     bucket = _bucket(run, before["s3_bucket"], key_arn)
 
-    changed, log_group = ensure_log_group_present(
+    changed, log_group, _parts = ensure_log_group_present(
         run.clients["logs"],
         before["log_group"],
         p["log_group_name"],
@@ -384,7 +384,7 @@ def _present(run, before):
     )
     run.changed("log_group", changed)
 
-    changed, role, _created = ensure_role_present(
+    changed, role, _parts = ensure_role_present(
         run.clients["iam"],
         before["role"],
         p["role_name"],
@@ -440,9 +440,9 @@ def _absent(run, before):
         if not run.check:
             delete_log_group(run.clients["logs"], p["log_group_name"])
     if p["manage_s3_bucket"] and _bucket_named(p):
-        changed, deleted = ensure_bucket_absent(run.clients["s3"], before["s3_bucket"], run.bucket_name, run.check)
-        run.changed("s3_bucket", changed)
-        if changed:
+        removed, deleted = ensure_bucket_absent(run.clients["s3"], before["s3_bucket"], run.bucket_name, run.check)
+        run.changed("s3_bucket", removed)
+        if removed.changed:
             after["s3_bucket"] = None
             if deleted is not None:
                 run.extra["objects_deleted"] = deleted
@@ -456,7 +456,7 @@ def _absent(run, before):
             tagging=run.clients["resourcegroupstaggingapi"] if before["kms_key"] is None else None,
         )
         run.changed("kms_key", changed)
-        if changed:
+        if changed.changed:
             after["kms_key"] = None
     return after
 
@@ -507,16 +507,8 @@ def main():
         required_if=[["state", "present", ["kms_key_alias", "kms_key_id"], True]],
     )
     _validate(module)
-
-    def work():
-        run = _Run(module)
-        before = _read(run)
-        after = _present(run, before) if module.params["state"] == "present" else _absent(run, before)
-        return run, before, after
-
-    run, before, after = run_module(module, work, "Cannot merge this trail's statements into a policy it shares")
-    module.exit_json(
-        changed=bool(run.changes), changes=run.changes, diff={"before": before, "after": after}, **after, **run.extra
+    converge_module(
+        module, _Run, _read, _present, _absent, "Cannot merge this trail's statements into a policy it shares"
     )
 
 

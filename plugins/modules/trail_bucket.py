@@ -143,11 +143,12 @@ def _converge(run):
     name = p["name"] or f"{p['name_prefix']}-{run.account}-{run.region}"
     before = read_bucket(s3, name)
     if p["state"] == "absent":
-        changed, deleted = ensure_bucket_absent(s3, before, name, run.check)
-        return changed, before, None, {"objects_deleted": deleted} if changed and deleted is not None else {}
+        removed, deleted = ensure_bucket_absent(s3, before, name, run.check)
+        extra = {"objects_deleted": deleted} if removed.changed and deleted is not None else {}
+        return removed.changed, before, None, extra
     policy = log_bucket_policy(run.partition, run.region, run.account, p["trail_name"], name, p["key_prefix"])
     key_arn = _key_arn(run, p["kms_key_id"])
-    changed, after = ensure_bucket_present(
+    changed, after, _parts = ensure_bucket_present(
         s3, before, name, run.region, key_arn, policy, run.tags, run.purge_tags, run.check
     )
     return changed, before, after, {}

@@ -123,9 +123,10 @@ def _converge(run):
     before = read_managed_key(kms, p["alias"])
     tagging = run.clients["resourcegroupstaggingapi"] if before is None else None
     if p["state"] == "absent":
-        return ensure_key_absent(kms, before, p["alias"], p["deletion_window_days"], run.check, tagging), before, None
+        removed = ensure_key_absent(kms, before, p["alias"], p["deletion_window_days"], run.check, tagging)
+        return removed.changed, before, None
     policy = kms_key_policy(run.partition, run.region, run.account, p["trail_name"], p["log_group_name"])
-    changed, after = ensure_key_present(
+    changed, after, _parts = ensure_key_present(
         kms, before, p["alias"], p["description"], policy, run.tags, run.purge_tags, run.check, tagging
     )
     return changed, before, after

@@ -433,10 +433,10 @@ def test_purge_tags_false_keeps_foreign_trail_tags(cloudtrail):
 
 def test_absent(cloudtrail):
     client, stub = cloudtrail
-    assert _cloudtrail.ensure_trail_absent(client, None, NAME, False) is False
-    assert _cloudtrail.ensure_trail_absent(client, {"name": NAME}, NAME, True) is True
+    assert _cloudtrail.ensure_trail_absent(client, None, NAME, False).changed is False
+    assert _cloudtrail.ensure_trail_absent(client, {"name": NAME}, NAME, True).changed is True
     stub.add_response("delete_trail", {}, {"Name": NAME})
-    assert _cloudtrail.ensure_trail_absent(client, {"name": NAME}, NAME, False) is True
+    assert _cloudtrail.ensure_trail_absent(client, {"name": NAME}, NAME, False).changed is True
 
 
 def test_delete_of_a_trail_already_gone_is_not_an_error(cloudtrail):

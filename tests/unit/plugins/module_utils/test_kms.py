@@ -174,7 +174,7 @@ def test_create_key_alias_and_rotation(kms, record_operations):
     stub.add_client_error("describe_key", "NotFoundException", "not found", 400, expected_params={"KeyId": ALIAS})
     stub.add_response("create_alias", {}, {"AliasName": ALIAS, "TargetKeyId": NEW_KEY_ID})
     stub.add_response("enable_key_rotation", {}, {"KeyId": NEW_KEY_ID})
-    changed, after = _kms.ensure_key_present(client, None, ALIAS, DESCRIPTION, POLICY, TAGS, True, False)
+    changed, after, _parts = _kms.ensure_key_present(client, None, ALIAS, DESCRIPTION, POLICY, TAGS, True, False)
     assert changed is True
     assert calls == ["CreateKey", "DescribeKey", "CreateAlias", "EnableKeyRotation"]
     assert after == current_key(key_id=NEW_KEY_ID, key_arn=NEW_KEY_ARN)
@@ -187,14 +187,14 @@ def test_create_moves_an_alias_left_on_a_key_pending_deletion(kms, record_operat
     stub.add_response("describe_key", {"KeyMetadata": metadata(state="PendingDeletion")}, {"KeyId": ALIAS})
     stub.add_response("update_alias", {}, {"AliasName": ALIAS, "TargetKeyId": NEW_KEY_ID})
     stub.add_response("enable_key_rotation", {}, {"KeyId": NEW_KEY_ID})
-    changed, _unused = _kms.ensure_key_present(client, None, ALIAS, DESCRIPTION, POLICY, TAGS, True, False)
+    changed, _unused, _parts = _kms.ensure_key_present(client, None, ALIAS, DESCRIPTION, POLICY, TAGS, True, False)
     assert changed is True
     assert calls == ["CreateKey", "DescribeKey", "UpdateAlias", "EnableKeyRotation"]
 
 
 def test_create_in_check_mode_makes_no_call(kms):
     client, _unused = kms
-    changed, after = _kms.ensure_key_present(client, None, ALIAS, DESCRIPTION, POLICY, TAGS, True, True)
+    changed, after, _parts = _kms.ensure_key_present(client, None, ALIAS, DESCRIPTION, POLICY, TAGS, True, True)
     assert changed is True
     assert after["rotation_enabled"] is True
     assert after["policy"] == POLICY
@@ -210,7 +210,7 @@ def test_equal_key_makes_no_write_call(kms):
             for s in reversed(POLICY["Statement"])
         ],
     )
-    changed, after = _kms.ensure_key_present(
+    changed, after, _parts = _kms.ensure_key_present(
         client, current_key(policy=reordered), ALIAS, DESCRIPTION, POLICY, TAGS, True, False
     )
     assert changed is False
@@ -222,7 +222,7 @@ def test_policy_difference_is_converged_with_put_key_policy(kms, record_operatio
     calls = record_operations(client)
     without_root = dict(POLICY, Statement=[s for s in POLICY["Statement"] if s["Sid"] != "TrailWatchAccountRoot"])
     stub.add_response("put_key_policy", {}, {"KeyId": KEY_ID, "PolicyName": "default", "Policy": json.dumps(POLICY)})
-    changed, after = _kms.ensure_key_present(
+    changed, after, _parts = _kms.ensure_key_present(
         client, current_key(policy=without_root), ALIAS, DESCRIPTION, POLICY, TAGS, True, False
     )
     assert changed is True
@@ -232,7 +232,7 @@ def test_policy_difference_is_converged_with_put_key_policy(kms, record_operatio
 
 def test_policy_difference_in_check_mode_makes_no_call(kms):
     client, _unused = kms
-    changed, after = _kms.ensure_key_present(
+    changed, after, _parts = _kms.ensure_key_present(
         client, current_key(policy={"Statement": []}), ALIAS, DESCRIPTION, POLICY, TAGS, True, True
     )
     assert changed is True
@@ -252,7 +252,7 @@ def test_rotation_and_tags_converge(kms, record_operations):
         },
     )
     stub.add_response("untag_resource", {}, {"KeyId": KEY_ID, "TagKeys": ["old"]})
-    changed, after = _kms.ensure_key_present(
+    changed, after, _parts = _kms.ensure_key_present(
         client, current_key(rotation_enabled=False, tags={"old": "x"}), ALIAS, DESCRIPTION, POLICY, TAGS, True, False
     )
     assert changed is True
@@ -273,26 +273,26 @@ def test_absent_schedules_deletion_and_deletes_the_alias(kms, record_operations,
         {"KeyId": KEY_ARN, "KeyState": "PendingDeletion", "PendingWindowInDays": days},
         {"KeyId": KEY_ID, "PendingWindowInDays": days},
     )
-    assert _kms.ensure_key_absent(client, current_key(), ALIAS, days, False) is True
+    assert _kms.ensure_key_absent(client, current_key(), ALIAS, days, False).changed is True
     assert calls == ["DeleteAlias", "ScheduleKeyDeletion"]
     assert not IMMEDIATE_DESTRUCTION & set(calls)
 
 
 def test_absent_of_nothing_makes_no_call(kms):
     client, _unused = kms
-    assert _kms.ensure_key_absent(client, None, ALIAS, 30, False) is False
+    assert _kms.ensure_key_absent(client, None, ALIAS, 30, False).changed is False
 
 
 def test_absent_in_check_mode_makes_no_call(kms):
     client, _unused = kms
-    assert _kms.ensure_key_absent(client, current_key(), ALIAS, 30, True) is True
+    assert _kms.ensure_key_absent(client, current_key(), ALIAS, 30, True).changed is True
 
 
 def test_absent_tolerates_an_alias_already_gone(kms):
     client, stub = kms
     stub.add_client_error("delete_alias", "NotFoundException", "gone", 400)
     stub.add_response("schedule_key_deletion", {"KeyId": KEY_ARN}, {"KeyId": KEY_ID, "PendingWindowInDays": 30})
-    assert _kms.ensure_key_absent(client, current_key(), ALIAS, 30, False) is True
+    assert _kms.ensure_key_absent(client, current_key(), ALIAS, 30, False).changed is True
 
 
 def test_module_utils_never_calls_an_immediate_destruction_api():
@@ -305,7 +305,7 @@ def test_module_utils_never_calls_an_immediate_destruction_api():
 def test_non_string_tag_values_reach_kms_as_strings(kms):
     client, stub = kms
     stub.add_response("tag_resource", {}, {"KeyId": KEY_ID, "Tags": [{"TagKey": "cost-center", "TagValue": "1234"}]})
-    changed, after = _kms.ensure_key_present(
+    changed, after, _parts = _kms.ensure_key_present(
         client,
         current_key(tags={_kms.ALIAS_TAG: ALIAS}),
         ALIAS,
@@ -351,7 +351,9 @@ def test_a_key_left_without_its_alias_is_adopted_not_duplicated(kms, stubbed, re
     stub.add_client_error("describe_key", "NotFoundException", "not found", 400, expected_params={"KeyId": ALIAS})
     stub.add_response("create_alias", {}, {"AliasName": ALIAS, "TargetKeyId": KEY_ID})
     stub.add_response("enable_key_rotation", {}, {"KeyId": KEY_ID})
-    changed, after = _kms.ensure_key_present(client, None, ALIAS, DESCRIPTION, POLICY, TAGS, True, False, tagging)
+    changed, after, _parts = _kms.ensure_key_present(
+        client, None, ALIAS, DESCRIPTION, POLICY, TAGS, True, False, tagging
+    )
     assert changed is True
     assert "CreateKey" not in calls
     assert calls[-2:] == ["CreateAlias", "EnableKeyRotation"]
@@ -368,5 +370,5 @@ def test_purge_schedules_a_key_left_without_its_alias(kms, stubbed, record_opera
     )
     stub.add_response("describe_key", {"KeyMetadata": metadata()}, {"KeyId": KEY_ARN})
     stub.add_response("schedule_key_deletion", {"KeyId": KEY_ARN}, {"KeyId": KEY_ID, "PendingWindowInDays": 30})
-    assert _kms.ensure_key_absent(client, None, ALIAS, 30, False, tagging) is True
+    assert _kms.ensure_key_absent(client, None, ALIAS, 30, False, tagging).changed is True
     assert calls == ["DescribeKey", "ScheduleKeyDeletion"]

@@ -245,7 +245,7 @@ def current(**overrides):
 
 def test_unchanged_function_makes_no_call(lam):
     client, _stub = lam
-    parts, after = _lambda.ensure_function_present(client, current(), spec(), CODE, {}, True, False)
+    _changed, after, parts = _lambda.ensure_function_present(client, current(), spec(), CODE, {}, True, False)
     assert parts == []
     assert after["code_sha256"] == _lambda.code_sha256(CODE)
 
@@ -257,14 +257,14 @@ def test_new_code_is_uploaded_and_waited_for(lam):
     stub.add_response(
         "get_function_configuration", configuration(LastUpdateStatus="Successful"), {"FunctionName": NAME}
     )
-    parts, after = _lambda.ensure_function_present(client, current(), spec(), new_code, {}, True, False)
+    _changed, after, parts = _lambda.ensure_function_present(client, current(), spec(), new_code, {}, True, False)
     assert parts == ["code"]
     assert after["code_sha256"] == _lambda.code_sha256(new_code)
 
 
 def test_new_code_in_check_mode_is_predicted_not_uploaded(lam):
     client, _stub = lam
-    parts, after = _lambda.ensure_function_present(client, current(), spec(), CODE + b"\x00", {}, True, True)
+    _changed, after, parts = _lambda.ensure_function_present(client, current(), spec(), CODE + b"\x00", {}, True, True)
     assert parts == ["code"]
     assert after["code_sha256"] == _lambda.code_sha256(CODE + b"\x00")
 
@@ -274,7 +274,7 @@ def test_changed_environment_updates_the_configuration(lam, propagation):
     changed = spec(environment=dict(ENVIRONMENT, NOTIFY_LANGUAGE="ja"))
     stub.add_response("update_function_configuration", {"FunctionArn": ARN}, _lambda._configuration_params(changed))
     stub.add_response("get_function_configuration", configuration(), {"FunctionName": NAME})
-    parts, _after = _lambda.ensure_function_present(client, current(), changed, CODE, {}, True, False)
+    _changed, _after, parts = _lambda.ensure_function_present(client, current(), changed, CODE, {}, True, False)
     assert parts == ["configuration"]
 
 
@@ -288,7 +288,7 @@ def test_new_function_is_created_with_its_tags_and_waited_for(lam, propagation):
         {"ReservedConcurrentExecutions": 2},
         {"FunctionName": NAME, "ReservedConcurrentExecutions": 2},
     )
-    parts, after = _lambda.ensure_function_present(
+    _changed, after, parts = _lambda.ensure_function_present(
         client, None, spec(), CODE, {"team": "security", "cost-center": 1234}, True, False, reserved_concurrency=2
     )
     assert parts == ["created"]
@@ -329,7 +329,9 @@ def test_an_update_left_in_progress_is_waited_for_before_the_code_is_uploaded(la
     stub.add_response(
         "get_function_configuration", configuration(LastUpdateStatus="Successful"), {"FunctionName": NAME}
     )
-    parts, after = _lambda.ensure_function_present(client, current(busy=True), spec(), new_code, {}, True, False)
+    _changed, after, parts = _lambda.ensure_function_present(
+        client, current(busy=True), spec(), new_code, {}, True, False
+    )
     assert parts == ["code"] and after["busy"] is False
     assert calls.index("UpdateFunctionCode") == 4
     # jittered and growing: each pause within (delay/2, delay], delay doubling from 1 s
@@ -340,7 +342,7 @@ def test_an_update_left_in_progress_is_waited_for_before_the_code_is_uploaded(la
 
 def test_a_busy_function_with_nothing_to_change_is_not_waited_for(lam):
     client, _stub = lam
-    parts, _after = _lambda.ensure_function_present(client, current(busy=True), spec(), CODE, {}, True, False)
+    _changed, _after, parts = _lambda.ensure_function_present(client, current(busy=True), spec(), CODE, {}, True, False)
     assert parts == []
 
 
@@ -419,7 +421,7 @@ def test_a_reservation_the_account_cannot_spare_is_refused_as_such(lam, propagat
 def test_no_reservation_removes_an_existing_one(lam, propagation):
     client, stub = lam
     stub.add_response("delete_function_concurrency", {}, {"FunctionName": NAME})
-    parts, after = _lambda.ensure_function_present(
+    _changed, after, parts = _lambda.ensure_function_present(
         client, current(reserved_concurrency=5), spec(), CODE, {}, True, False, reserved_concurrency=-1
     )
     assert parts == ["concurrency"] and after["reserved_concurrency"] is None
@@ -440,7 +442,7 @@ def test_the_on_failure_destination_waits_for_the_role_to_allow_it(lam, propagat
     refusal = "The function execution role does not have permissions to call SendMessage on " + ASYNC["on_failure"]
     stub.add_client_error("put_function_event_invoke_config", "InvalidParameterValueException", refusal, 400)
     stub.add_response("put_function_event_invoke_config", {"FunctionArn": ARN}, PUT_ASYNC)
-    changed, after = _lambda.ensure_event_invoke_config(client, NAME, None, ASYNC, False)
+    changed, after, _parts = _lambda.ensure_event_invoke_config(client, NAME, None, ASYNC, False)
     assert changed and after == ASYNC
     assert _lambda.PROPAGATION_TIMEOUT in propagation.timeouts
 
@@ -468,7 +470,7 @@ def test_async_settings_are_read_back_as_they_are_put(lam):
     )
     current_config = _lambda.read_event_invoke_config(client, NAME)
     assert current_config == ASYNC
-    assert _lambda.ensure_event_invoke_config(client, NAME, current_config, ASYNC, False) == (False, ASYNC)
+    assert _lambda.ensure_event_invoke_config(client, NAME, current_config, ASYNC, False) == (False, ASYNC, [])
 
 
 def test_no_async_settings_read_as_none(lam):
@@ -589,7 +591,9 @@ def test_grants_converge_ours_only(lam):
             "SourceAccount": ACCOUNT,
         },
     )
-    changed, after = _lambda.ensure_permissions(client, NAME, current, {"TrailWatchLogsInvoke": LOGS_GRANT}, False)
+    changed, after, _parts = _lambda.ensure_permissions(
+        client, NAME, current, {"TrailWatchLogsInvoke": LOGS_GRANT}, False
+    )
     assert changed
     assert after == {"TrailWatchLogsInvoke": LOGS_GRANT, "SomeoneElses": VIA_URL_GRANT}
 
@@ -619,19 +623,19 @@ def test_public_url_grants_are_added_with_their_conditions(lam):
         },
     )
     desired = {"TrailWatchPublicFunctionUrl": URL_GRANT, "TrailWatchPublicFunctionUrlInvoke": VIA_URL_GRANT}
-    changed, after = _lambda.ensure_permissions(client, NAME, {}, desired, False)
+    changed, after, _parts = _lambda.ensure_permissions(client, NAME, {}, desired, False)
     assert changed and after == desired
 
 
 def test_grants_in_place_make_no_call(lam):
     client, _stub = lam
     grants = {"TrailWatchLogsInvoke": LOGS_GRANT}
-    assert _lambda.ensure_permissions(client, NAME, dict(grants), grants, False) == (False, grants)
+    assert _lambda.ensure_permissions(client, NAME, dict(grants), grants, False) == (False, grants, [])
 
 
 def test_grants_in_check_mode_make_no_call(lam):
     client, _stub = lam
-    changed, after = _lambda.ensure_permissions(
+    changed, after, _parts = _lambda.ensure_permissions(
         client, NAME, {"TrailWatchStale": URL_GRANT}, {"TrailWatchLogsInvoke": LOGS_GRANT}, True
     )
     assert changed and after == {"TrailWatchLogsInvoke": LOGS_GRANT}
@@ -654,16 +658,25 @@ def test_url_is_created_once(lam):
         {"FunctionUrl": url, "FunctionArn": ARN, "AuthType": "NONE", "CreationTime": "2025-01-01T00:00:00Z"},
         {"FunctionName": NAME, "AuthType": "NONE"},
     )
-    assert _lambda.ensure_url_present(client, NAME, None, "NONE", False) == (True, {"url": url, "auth_type": "NONE"})
+    assert _lambda.ensure_url_present(client, NAME, None, "NONE", False) == (
+        True,
+        {"url": url, "auth_type": "NONE"},
+        ["created"],
+    )
     assert _lambda.ensure_url_present(client, NAME, {"url": url, "auth_type": "NONE"}, "NONE", False) == (
         False,
         {"url": url, "auth_type": "NONE"},
+        [],
     )
 
 
 def test_url_in_check_mode_is_not_known_yet(lam):
     client, _stub = lam
-    assert _lambda.ensure_url_present(client, NAME, None, "NONE", True) == (True, {"url": None, "auth_type": "NONE"})
+    assert _lambda.ensure_url_present(client, NAME, None, "NONE", True) == (
+        True,
+        {"url": None, "auth_type": "NONE"},
+        ["created"],
+    )
 
 
 def test_url_with_iam_auth_is_opened(lam):
@@ -674,7 +687,9 @@ def test_url_with_iam_auth_is_opened(lam):
         {"FunctionUrl": url, "FunctionArn": ARN, "AuthType": "NONE", "CreationTime": "x", "LastModifiedTime": "y"},
         {"FunctionName": NAME, "AuthType": "NONE"},
     )
-    changed, after = _lambda.ensure_url_present(client, NAME, {"url": url, "auth_type": "AWS_IAM"}, "NONE", False)
+    changed, after, _parts = _lambda.ensure_url_present(
+        client, NAME, {"url": url, "auth_type": "AWS_IAM"}, "NONE", False
+    )
     assert changed and after == {"url": url, "auth_type": "NONE"}
 
 
