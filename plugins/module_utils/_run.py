@@ -30,6 +30,13 @@ from ._policy_merge import PolicyMergeError
 T = TypeVar("T")
 
 
+# The tags and purge_tags options of every module that tags what it manages (amazon.aws.tags.modules documents them).
+TAG_OPTIONS: Dict[str, Dict[str, Any]] = {
+    "tags": {"type": "dict", "aliases": ["resource_tags"]},
+    "purge_tags": {"type": "bool", "default": True},
+}
+
+
 class UsageError(Exception):
     """The module's input cannot work with what AWS answered; the message says which parameter and what to do."""
 

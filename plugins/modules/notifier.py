@@ -403,6 +403,7 @@ from ansible_collections.trailwatch.aws.plugins.module_utils._logs import subscr
 from ansible_collections.trailwatch.aws.plugins.module_utils._logs import describe_subscription_filters
 from ansible_collections.trailwatch.aws.plugins.module_utils._policies import log_group_arn
 from ansible_collections.trailwatch.aws.plugins.module_utils._policies import topic_arn
+from ansible_collections.trailwatch.aws.plugins.module_utils._run import TAG_OPTIONS
 from ansible_collections.trailwatch.aws.plugins.module_utils._run import ModuleRun
 from ansible_collections.trailwatch.aws.plugins.module_utils._run import UsageError
 from ansible_collections.trailwatch.aws.plugins.module_utils._run import converge_module
@@ -958,8 +959,7 @@ def main():
         code_dir=dict(type="path"),
         code_zip=dict(type="path"),
         purge_data=dict(type="bool", default=False),
-        tags=dict(type="dict", aliases=["resource_tags"]),
-        purge_tags=dict(type="bool", default=True),
+        **TAG_OPTIONS,
     )
     module = AnsibleAWSModule(
         argument_spec=argument_spec,

@@ -160,6 +160,7 @@ from ansible_collections.trailwatch.aws.plugins.module_utils._policy_merge impor
 from ansible_collections.trailwatch.aws.plugins.module_utils._resource_policies import ensure_statements
 from ansible_collections.trailwatch.aws.plugins.module_utils._resource_policies import ensure_topic_key
 from ansible_collections.trailwatch.aws.plugins.module_utils._resource_policies import read_resource
+from ansible_collections.trailwatch.aws.plugins.module_utils._run import TAG_OPTIONS
 from ansible_collections.trailwatch.aws.plugins.module_utils._run import ModuleRun
 from ansible_collections.trailwatch.aws.plugins.module_utils._run import UsageError
 from ansible_collections.trailwatch.aws.plugins.module_utils._run import run_module
@@ -332,8 +333,7 @@ def main():
             ),
         ),
         purge_subscriptions=dict(type="bool", default=True),
-        tags=dict(type="dict", aliases=["resource_tags"]),
-        purge_tags=dict(type="bool", default=True),
+        **TAG_OPTIONS,
     )
     module = AnsibleAWSModule(
         argument_spec=argument_spec,

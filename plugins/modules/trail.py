@@ -246,6 +246,7 @@ from ansible_collections.trailwatch.aws.plugins.module_utils._resource_policies 
 from ansible_collections.trailwatch.aws.plugins.module_utils._resource_policies import read_resource
 from ansible_collections.trailwatch.aws.plugins.module_utils._s3 import ensure_bucket_absent
 from ansible_collections.trailwatch.aws.plugins.module_utils._s3 import ensure_bucket_present
+from ansible_collections.trailwatch.aws.plugins.module_utils._run import TAG_OPTIONS
 from ansible_collections.trailwatch.aws.plugins.module_utils._run import ModuleRun
 from ansible_collections.trailwatch.aws.plugins.module_utils._run import UsageError
 from ansible_collections.trailwatch.aws.plugins.module_utils._run import converge_module
@@ -497,8 +498,7 @@ def main():
         read_write_type=dict(choices=["WriteOnly", "ReadOnly", "All"], default="WriteOnly"),
         exclude_management_event_sources=dict(type="list", elements="str", default=[]),
         purge_data=dict(type="bool", default=False),
-        tags=dict(type="dict", aliases=["resource_tags"]),
-        purge_tags=dict(type="bool", default=True),
+        **TAG_OPTIONS,
     )
     module = AnsibleAWSModule(
         argument_spec=argument_spec,

@@ -116,6 +116,7 @@ from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleA
 
 from ansible_collections.trailwatch.aws.plugins.module_utils._kms import resolve_key_arn
 from ansible_collections.trailwatch.aws.plugins.module_utils._policies import log_bucket_policy
+from ansible_collections.trailwatch.aws.plugins.module_utils._run import TAG_OPTIONS
 from ansible_collections.trailwatch.aws.plugins.module_utils._run import ModuleRun
 from ansible_collections.trailwatch.aws.plugins.module_utils._run import UsageError
 from ansible_collections.trailwatch.aws.plugins.module_utils._run import run_module
@@ -162,8 +163,7 @@ def main():
         trail_name=dict(),
         key_prefix=dict(no_log=False),
         kms_key_id=dict(),
-        tags=dict(type="dict", aliases=["resource_tags"]),
-        purge_tags=dict(type="bool", default=True),
+        **TAG_OPTIONS,
     )
     module = AnsibleAWSModule(
         argument_spec=argument_spec,

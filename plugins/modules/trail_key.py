@@ -112,6 +112,7 @@ from ansible_collections.trailwatch.aws.plugins.module_utils._kms import ensure_
 from ansible_collections.trailwatch.aws.plugins.module_utils._kms import ensure_key_present
 from ansible_collections.trailwatch.aws.plugins.module_utils._kms import read_managed_key
 from ansible_collections.trailwatch.aws.plugins.module_utils._policies import kms_key_policy
+from ansible_collections.trailwatch.aws.plugins.module_utils._run import TAG_OPTIONS
 from ansible_collections.trailwatch.aws.plugins.module_utils._run import ModuleRun
 from ansible_collections.trailwatch.aws.plugins.module_utils._run import run_module
 
@@ -140,8 +141,7 @@ def main():
         log_group_name=dict(required=True),
         description=dict(default="TrailWatch CloudTrail and CloudWatch Logs encryption"),
         deletion_window_days=dict(type="int", default=30),
-        tags=dict(type="dict", aliases=["resource_tags"]),
-        purge_tags=dict(type="bool", default=True),
+        **TAG_OPTIONS,
     )
     module = AnsibleAWSModule(argument_spec=argument_spec, supports_check_mode=True)
     params = module.params
