@@ -12,7 +12,7 @@ export ANSIBLE_NOCOLOR := 1
 
 SCENARIOS ?= default teardown presets byo existing_trail multi_account org_baseline notifier
 
-.PHONY: help venv test lint sanity unit integration build ee molecule demo bench clean
+.PHONY: help venv test lint typecheck sanity unit integration build ee molecule demo bench clean
 
 help:
 	@echo "make demo   deploy the pipeline into a local moto_server, twice, and show the summary"
@@ -32,14 +32,18 @@ $(COLLECTION_LINK):
 
 venv: $(VENV)/.installed $(COLLECTION_LINK)
 
-# Python style, module docs that render, Ansible content at the production profile.
-lint: venv
+# Python style, types, module docs that render, Ansible content at the production profile.
+lint: venv typecheck
 	$(BIN)/ruff check plugins tests
 	$(BIN)/ruff format --check plugins tests
 	for module in $$(ls plugins/modules/*.py | xargs -n1 basename | sed 's/\.py$$//'); do \
 	  $(BIN)/ansible-doc trailwatch.aws.$$module > /dev/null || exit 1; \
 	done
 	$(BIN)/ansible-lint
+
+# mypy over plugins/module_utils (mypy.ini), imported by the name Ansible uses (the checkout linked by `make venv`).
+typecheck: venv
+	$(BIN)/mypy -p ansible_collections.trailwatch.aws.plugins.module_utils
 
 # ansible-test sanity without a container engine (see tests/sanity/run.sh).
 sanity: venv

@@ -8,10 +8,13 @@ from ansible_collections.amazon.aws.plugins.module_utils.errors import AWSErrorH
 from ansible_collections.amazon.aws.plugins.module_utils.tagging import ansible_dict_to_boto3_tag_list
 
 from ._common import TrailWatchError
+from ._common import converged
+from ._common import created
+from ._common import deleted
 from ._common import converge_tags
 from ._common import retry
+from ._common import log_prefix
 from ._common import retry_while
-from ._policies import log_prefix
 
 # Real CloudTrail refuses a role or key policy it cannot use yet: IAM and KMS changes take seconds to
 # propagate. Terraform waits up to two minutes for these; so do we.
@@ -94,14 +97,14 @@ def get_tags(client, arn):
 )
 def create_trail(client, settings, tags, timeout=PROPAGATION_TIMEOUT):
     params = dict(settings, TagsList=ansible_dict_to_boto3_tag_list(tags))
-    return retry_while(lambda: retry()(client.create_trail)(**params), PROPAGATION_ERRORS, timeout)
+    return retry_while(lambda: client.create_trail(**params), PROPAGATION_ERRORS, timeout)
 
 
 @CloudTrailErrorHandler.common_error_handler(
     "update the trail (CloudTrail must be able to write to the bucket, use the key and assume the role)"
 )
 def update_trail(client, settings, timeout=PROPAGATION_TIMEOUT):
-    return retry_while(lambda: retry()(client.update_trail)(**settings), PROPAGATION_ERRORS, timeout)
+    return retry_while(lambda: client.update_trail(**settings), PROPAGATION_ERRORS, timeout)
 
 
 @CloudTrailErrorHandler.common_error_handler("set the trail's event selectors")
@@ -205,7 +208,7 @@ def read_trail(client, name):
 
 
 def ensure_trail_present(client, current, settings, selectors, arn, tags, purge_tags, check_mode):
-    """Creates or converges the trail; returns (changed, predicted state, changed parts)."""
+    """Creates or converges the trail; Ensured with the parts settings, event_selectors, logging, tags."""
     desired_settings = dict({"S3KeyPrefix": None}, **settings)
     after = {
         "name": settings["Name"],
@@ -218,11 +221,11 @@ def ensure_trail_present(client, current, settings, selectors, arn, tags, purge_
     if current is None:
         after["home_region"] = None
         if not check_mode:
-            created = create_trail(client, settings, tags)
-            after["arn"] = created["TrailARN"]
+            answer = create_trail(client, settings, tags)
+            after["arn"] = answer["TrailARN"]
             put_event_selectors(client, settings["Name"], selectors)
             start_logging(client, settings["Name"])
-        return True, after, ["created"]
+        return created(after)
 
     after["home_region"] = current["home_region"]
     parts = []
@@ -251,12 +254,12 @@ def ensure_trail_present(client, current, settings, selectors, arn, tags, purge_
     )
     if tags_changed:
         parts.append("tags")
-    return bool(parts), after, parts
+    return converged(after, parts)
 
 
 def ensure_trail_absent(client, current, name, check_mode):
     if current is None:
-        return False
+        return deleted(False)
     if not check_mode:
         delete_trail(client, name)
-    return True
+    return deleted()

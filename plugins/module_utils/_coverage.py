@@ -324,7 +324,7 @@ class _Undetermined(Exception):
     pass
 
 
-_TEMPLATE = parse('{ $.eventName = "x" }')
+_TEMPLATE: Any = parse('{ $.eventName = "x" }')  # a JsonPattern: its expression is replaced
 
 
 def needs_of(pattern: Any, region: str) -> Needs:
@@ -688,7 +688,7 @@ def _basic(where: str, arn: str, index: int, selector: Dict[str, Any]) -> List[T
     result = []
     if selector.get("IncludeManagementEvents", True):
         excluded = _excluded_condition(
-            selector.get("ExcludeManagementEventSources"),
+            selector.get("ExcludeManagementEventSources") or (),
             f"{label} ExcludeManagementEventSources excludes {{sources}}",
             f"remove {{sources}} from ExcludeManagementEventSources in EventSelectors[{index}] of {where}",
         )
@@ -746,6 +746,11 @@ def _advanced(where: str, arn: str, index: int, selector: Dict[str, Any]) -> Tup
     return tuple(conditions)
 
 
+def _holds_if_known(condition: "Condition", value: Optional[str]) -> bool:
+    """Whether the condition holds for a value the event has; a value it lacks fails nothing (it is unknown)."""
+    return value is None or condition.holds(value)
+
+
 def _value(event: Event, field: str) -> Optional[str]:
     if field == "eventCategory":
         return event.category
@@ -781,7 +786,7 @@ def _trail_verdict(trail: TrailRecording, event: Event) -> Tuple[str, List[_Blam
     same_category = False
     for conditions in trail.selectors:
         unknown = [c for c in conditions if _value(event, c.field) is None]
-        failed = [c for c in conditions if _value(event, c.field) is not None and not c.holds(_value(event, c.field))]
+        failed = [c for c in conditions if not _holds_if_known(c, _value(event, c.field))]
         if any(c.field == "eventCategory" for c in failed):
             continue
         same_category = True

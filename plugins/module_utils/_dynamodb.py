@@ -15,13 +15,16 @@ from typing import Any
 from typing import Dict
 from typing import List
 from typing import Optional
-from typing import Tuple
 
 from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
 from ansible_collections.amazon.aws.plugins.module_utils.errors import AWSErrorHandler
 from ansible_collections.amazon.aws.plugins.module_utils.tagging import ansible_dict_to_boto3_tag_list
 
+from ._common import Ensured
 from ._common import TrailWatchError
+from ._common import deleted
+from ._common import converged
+from ._common import created
 from ._common import converge_tags
 from ._common import retry
 
@@ -159,8 +162,9 @@ def ensure_state_table_present(
     tags: Dict[str, Any],
     purge_tags: bool,
     check_mode: bool,
-) -> Tuple[List[str], Dict[str, Any]]:
-    """Creates the table (active, TTL on) or converges it. Returns (changed parts, predicted state): ``[""]`` for a
+) -> Ensured:
+    """Creates the table (active, TTL on) or converges it. Returns an Ensured (parts:
+    ``["created"]`` for a
     creation, else some of ``billing_mode``, ``encryption``, ``ttl``, ``tags``."""
     desired = {
         "name": name,
@@ -180,7 +184,7 @@ def ensure_state_table_present(
             desired["arn"] = create_table(client, params)["TableArn"]
             wait_active(client, name)  # UpdateTimeToLive refuses a table that is still being created
             enable_ttl(client, name, EXPIRES)
-        return [""], desired
+        return created(desired)
 
     parts = []
     after = dict(current)
@@ -213,12 +217,12 @@ def ensure_state_table_present(
     )
     if tags_changed:
         parts.append("tags")
-    return parts, after
+    return converged(after, parts)
 
 
-def ensure_state_table_absent(client, current: Optional[Dict[str, Any]], name: str, check_mode: bool) -> bool:
+def ensure_state_table_absent(client, current: Optional[Dict[str, Any]], name: str, check_mode: bool) -> Ensured:
     if current is None:
-        return False
+        return deleted(False)
     if not check_mode:
         delete_table(client, name)
-    return True
+    return deleted()

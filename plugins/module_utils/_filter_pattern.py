@@ -155,7 +155,7 @@ def test_metric_filter(pattern: Union[str, Tree], messages: List[str]) -> Dict[s
     return {"matches": found}
 
 
-test_metric_filter.__test__ = False  # its name starts with "test": keep pytest from collecting it
+test_metric_filter.__test__ = False  # type: ignore[attr-defined]  # its name starts with "test": pytest must not collect it
 
 
 def regex_count(pattern: Union[str, Tree]) -> int:
@@ -216,7 +216,7 @@ def _comparisons(expression: Any) -> Iterator[Comparison]:
 
 def _parse_terms(pattern: str) -> Union[TermPattern, RegexPattern]:
     """Terms separated by white space: plain terms must appear, -terms must not, ?terms are alternatives."""
-    terms = {"": [], "-": [], "?": []}
+    terms: Dict[str, List[Any]] = {"": [], "-": [], "?": []}
     regexes = []
     index = _skip_space(pattern, 0)
     while index < len(pattern):
@@ -371,7 +371,8 @@ def _read_regex(pattern: str, index: int) -> Tuple[str, int]:
 
 def _read_selector(pattern: str, index: int) -> Tuple[Token, int]:
     """$ followed by steps: .name, .['any name'], .* (any property), [N] and [*] (after a step)."""
-    steps = []
+    steps: List[Any] = []
+    step: Any
     end = index + 1
     while end < len(pattern) and pattern[end] in ".[":
         start = end
@@ -399,8 +400,8 @@ def _read_selector(pattern: str, index: int) -> Tuple[Token, int]:
         raise FilterPatternError("a selector needs a property", index + 1, "such as $.eventName")
     if end < len(pattern) and not pattern[end].isspace() and pattern[end] not in _WORD_STOP:
         raise FilterPatternError(f"unexpected {pattern[end]!r} in a selector", end + 1, _NAME_HINT)
-    steps = tuple(steps)
-    return Token("selector", Selector(_selector_text(steps), steps), index + 1), end
+    path = tuple(steps)
+    return Token("selector", Selector(_selector_text(path), path), index + 1), end
 
 
 def _read_bracket_name(pattern: str, index: int) -> Tuple[str, int]:
@@ -452,7 +453,7 @@ class _Parser:
     def __init__(self, tokens: List[Token]) -> None:
         self.tokens = tokens
         self.index = 0
-        self.field_name = None  # inside a space-delimited field: the name its conditions must use
+        self.field_name: Optional[str] = None  # inside a space-delimited field: the name its conditions must use
         self.depth = 0  # open parentheses
 
     def peek(self) -> Token:
@@ -509,7 +510,7 @@ class _Parser:
     def parse_delimited(self, opening: Token) -> DelimitedPattern:
         if self.peek().kind == "]":
             raise FilterPatternError("a space-delimited pattern needs at least one field", self.peek().position)
-        fields = []
+        fields: List[Any] = []
         while True:
             fields.append(self.delimited_field(fields))
             token = self.peek()

@@ -13,6 +13,9 @@ from ansible_collections.amazon.aws.plugins.module_utils.policy import compare_p
 
 from ._common import TrailWatchError
 from ._common import converge_tags
+from ._common import converged
+from ._common import created
+from ._common import deleted
 from ._common import retry
 
 INLINE_POLICY_NAME = "trailwatch-cloudtrail-to-logs"
@@ -124,24 +127,25 @@ def ensure_role_present(
     policy_name=INLINE_POLICY_NAME,
     description=CLOUDTRAIL_ROLE_DESCRIPTION,
 ):
-    """Returns (changed, predicted state, created): a created role needs time before CloudTrail can assume it."""
+    """Ensured with the parts trust_policy, permissions_policy, tags, or created (a created role needs time
+    before CloudTrail or Lambda can assume it)."""
     desired = {"name": name, "arn": arn, "trust_policy": trust, "permissions_policy": permissions, "tags": dict(tags)}
     if current is None:
         if not check_mode:
             desired["arn"] = create_role(client, name, trust, description, tags)["Arn"]
             put_role_policy(client, name, policy_name, permissions)
-        return True, desired, True
+        return created(desired)
 
-    changed = False
+    parts = []
     desired["arn"] = current["arn"]
     if compare_policies(current["trust_policy"], trust, default_version=None):
-        changed = True
+        parts.append("trust_policy")
         if not check_mode:
             update_trust(client, name, trust)
     if current["permissions_policy"] is None or compare_policies(
         current["permissions_policy"], permissions, default_version=None
     ):
-        changed = True
+        parts.append("permissions_policy")
         if not check_mode:
             put_role_policy(client, name, policy_name, permissions)
     tags_changed, desired["tags"] = converge_tags(
@@ -152,14 +156,15 @@ def ensure_role_present(
         lambda k: untag_role(client, name, k),
         check_mode,
     )
-    changed |= tags_changed
-    return changed, desired, False
+    if tags_changed:
+        parts.append("tags")
+    return converged(desired, parts)
 
 
 def ensure_role_absent(client, current, name, check_mode, policy_name=INLINE_POLICY_NAME):
     if current is None:
-        return False
+        return deleted(False)
     if not check_mode:
         delete_role_policy(client, name, policy_name)
         delete_role(client, name)
-    return True
+    return deleted()

@@ -4,6 +4,9 @@
 """Private to trailwatch.aws: KMS wrappers and the customer managed key TrailWatch encrypts with."""
 
 import json
+from typing import Any
+from typing import Dict
+from typing import Optional
 
 from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
 from ansible_collections.amazon.aws.plugins.module_utils.errors import AWSErrorHandler
@@ -12,6 +15,9 @@ from ansible_collections.amazon.aws.plugins.module_utils.policy import compare_p
 
 from ._common import TrailWatchError
 from ._common import converge_tags
+from ._common import deleted
+from ._common import created
+from ._common import converged
 from ._common import retry
 from ._common import text_tags
 
@@ -146,68 +152,106 @@ def resolve_key_arn(client, key_id):
     return meta["Arn"] if meta else None
 
 
-def read_key(client, alias):
-    """Current state of the key behind the alias, or None. A key pending deletion counts as absent."""
-    meta = describe_key(client, alias)
-    if not meta or meta.get("KeyState") == "PendingDeletion":
-        return None
+def key_view(client: Any, meta: Dict[str, Any], details: bool = False) -> Dict[str, Any]:
+    """The one shape of a KMS key, from its DescribeKey metadata.
+
+    {key_id, key_arn, account, partition, description, key_manager (AWS or CUSTOMER), key_state, enabled, policy,
+    rotation_enabled, tags}. The policy is read unless the key is pending deletion (then None); rotation and tags
+    only with details (the key TrailWatch manages; someone else's key is read for its policy only), else None.
+    """
     key_id = meta["KeyId"]
+    pending = meta.get("KeyState") == "PendingDeletion"
     return {
         "key_id": key_id,
         "key_arn": meta["Arn"],
-        "alias": alias,
+        "account": meta.get("AWSAccountId"),
+        "partition": meta["Arn"].split(":")[1],
         "description": meta.get("Description", ""),
+        "key_manager": meta.get("KeyManager"),
         "key_state": meta.get("KeyState"),
         "enabled": meta.get("Enabled"),
-        "policy": get_key_policy(client, key_id),
-        "rotation_enabled": get_rotation_enabled(client, key_id),
-        "tags": get_tags(client, key_id),
+        "policy": None if pending else get_key_policy(client, key_id),
+        "rotation_enabled": get_rotation_enabled(client, key_id) if details and not pending else None,
+        "tags": get_tags(client, key_id) if details and not pending else None,
     }
 
 
+def read_key(client: Any, key: str, details: bool = False) -> Optional[Dict[str, Any]]:
+    """The key (key_view) behind a key id, key ARN, alias name or alias ARN; None when none answers."""
+    meta = describe_key(client, key)
+    return None if meta is None else key_view(client, meta, details)
+
+
+def read_managed_key(client: Any, alias: str) -> Optional[Dict[str, Any]]:
+    """The key TrailWatch manages behind the alias (key_view with details and the alias), or None.
+
+    A key pending deletion counts as absent (and is not read further): a deploy makes a new key and moves the alias.
+    """
+    meta = describe_key(client, alias)
+    if not meta or meta.get("KeyState") == "PendingDeletion":
+        return None
+    return dict(key_view(client, meta, details=True), alias=alias)
+
+
+def unusable(key: Dict[str, Any]) -> Optional[str]:
+    """Why statements cannot be merged into this key's policy (None when they can).
+
+    An AWS managed key's policy cannot be changed (KeyManager AWS), and a key pending deletion encrypts nothing
+    (docs/aws-rules.md, KMS).
+    """
+    if key.get("key_manager") == "AWS":
+        return "aws_managed"
+    if key.get("key_state") == "PendingDeletion":
+        return "pending_deletion"
+    return None
+
+
 def ensure_key_present(client, current, alias, description, policy, tags, purge_tags, check_mode, tagging=None):
-    """Creates (or adopts an orphan of) the key and converges it; returns (changed, predicted state)."""
+    """Creates (or adopts an orphan of) the key and converges it: Ensured with the parts policy, rotation, tags."""
     tags = dict(tags, **{ALIAS_TAG: alias})
     if current is not None:
         return _converge_key(client, current, policy, tags, purge_tags, check_mode)
     orphan = _orphan(client, tagging, alias)
     if orphan is not None:
-        current = dict(read_key(client, orphan["Arn"]), alias=alias)
+        current = dict(key_view(client, orphan, details=True), alias=alias)
     else:
         current = {
             "key_id": None,
             "key_arn": None,
-            "alias": alias,
+            "account": None,
+            "partition": None,
             "description": description,
+            "key_manager": "CUSTOMER",
             "key_state": "Enabled",
             "enabled": True,
             "policy": policy,
             "rotation_enabled": False,
             "tags": text_tags(tags),
+            "alias": alias,
         }
         if not check_mode:
             meta = create_key(client, description, policy, tags)
-            current.update(key_id=meta["KeyId"], key_arn=meta["Arn"])
+            current.update(key_id=meta["KeyId"], key_arn=meta["Arn"], account=meta.get("AWSAccountId"))
+            current["partition"] = meta["Arn"].split(":")[1]
     if not check_mode:
         if describe_key(client, alias):
             # The alias still names a key that is pending deletion: move it to this key.
             update_alias(client, alias, current["key_id"])
         else:
             create_alias(client, alias, current["key_id"])
-    _changed, after = _converge_key(client, current, policy, tags, purge_tags, check_mode)
-    return True, after
+    return created(_converge_key(client, current, policy, tags, purge_tags, check_mode).after)
 
 
 def _converge_key(client, current, policy, tags, purge_tags, check_mode):
     after = dict(current)
-    changed = False
+    parts = []
     if compare_policies(current["policy"], policy, default_version=None):
-        changed = True
+        parts.append("policy")
         after["policy"] = policy
         if not check_mode:
             put_key_policy(client, current["key_id"], policy)
     if not current["rotation_enabled"]:
-        changed = True
+        parts.append("rotation")
         after["rotation_enabled"] = True
         if not check_mode:
             enable_rotation(client, current["key_id"])
@@ -220,8 +264,9 @@ def _converge_key(client, current, policy, tags, purge_tags, check_mode):
         lambda k: untag_key(client, key_id, k),
         check_mode,
     )
-    changed |= tags_changed
-    return changed, after
+    if tags_changed:
+        parts.append("tags")
+    return converged(after, parts)
 
 
 def ensure_key_absent(client, current, alias, deletion_window_days, check_mode, tagging=None):
@@ -232,11 +277,11 @@ def ensure_key_absent(client, current, alias, deletion_window_days, check_mode, 
     if current is None:
         orphan = _orphan(client, tagging, alias)
         if orphan is None:
-            return False
+            return deleted(False)
         if not check_mode:
             schedule_deletion(client, orphan["KeyId"], deletion_window_days)
-        return True
+        return deleted()
     if not check_mode:
         delete_alias(client, alias)
         schedule_deletion(client, current["key_id"], deletion_window_days)
-    return True
+    return deleted()

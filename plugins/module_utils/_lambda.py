@@ -27,20 +27,20 @@ from typing import Any
 from typing import Callable
 from typing import Dict
 from typing import Optional
-from typing import Tuple
-
-try:
-    import botocore
-except ImportError:
-    pass  # Modules are responsible for handling this.
 
 from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
 from ansible_collections.amazon.aws.plugins.module_utils.errors import AWSErrorHandler
 
+from ._common import SID_PREFIX
 from ._common import TrailWatchError
+from ._common import created
+from ._common import converged
+from ._common import Ensured
+from ._common import deleted
 from ._common import converge_tags
 from ._common import retry
 from ._common import retry_while
+from ._common import retry_while_message
 from ._common import text_tags
 
 # A role created (or changed) in the same run takes seconds to propagate: meanwhile Lambda answers
@@ -62,9 +62,6 @@ DESTINATION_PERMISSION_TEXT = "does not have permissions"
 
 ZIP_DATE_TIME = (1980, 1, 1, 0, 0, 0)
 ZIP_FILE_MODE = 0o100644
-
-# The statements TrailWatch adds to a function's resource policy carry this Sid prefix; others are left alone.
-SID_PREFIX = "TrailWatch"
 
 
 class LambdaError(TrailWatchError):
@@ -136,36 +133,8 @@ def get_url_config(client, name):
     return client.get_function_url_config(FunctionName=name)
 
 
-class _OtherError(Exception):
-    """An answer with the retried code but not the retried text: carried past retry_while, then re-raised."""
-
-    def __init__(self, error):
-        super().__init__(str(error))
-        self.error = error
-
-
-def retry_while_message(call, code, text, timeout):
-    """Calls call() until it stops failing with error ``code`` whose message contains ``text`` (case-insensitive),
-    or ``timeout`` seconds have passed (``_common.retry_while``'s jittered waits). Other errors go through at once.
-    """
-
-    def attempt():
-        try:
-            return call()
-        except botocore.exceptions.ClientError as e:
-            error = e.response.get("Error", {})
-            if error.get("Code") == code and text.lower() not in error.get("Message", "").lower():
-                raise _OtherError(e) from e
-            raise
-
-    try:
-        return retry_while(attempt, [code], timeout)
-    except _OtherError as e:
-        raise e.error from None
-
-
-def _retry_role_propagation(call, timeout):
-    return retry_while_message(call, PROPAGATION_CODE, PROPAGATION_TEXT, timeout)
+def _retry_role_propagation(call, timeout, throttling=True):
+    return retry_while_message(call, PROPAGATION_CODE, PROPAGATION_TEXT, timeout, throttling=throttling)
 
 
 def _retry_conflict(call: Callable[[], Any], timeout: float = UPDATE_TIMEOUT) -> Any:
@@ -175,20 +144,21 @@ def _retry_conflict(call: Callable[[], Any], timeout: float = UPDATE_TIMEOUT) ->
 
 @LambdaErrorHandler.common_error_handler("create the Lambda function")
 def create_function(client, params, timeout=PROPAGATION_TIMEOUT):
-    return _retry_role_propagation(lambda: retry()(client.create_function)(**params), timeout)
+    return _retry_role_propagation(lambda: client.create_function(**params), timeout)
 
 
 @LambdaErrorHandler.common_error_handler("update the Lambda function's configuration")
 def update_function_configuration(client, params, timeout=PROPAGATION_TIMEOUT):
     def update():
-        return _retry_conflict(lambda: retry()(client.update_function_configuration)(**params))
+        return _retry_conflict(lambda: client.update_function_configuration(**params))
 
-    return _retry_role_propagation(update, timeout)
+    # The conflict loop inside retries throttling; this one only the propagation answer.
+    return _retry_role_propagation(update, timeout, throttling=False)
 
 
 @LambdaErrorHandler.common_error_handler("update the Lambda function's code")
 def update_function_code(client, name, data):
-    return _retry_conflict(lambda: retry()(client.update_function_code)(FunctionName=name, ZipFile=data))
+    return _retry_conflict(lambda: client.update_function_code(FunctionName=name, ZipFile=data))
 
 
 @LambdaErrorHandler.common_error_handler("read the Lambda function's state")
@@ -241,9 +211,7 @@ def wait_applied(client, name: str, what: str) -> Dict[str, Any]:
 
 @LambdaErrorHandler.common_error_handler("set the Lambda function's reserved concurrency")
 def _put_concurrency(client, name: str, value: int) -> None:
-    _retry_conflict(
-        lambda: retry()(client.put_function_concurrency)(FunctionName=name, ReservedConcurrentExecutions=value)
-    )
+    _retry_conflict(lambda: client.put_function_concurrency(FunctionName=name, ReservedConcurrentExecutions=value))
 
 
 # PutFunctionConcurrency's refusal when a reservation would leave the account less unreserved concurrency than Lambda
@@ -268,7 +236,7 @@ def put_concurrency(client, name: str, value: int) -> None:
 
 @LambdaErrorHandler.deletion_error_handler("remove the Lambda function's reserved concurrency")
 def delete_concurrency(client, name: str) -> bool:
-    _retry_conflict(lambda: retry()(client.delete_function_concurrency)(FunctionName=name))
+    _retry_conflict(lambda: client.delete_function_concurrency(FunctionName=name))
     return True
 
 
@@ -290,9 +258,9 @@ def put_event_invoke_config(client, name: str, config: Dict[str, Any], timeout: 
     }
 
     def put():
-        return _retry_conflict(lambda: retry()(client.put_function_event_invoke_config)(**params))
+        return _retry_conflict(lambda: client.put_function_event_invoke_config(**params))
 
-    return retry_while_message(put, PROPAGATION_CODE, DESTINATION_PERMISSION_TEXT, timeout)
+    return retry_while_message(put, PROPAGATION_CODE, DESTINATION_PERMISSION_TEXT, timeout, throttling=False)
 
 
 @LambdaErrorHandler.common_error_handler("tag the Lambda function")
@@ -402,7 +370,7 @@ def ensure_function_present(client, current, spec, code, tags, purge_tags, check
     executions to reserve, NO_RESERVATION (-1) for none, None to leave it as it is. The reservation is set right after
     a creation, before the caller adds any way to invoke the function.
 
-    Returns (changed parts, predicted state): the parts are ``[]`` when nothing changed, ``[""]`` for a creation,
+    Returns an Ensured (parts: the parts are ``[]`` when nothing changed, ``["created"]`` for a creation,
     else some of ``code``, ``configuration``, ``tags``, ``concurrency``.
     """
     sha = code_sha256(code)
@@ -417,7 +385,7 @@ def ensure_function_present(client, current, spec, code, tags, purge_tags, check
             wait_applied(client, spec["name"], "creation")
             if _reserved(reserved_concurrency) is not None:
                 put_concurrency(client, spec["name"], reserved_concurrency)
-        return [""], after
+        return created(after)
 
     parts = []
     after["arn"] = current["arn"]
@@ -456,7 +424,7 @@ def ensure_function_present(client, current, spec, code, tags, purge_tags, check
                 delete_concurrency(client, spec["name"])
             else:
                 put_concurrency(client, spec["name"], reserved_concurrency)
-    return parts, after
+    return converged(after, parts)
 
 
 # --- asynchronous invocation ------------------------------------------------------------------------------------
@@ -490,20 +458,20 @@ def event_invoke_config(
 
 def ensure_event_invoke_config(
     client, name: str, current: Optional[Dict[str, Any]], desired: Dict[str, Any], check_mode: bool
-) -> Tuple[bool, Optional[Dict[str, Any]]]:
+) -> Ensured:
     """PutFunctionEventInvokeConfig replaces the whole configuration: one call whenever anything differs.
-    Returns (changed, settings afterwards)."""
+    Returns an Ensured whose after is the settings."""
     if current == desired:
-        return False, current
+        return converged(current, [])
     if not check_mode:
         put_event_invoke_config(client, name, desired)
-    return True, dict(desired)
+    return created(dict(desired)) if current is None else converged(dict(desired), ["settings"])
 
 
 def ensure_function_absent(client, current, name, check_mode):
     """Deleting the function also deletes its resource policy and its URL."""
     if current is None:
-        return False
+        return deleted(False)
     if not check_mode:
         delete_function(client, name)
     return True
@@ -570,22 +538,23 @@ def read_permissions(client, name):
 
 def ensure_permissions(client, name, current, desired, check_mode):
     """Adds the grants of ``desired`` ({Sid: grant}) that are missing or different, and removes TrailWatch's
-    statements that are no longer wanted; foreign statements stay. Returns (changed, grants afterwards)."""
-    changed = False
+    statements that are no longer wanted; foreign statements stay. Returns an Ensured (parts: the Sids changed)."""
+    parts = []
     after = dict(current)
     for sid in sorted(current):
         if sid.startswith(SID_PREFIX) and (sid not in desired or current[sid] != desired[sid]):
-            changed = True
+            parts.append(sid)
             after.pop(sid)
             if not check_mode:
                 remove_permission(client, name, sid)
     for sid in sorted(desired):
         if after.get(sid) != desired[sid]:
-            changed = True
+            if sid not in parts:
+                parts.append(sid)
             after[sid] = desired[sid]
             if not check_mode:
                 add_permission(client, name, sid, desired[sid])
-    return changed, after
+    return converged(after, parts)
 
 
 # --- function URL -----------------------------------------------------------------------------------------------
@@ -599,12 +568,12 @@ def read_url(client, name):
 
 
 def ensure_url_present(client, name, current, auth_type, check_mode):
-    """Returns (changed, {url, auth_type}); the URL of a function URL created in check mode is not known (None)."""
+    """Ensured whose after is {url, auth_type}; the URL of one created in check mode is not known (None)."""
     if current is None:
         url = None if check_mode else create_url_config(client, name, auth_type)["FunctionUrl"]
-        return True, {"url": url, "auth_type": auth_type}
+        return created({"url": url, "auth_type": auth_type})
     if current["auth_type"] != auth_type:
         if not check_mode:
             update_url_config(client, name, auth_type)
-        return True, dict(current, auth_type=auth_type)
-    return False, current
+        return converged(dict(current, auth_type=auth_type), ["auth_type"])
+    return converged(current, [])

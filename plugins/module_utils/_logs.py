@@ -1,14 +1,24 @@
 # -*- coding: utf-8 -*-
 # Copyright: Contributors to the TrailWatch project
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Private to trailwatch.aws: CloudWatch Logs wrappers: the trail's log group and its metric filters."""
+"""Private to trailwatch.aws: CloudWatch Logs wrappers: the trail's log group, its metric filters, the notifier
+functions' own log groups and the subscription filter that feeds the trail's log group to the notifier function.
+
+The functions' log groups are not encrypted with the trail key (the key policy admits the logs service for the
+trail's log group only): ensure_log_group_present(encrypted=False) leaves their encryption alone.
+"""
 
 from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
 from ansible_collections.amazon.aws.plugins.module_utils.errors import AWSErrorHandler
 
 from ._common import TrailWatchError
 from ._common import converge_tags
+from ._common import converged
+from ._common import created
+from ._common import deleted
+from ._common import error_code
 from ._common import retry
+from ._common import retry_while_message
 from ._common import text_tags
 
 # The values PutRetentionPolicy accepts.
@@ -50,16 +60,17 @@ class LogsErrorHandler(AWSErrorHandler):
         return is_boto3_error_code("ResourceNotFoundException")
 
 
-@LogsErrorHandler.common_error_handler("describe the log group")
+@LogsErrorHandler.common_error_handler("describe the log groups")
 @retry()
+def describe_log_groups(client, prefix):
+    """Every log group whose name starts with prefix (the API filters by prefix only)."""
+    pages = client.get_paginator("describe_log_groups").paginate(logGroupNamePrefix=prefix)
+    return pages.build_full_result().get("logGroups", [])
+
+
 def describe_log_group(client, name):
-    # The API filters by prefix only: pick the exact name (another group may share the prefix).
-    pages = client.get_paginator("describe_log_groups").paginate(logGroupNamePrefix=name)
-    for page in pages:
-        for group in page.get("logGroups", []):
-            if group["logGroupName"] == name:
-                return group
-    return None
+    """The DescribeLogGroups entry of exactly this group (another group may share the prefix), or None."""
+    return next((group for group in describe_log_groups(client, name) if group["logGroupName"] == name), None)
 
 
 @LogsErrorHandler.list_error_handler("read the log group tags", {})
@@ -139,17 +150,27 @@ def _group_arn(group):
     return group["arn"][:-2] if group["arn"].endswith(":*") else group["arn"]
 
 
-def read_log_group(client, name):
-    group = describe_log_group(client, name)
-    if group is None:
-        return None
+def _view(client, group):
+    """The one shape of a log group: {name, arn, kms_key_id, retention_in_days, tags}."""
     return {
-        "name": name,
+        "name": group["logGroupName"],
         "arn": _group_arn(group),
         "kms_key_id": group.get("kmsKeyId"),
         "retention_in_days": group.get("retentionInDays"),
         "tags": get_tags(client, _group_arn(group)),
     }
+
+
+def read_log_group(client, name):
+    """The log group (see _view), or None."""
+    group = describe_log_group(client, name)
+    return None if group is None else _view(client, group)
+
+
+def read_log_groups(client, names, prefix):
+    """{name: state or None} for the given log groups, found with one DescribeLogGroups by their common prefix."""
+    found = {g["logGroupName"]: g for g in describe_log_groups(client, prefix) if g["logGroupName"] in names}
+    return {name: None if found.get(name) is None else _view(client, found[name]) for name in names}
 
 
 def ensure_log_group_present(
@@ -164,15 +185,15 @@ def ensure_log_group_present(
         if not check_mode:
             create_log_group(client, name, key_arn, tags)
             put_retention(client, name, retention)
-        return True, desired
+        return created(desired)
 
-    changed = False
+    parts = []
     if encrypted and current["kms_key_id"] != key_arn:
-        changed = True
+        parts.append("kms_key")
         if not check_mode:
             associate_kms_key(client, name, key_arn)
     if current["retention_in_days"] != retention:
-        changed = True
+        parts.append("retention")
         if not check_mode:
             put_retention(client, name, retention)
     group_arn = current["arn"]
@@ -184,5 +205,105 @@ def ensure_log_group_present(
         lambda k: untag_log_group(client, group_arn, k),
         check_mode,
     )
-    changed |= tags_changed
-    return changed, desired
+    if tags_changed:
+        parts.append("tags")
+    return converged(desired, parts)
+
+
+# --- the notifier's subscription filter -------------------------------------------------------------------------
+
+# CloudWatch Logs allows at most this many subscription filters on one log group.
+MAX_SUBSCRIPTION_FILTERS = 2
+
+# PutSubscriptionFilter checks that CloudWatch Logs may invoke the function; a grant added a moment ago may not be
+# visible yet, and the answer is then InvalidParameterException "Could not execute the lambda function. Make sure
+# you have given CloudWatch Logs permission to execute your function." Retried for a minute.
+PERMISSION_CODE = "InvalidParameterException"
+PERMISSION_TEXT = "could not execute the lambda function"
+PERMISSION_TIMEOUT = 60
+
+
+@LogsErrorHandler.list_error_handler("describe the subscription filters of the trail's log group")
+@retry()
+def describe_subscription_filters(client, log_group_name):
+    """The group's subscription filters; None when the log group does not exist."""
+    pages = client.get_paginator("describe_subscription_filters").paginate(logGroupName=log_group_name)
+    return pages.build_full_result().get("subscriptionFilters", [])
+
+
+@LogsErrorHandler.common_error_handler(
+    "put the subscription filter (CloudWatch Logs must be allowed to invoke the function)"
+)
+def _put_subscription_filter(client, log_group_name, name, pattern, destination_arn, timeout=PERMISSION_TIMEOUT):
+    def put():
+        return client.put_subscription_filter(
+            logGroupName=log_group_name, filterName=name, filterPattern=pattern, destinationArn=destination_arn
+        )
+
+    return retry_while_message(put, PERMISSION_CODE, PERMISSION_TEXT, timeout)
+
+
+@LogsErrorHandler.deletion_error_handler("delete the subscription filter")
+@retry()
+def delete_subscription_filter(client, log_group_name, name):
+    client.delete_subscription_filter(logGroupName=log_group_name, filterName=name)
+    return True
+
+
+def subscription_filter(filters, name):
+    """Our filter ({name, log_group_name, filter_pattern, destination_arn}) among the group's, or None."""
+    for f in filters or []:
+        if f["filterName"] == name:
+            return {
+                "name": name,
+                "log_group_name": f["logGroupName"],
+                "filter_pattern": f.get("filterPattern", ""),
+                "destination_arn": f["destinationArn"],
+            }
+    return None
+
+
+def subscription_filter_room(filters, name):
+    """None when the filter can be put, else why not (CloudWatch Logs allows two filters per log group)."""
+    others = [f["filterName"] for f in filters or [] if f["filterName"] != name]
+    if len(others) >= MAX_SUBSCRIPTION_FILTERS:
+        return (
+            f"the log group already has {len(others)} subscription filters ({', '.join(others)}) and CloudWatch Logs "
+            f"allows {MAX_SUBSCRIPTION_FILTERS}: remove one of them or let the notifier share it"
+        )
+    return None
+
+
+def put_subscription_filter(client, log_group_name, name, pattern, destination_arn, replacing):
+    """Puts (or replaces) the filter. Replacing in place is what AWS does; an endpoint that counts the filter being
+    replaced against the limit of two gets it deleted and put again."""
+    try:
+        _put_subscription_filter(client, log_group_name, name, pattern, destination_arn)
+    except LogsError as e:
+        if not replacing or error_code(e) != "LimitExceededException":
+            raise
+        delete_subscription_filter(client, log_group_name, name)
+        _put_subscription_filter(client, log_group_name, name, pattern, destination_arn)
+
+
+def ensure_subscription_filter_present(client, current, log_group_name, name, pattern, destination_arn, check_mode):
+    """Ensured: created, or the part filter when the pattern or destination changed."""
+    desired = {
+        "name": name,
+        "log_group_name": log_group_name,
+        "filter_pattern": pattern,
+        "destination_arn": destination_arn,
+    }
+    if current is not None and (current["filter_pattern"], current["destination_arn"]) == (pattern, destination_arn):
+        return converged(current, [])
+    if not check_mode:
+        put_subscription_filter(client, log_group_name, name, pattern, destination_arn, replacing=current is not None)
+    return created(desired) if current is None else converged(desired, ["filter"])
+
+
+def ensure_subscription_filter_absent(client, current, log_group_name, name, check_mode):
+    if current is None:
+        return deleted(False)
+    if not check_mode:
+        delete_subscription_filter(client, log_group_name, name)
+    return deleted()

@@ -16,7 +16,6 @@ The CloudWatch wrappers are ``_cloudwatch``'s.
 
 from typing import Any
 from typing import Dict
-from typing import List
 from typing import Optional
 from typing import Tuple
 
@@ -27,7 +26,9 @@ from ._cloudwatch import get_tags
 from ._cloudwatch import put_metric_alarm
 from ._cloudwatch import tag_alarm
 from ._cloudwatch import untag_alarm
+from ._common import Ensured
 from ._common import converge_tags
+from ._common import converged
 
 PERIOD_SECONDS = 300
 
@@ -128,9 +129,9 @@ def ensure_alarms_present(
     tags: Dict[str, Any],
     purge_tags: bool,
     check_mode: bool,
-) -> Tuple[List[str], Dict[str, Dict[str, Any]]]:
+) -> Ensured:
     """Puts each alarm that is missing or differs (PutMetricAlarm replaces an alarm whole) and converges tags.
-    ``arns``: {kind: predicted ARN}. Returns (changed kinds, state afterwards)."""
+    ``arns``: {kind: predicted ARN}. Returns an Ensured whose parts are the changed alarm kinds."""
     changed = []
     after = {}
     for kind, spec in desired.items():
@@ -151,19 +152,19 @@ def ensure_alarms_present(
             have["tags"],
             tags,
             purge_tags,
-            lambda t, arn=have["arn"]: tag_alarm(client, arn, t),
-            lambda k, arn=have["arn"]: untag_alarm(client, arn, k),
+            lambda t, arn=entry["arn"]: tag_alarm(client, arn, t),
+            lambda k, arn=entry["arn"]: untag_alarm(client, arn, k),
             check_mode,
         )
         if tags_changed and kind not in changed:
             changed.append(kind)
         after[kind] = entry
-    return changed, after
+    return converged(after, changed)
 
 
-def ensure_alarms_absent(client, current: Dict[str, Optional[Dict[str, Any]]], check_mode: bool) -> List[str]:
-    """Deletes the alarms that exist; returns their kinds."""
+def ensure_alarms_absent(client, current: Dict[str, Optional[Dict[str, Any]]], check_mode: bool) -> Ensured:
+    """Deletes the alarms that exist; the Ensured's parts are their kinds."""
     existing = {kind: state for kind, state in current.items() if state is not None}
     if existing and not check_mode:
         delete_alarms(client, [state["spec"]["AlarmName"] for state in existing.values()])
-    return sorted(existing)
+    return Ensured(bool(existing), None, sorted(existing))

@@ -7,33 +7,37 @@ Every statement carries a Sid ``TrailWatch<Role>`` so that TrailWatch's statemen
 else's in a shared policy. The statements merged into a bring-your-own bucket, key or topic also name the install
 they belong to, ``TrailWatch<Role>For<Install>`` (:func:`sid`), so that several TrailWatch installs can share one
 resource without taking each other's statements away (docs/aws-policies.md, "Shared resources").
+
+The notifier's documents (pure functions, no AWS call) are here too: the execution roles of the notifier and lock
+functions (trust and least-privilege permissions, as roles/notifier/README-lambda.md lists them) and the
+failed-events queue's policy. The roles themselves are managed by ``_iam``, the queue by ``_sqs``.
 """
 
-import hashlib
-import re
-from typing import Optional
+from typing import Any
+from typing import Dict
+from typing import List
+from typing import Union
 
-SID_PREFIX = "TrailWatch"
-INSTALL_SEPARATOR = "For"
+from ._common import INSTALL_SEPARATOR
+from ._common import ROLES
+from ._common import SID_PREFIX
+from ._common import install_token
+from ._common import is_install_sid
+from ._common import log_group_arn
+from ._common import log_prefix
+from ._common import sid
 
-# Every role a TrailWatch statement has had, in any version: a Sid is TrailWatch + role (+ For + install).
-# Never remove a role from this list (older stacks still carry it); no role may end with another role or contain
-# INSTALL_SEPARATOR, so that a Sid names exactly one (role, install) pair (tests/unit/.../test_policies.py).
-ROLES = (
-    "AccountRoot",
-    "CloudTrailEncrypt",
-    "CloudTrailDescribe",
-    "AccountReadersDecrypt",
-    "CloudWatchLogs",
-    "CloudWatchAlarms",
-    "CloudTrailAclCheck",
-    "CloudTrailWrite",
-    "DenyInsecureTransport",
-    "CloudTrailAssume",
-    "WriteTrailLogStreams",
-    "OwnerManage",
-    "CloudWatchAlarmsPublish",
-)
+# Re-exported: the policy builders' callers name them from here.
+__all__ = [
+    "INSTALL_SEPARATOR",
+    "ROLES",
+    "SID_PREFIX",
+    "install_token",
+    "is_install_sid",
+    "log_group_arn",
+    "log_prefix",
+    "sid",
+]
 
 # What each kind of bring-your-own statement set holds (the roles an install owns there) and, for the migration
 # from versions before per-install Sids, the roles whose unsuffixed statements (``TrailWatchCloudTrailWrite``) it
@@ -43,31 +47,6 @@ BYO_KEY_ROLES = ("CloudTrailEncrypt", "CloudTrailDescribe", "AccountReadersDecry
 BYO_KEY_LEGACY_ROLES = BYO_KEY_ROLES + ("CloudWatchAlarms",)
 TOPIC_ROLES = ("CloudWatchAlarmsPublish",)
 TOPIC_KEY_ROLES = ("CloudWatchAlarms",)
-
-_CANONICAL_NAME = re.compile(r"[a-z][a-z0-9]*(-[a-z][a-z0-9]*)*")
-
-
-def install_token(name: str) -> str:
-    """The install's name as Sid characters (ASCII letters and digits only, valid in IAM, S3, KMS and SNS).
-
-    ``trailwatch`` -> ``Trailwatch``, ``audit-logs`` -> ``AuditLogs``. Names that this CamelCase cannot spell back
-    (upper case, ``_`` or ``.``, a part starting with a digit: ``team-1`` and ``team1`` would meet) get ``X`` and
-    8 hex digits of their SHA-256 appended, so that two names never share a token.
-    """
-    token = "".join(part[:1].upper() + part[1:] for part in re.findall(r"[A-Za-z0-9]+", name))
-    if not _CANONICAL_NAME.fullmatch(name):
-        token += "X" + hashlib.sha256(name.encode("utf-8")).hexdigest()[:8]
-    return token
-
-
-def sid(role: str, install: Optional[str] = None) -> str:
-    """``TrailWatch<Role>``, or ``TrailWatch<Role>For<Install>`` for the statements one install owns."""
-    return f"{SID_PREFIX}{role}" + (f"{INSTALL_SEPARATOR}{install_token(install)}" if install else "")
-
-
-def is_install_sid(value) -> bool:
-    """Whether a Sid names an install (``TrailWatch<Role>For<Install>``): a statement one install may take away."""
-    return isinstance(value, str) and any(value.startswith(f"{SID_PREFIX}{role}{INSTALL_SEPARATOR}") for role in ROLES)
 
 
 def _for_install(statements: list, install: str) -> list:
@@ -80,18 +59,8 @@ def trail_arn(partition, region, account, trail_name):
     return f"arn:{partition}:cloudtrail:{region}:{account}:trail/{trail_name}"
 
 
-def log_group_arn(partition, region, account, log_group_name):
-    return f"arn:{partition}:logs:{region}:{account}:log-group:{log_group_name}"
-
-
 def topic_arn(partition, region, account, topic_name):
     return f"arn:{partition}:sns:{region}:{account}:{topic_name}"
-
-
-def log_prefix(key_prefix):
-    """The S3 key prefix as CloudTrail uses it: no leading or trailing slash; None when there is none."""
-    prefix = (key_prefix or "").strip("/")
-    return prefix or None
 
 
 def _document(statements):
@@ -246,10 +215,9 @@ def cloudtrail_role_trust_policy():
 def cloudtrail_role_permissions_policy(partition, region, account, log_group_name, org_id=None):
     """CloudTrail may only create and write its own log streams in the one log group."""
     group = log_group_arn(partition, region, account, log_group_name)
-    streams = f"{group}:log-stream:{account}_CloudTrail_{region}*"
-    if org_id:
-        # An organization trail names the streams of member accounts o-ORGID_<account>_CloudTrail_<region>.
-        streams = [streams, f"{group}:log-stream:{org_id}_*"]
+    own = f"{group}:log-stream:{account}_CloudTrail_{region}*"
+    # An organization trail names the streams of member accounts o-ORGID_<account>_CloudTrail_<region>.
+    streams: Union[str, List[str]] = [own, f"{group}:log-stream:{org_id}_*"] if org_id else own
     return _document(
         [
             {
@@ -262,6 +230,25 @@ def cloudtrail_role_permissions_policy(partition, region, account, log_group_nam
     )
 
 
+# What a topic's owner may do: the actions of SNS's own default topic policy.
+SNS_OWNER_ACTIONS = (
+    "GetTopicAttributes",
+    "SetTopicAttributes",
+    "AddPermission",
+    "RemovePermission",
+    "DeleteTopic",
+    "Subscribe",
+    "ListSubscriptionsByTopic",
+    "Publish",
+)
+
+
+def sns_owner_actions(prefix: str = "sns") -> List[str]:
+    """SNS_OWNER_ACTIONS as policy actions. SNS writes its default policy with ``SNS:``, TrailWatch its own with
+    ``sns:``; IAM reads both alike, but each policy keeps its spelling so that a re-run compares equal."""
+    return [f"{prefix}:{action}" for action in SNS_OWNER_ACTIONS]
+
+
 def topic_policy(partition, region, account, topic):
     """The owner keeps managing the topic; CloudWatch alarms of this account may publish."""
     arn = topic_arn(partition, region, account, topic)
@@ -271,16 +258,7 @@ def topic_policy(partition, region, account, topic):
                 "Sid": "TrailWatchOwnerManage",
                 "Effect": "Allow",
                 "Principal": {"AWS": f"arn:{partition}:iam::{account}:root"},
-                "Action": [
-                    "sns:GetTopicAttributes",
-                    "sns:SetTopicAttributes",
-                    "sns:AddPermission",
-                    "sns:RemovePermission",
-                    "sns:DeleteTopic",
-                    "sns:Subscribe",
-                    "sns:ListSubscriptionsByTopic",
-                    "sns:Publish",
-                ],
+                "Action": sns_owner_actions(),
                 "Resource": arn,
             },
             _alarms_publish_statement(partition, region, account, arn),
@@ -328,3 +306,183 @@ def byo_topic_statements(partition, region, account, existing_topic_arn, install
 def topic_key_statements(partition, region, account, install):
     """What the customer managed key of an encrypted topic needs so that the alarms can publish to the topic."""
     return _for_install([_alarms_key_statement(partition, region, account)], install)
+
+
+# --- the notifier ------------------------------------------------------------------------------------------------
+
+NOTIFIER_POLICY_NAME = "trailwatch-notifier"
+LOCK_POLICY_NAME = "trailwatch-lock"
+
+# Buckets are not known in advance: the functions act on whichever bucket was just created. The statements are
+# scoped to the buckets of this account with aws:ResourceAccount, and every S3 call of theirs passes
+# ExpectedBucketOwner too, so a bucket of the same name in another account is never touched.
+ANY_BUCKET = "arn:{partition}:s3:::*"
+
+# The state table's partition keys: each function reaches only its own items (dynamodb:LeadingKeys).
+ANNOUNCED_KEYS = "event#*"
+TOKEN_KEYS = "token#*"
+
+
+def lambda_trust_policy(account):
+    """Lambda may assume the role, on behalf of this account's functions only (confused deputy)."""
+    return _document(
+        [
+            {
+                "Sid": "TrailWatchLambdaAssume",
+                "Effect": "Allow",
+                "Principal": {"Service": "lambda.amazonaws.com"},
+                "Action": "sts:AssumeRole",
+                "Condition": {"StringEquals": {"aws:SourceAccount": account}},
+            }
+        ]
+    )
+
+
+def function_log_group_name(function_name):
+    return f"/aws/lambda/{function_name}"
+
+
+def _own_logs_statement(partition, region, account, function_name):
+    group = f"arn:{partition}:logs:{region}:{account}:log-group:{function_log_group_name(function_name)}"
+    return {
+        "Sid": "TrailWatchOwnLogs",
+        "Effect": "Allow",
+        "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+        "Resource": f"{group}:*",
+    }
+
+
+def parameter_arn(partition, region, account, parameter_name):
+    return f"arn:{partition}:ssm:{region}:{account}:parameter/{parameter_name.lstrip('/')}"
+
+
+def _own_buckets(partition: str, account: str, sid: str, actions: List[str]) -> Dict[str, Any]:
+    """S3 bucket actions on any bucket of this account only (aws:ResourceAccount: the bucket owner's account)."""
+    return {
+        "Sid": sid,
+        "Effect": "Allow",
+        "Action": actions,
+        "Resource": ANY_BUCKET.format(partition=partition),
+        "Condition": {"StringEquals": {"aws:ResourceAccount": account}},
+    }
+
+
+def _state_statement(table_arn: str, sid: str, actions: List[str], keys: str) -> Dict[str, Any]:
+    """Item actions on the state table, limited to the items whose partition key matches ``keys``."""
+    return {
+        "Sid": sid,
+        "Effect": "Allow",
+        "Action": actions,
+        "Resource": table_arn,
+        "Condition": {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": [keys]}},
+    }
+
+
+def _secret_statements(partition, region, account, parameter_name, parameter_key_arn):
+    statements = [
+        {
+            "Sid": "TrailWatchReadLockSecret",
+            "Effect": "Allow",
+            "Action": "ssm:GetParameter",
+            "Resource": parameter_arn(partition, region, account, parameter_name),
+        }
+    ]
+    if parameter_key_arn:
+        statements.append(
+            {
+                "Sid": "TrailWatchDecryptLockSecret",
+                "Effect": "Allow",
+                "Action": "kms:Decrypt",
+                "Resource": parameter_key_arn,
+            }
+        )
+    return statements
+
+
+def notifier_permissions_policy(
+    partition,
+    region,
+    account,
+    function_name,
+    topic_arn,
+    table_arn,
+    queue_arn,
+    topic_key_arn=None,
+    tag_new_buckets=False,
+    secret_parameter=None,
+    secret_key_arn=None,
+):
+    """Logs to its own group, publishes to the topic, remembers announced events in the state table, sends failed
+    events to the failed-events queue (Lambda does that with this role); tags buckets and reads the lock secret only
+    when enabled."""
+    statements = [
+        _own_logs_statement(partition, region, account, function_name),
+        {"Sid": "TrailWatchPublish", "Effect": "Allow", "Action": "sns:Publish", "Resource": topic_arn},
+        _state_statement(
+            table_arn, "TrailWatchAnnouncedEvents", ["dynamodb:GetItem", "dynamodb:PutItem"], ANNOUNCED_KEYS
+        ),
+        {"Sid": "TrailWatchFailedEvents", "Effect": "Allow", "Action": "sqs:SendMessage", "Resource": queue_arn},
+    ]
+    if topic_key_arn:
+        statements.append(
+            {
+                "Sid": "TrailWatchEncryptedTopic",
+                "Effect": "Allow",
+                "Action": ["kms:GenerateDataKey*", "kms:Decrypt"],
+                "Resource": topic_key_arn,
+            }
+        )
+    if tag_new_buckets:
+        statements.append(
+            _own_buckets(partition, account, "TrailWatchTagNewBuckets", ["s3:GetBucketTagging", "s3:PutBucketTagging"])
+        )
+    if secret_parameter:
+        statements.extend(_secret_statements(partition, region, account, secret_parameter, secret_key_arn))
+    return _document(statements)
+
+
+def lock_permissions_policy(
+    partition, region, account, function_name, secret_parameter, table_arn, secret_key_arn=None
+):
+    """Logs to its own group, reads the secret, consumes tokens in the state table (claim, read, release after a
+    failed lock), turns on versioning and Object Lock on this account's buckets."""
+    return _document(
+        [
+            _own_logs_statement(partition, region, account, function_name),
+            *_secret_statements(partition, region, account, secret_parameter, secret_key_arn),
+            _state_statement(
+                table_arn,
+                "TrailWatchUsedLinks",
+                ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem"],
+                TOKEN_KEYS,
+            ),
+            _own_buckets(
+                partition,
+                account,
+                "TrailWatchLockBuckets",
+                [
+                    "s3:GetBucketVersioning",
+                    "s3:PutBucketVersioning",
+                    "s3:GetBucketObjectLockConfiguration",
+                    "s3:PutBucketObjectLockConfiguration",
+                ],
+            ),
+        ]
+    )
+
+
+def failed_events_queue_policy(queue_arn: str) -> Dict[str, Any]:
+    """The failed-events queue refuses every request not made over TLS; access itself comes from IAM (the
+    notifier's role sends, the account's principals read)."""
+    return _document(
+        [
+            {
+                "Sid": "TrailWatchDenyInsecureTransport",
+                "Effect": "Deny",
+                "Principal": "*",
+                "Action": "sqs:*",
+                "Resource": queue_arn,
+                "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+            }
+        ]
+    )

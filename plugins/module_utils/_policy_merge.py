@@ -26,9 +26,9 @@ from typing import Iterable
 
 from ansible_collections.amazon.aws.plugins.module_utils.policy import compare_policies
 
-from ._policies import SID_PREFIX
-from ._policies import is_install_sid
-from ._policies import sid as statement_sid
+from ._common import SID_PREFIX
+from ._common import is_install_sid
+from ._common import sid as statement_sid
 
 DEFAULT_VERSION = "2012-10-17"
 ROOT_SID_SUFFIX = "AccountRoot"
@@ -118,7 +118,7 @@ _IDENTIFYING_KEYS = ("aws:sourcearn", "kms:encryptioncontext:aws:logs:arn")
 
 def identifying_values(statement) -> set:
     """The trail and log group ARNs a statement is limited to (no wildcard values): {} for a generic statement."""
-    values = set()
+    values: set = set()
     condition = statement.get("Condition") if isinstance(statement, dict) else None
     for keys in (condition or {}).values():
         for key, value in (keys or {}).items() if isinstance(keys, dict) else []:
@@ -184,7 +184,7 @@ class InstallOwnership(PrefixOwnership):
             return True
         if sid is not None and sid == self.root_sid:
             return True
-        role = self.legacy.get(sid)
+        role = self.legacy.get(sid) if sid is not None else None
         if role is None:
             return False
         if identifying_values(statement):

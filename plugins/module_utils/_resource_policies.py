@@ -16,6 +16,7 @@ from . import _kms
 from . import _s3
 from . import _sns
 from ._common import TrailWatchError
+from ._policies import sns_owner_actions
 from ._policy_merge import account_root_arn
 from ._policy_merge import granted_elsewhere
 from ._policy_merge import merge_kms_statements
@@ -24,19 +25,6 @@ from ._policy_merge import policy_grants_account_root
 from ._policy_merge import statements_of
 
 RESOURCE_TYPES = ("s3_bucket", "kms_key", "sns_topic")
-
-# What a new topic is allowed by default, granted to the account root instead of SNS's Principal "*" with an
-# AWS:SourceOwner condition: the same account keeps managing, subscribing and publishing, with no wildcard.
-SNS_DEFAULT_ACTIONS = [
-    "SNS:GetTopicAttributes",
-    "SNS:SetTopicAttributes",
-    "SNS:AddPermission",
-    "SNS:RemovePermission",
-    "SNS:DeleteTopic",
-    "SNS:Subscribe",
-    "SNS:ListSubscriptionsByTopic",
-    "SNS:Publish",
-]
 
 
 class ResourcePolicyError(TrailWatchError):
@@ -67,6 +55,9 @@ def key_region(resource):
 
 
 def default_topic_policy(topic_arn):
+    """What a new topic is allowed by default (SNS spells its actions SNS:...), granted to the account root instead of
+    SNS's Principal "*" with an AWS:SourceOwner condition: the same account keeps managing, subscribing and
+    publishing, with no wildcard."""
     partition, _region, account = parse_topic_arn(topic_arn)
     return {
         "Version": "2012-10-17",
@@ -76,7 +67,7 @@ def default_topic_policy(topic_arn):
                 "Sid": "__default_statement_ID",
                 "Effect": "Allow",
                 "Principal": {"AWS": account_root_arn(account, partition)},
-                "Action": list(SNS_DEFAULT_ACTIONS),
+                "Action": sns_owner_actions("SNS"),
                 "Resource": topic_arn,
             }
         ],
@@ -92,28 +83,6 @@ def read_bucket(client, bucket):
     if found is None:
         return None
     return {"resource_id": bucket, "policy": found[1]}
-
-
-def read_key(client, key):
-    """The key behind a key id, key ARN or alias (GetKeyPolicy takes no alias), or None when none answers."""
-    meta = _kms.describe_key(client, key)
-    return None if meta is None else key_view(client, meta)
-
-
-def key_view(client, meta):
-    """read_key's answer for a key already described (its DescribeKey metadata): the policy is read here."""
-    current = {
-        "resource_id": meta["Arn"],
-        "key_id": meta["KeyId"],
-        "account": meta["AWSAccountId"],
-        "partition": meta["Arn"].split(":")[1],
-        "key_manager": meta.get("KeyManager"),
-        "key_state": meta.get("KeyState"),
-        "policy": None,
-    }
-    if current["key_state"] != "PendingDeletion":
-        current["policy"] = _kms.get_key_policy(client, meta["KeyId"])
-    return current
 
 
 def read_topic(client, topic_arn):
@@ -133,7 +102,8 @@ def read_resource(client, resource_type, resource):
     if resource_type == "s3_bucket":
         return read_bucket(client, bucket_name(resource))
     if resource_type == "kms_key":
-        return read_key(client, resource)
+        key = _kms.read_key(client, resource)
+        return None if key is None else dict(key, resource_id=key["key_arn"])
     return read_topic(client, resource)
 
 
@@ -225,7 +195,8 @@ def ensure_topic_key(client, key_id, statements, owner, check_mode):
             return None
         unchanged = {"key_arn": meta["Arn"], "key_manager": meta.get("KeyManager"), "changed": False, "policy": None}
         unchanged.update(statements_added=[], statements_updated=[], statements_removed=[])
-        if meta.get("KeyManager") == "AWS":
+        reason = _kms.unusable({"key_manager": meta.get("KeyManager"), "key_state": meta.get("KeyState")})
+        if reason == "aws_managed":
             if statements:
                 raise ResourcePolicyError(
                     message=f"the topic is encrypted with {key_id} ({meta['Arn']}), an AWS managed key (such as"
@@ -233,14 +204,14 @@ def ensure_topic_key(client, key_id, statements, owner, check_mode):
                     " to the topic; encrypt the topic with a customer managed key instead"
                 )
             return unchanged
-        if meta.get("KeyState") == "PendingDeletion":
+        if reason == "pending_deletion":
             if statements:
                 raise ResourcePolicyError(
                     message=f"the topic's KMS key {meta['Arn']} is pending deletion: nothing can publish to the topic;"
                     " cancel the key deletion or encrypt the topic with another key"
                 )
             return unchanged
-        current = key_view(client, meta)
+        current = dict(_kms.key_view(client, meta), resource_id=meta["Arn"])
         if statements and all(granted_elsewhere(current["policy"], wanted) for wanted in statements):
             statements = []
         result = ensure_statements(client, "kms_key", current, statements, owner, check_mode)

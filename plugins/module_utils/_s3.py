@@ -12,6 +12,9 @@ from ansible_collections.amazon.aws.plugins.module_utils.policy import compare_p
 from ansible_collections.amazon.aws.plugins.module_utils.tagging import compare_aws_tags
 
 from ._common import TrailWatchError
+from ._common import deleted
+from ._common import created
+from ._common import converged
 from ._common import retry
 from ._common import retry_while
 from ._common import text_tags
@@ -109,7 +112,7 @@ def create_bucket(client, bucket, region):
         params["CreateBucketConfiguration"] = {"LocationConstraint": region}
     client.create_bucket(**params)
     # The new bucket may take a moment to answer everywhere; wait for it (throttled answers are retried too).
-    retry_while(lambda: retry()(client.head_bucket)(Bucket=bucket), ["404", "NoSuchBucket", "NotFound"], 60)
+    retry_while(lambda: client.head_bucket(Bucket=bucket), ["404", "NoSuchBucket", "NotFound"], 60)
 
 
 @S3ErrorHandler.common_error_handler("block public access to the bucket")
@@ -215,7 +218,7 @@ def read_bucket(client, bucket):
 
 
 def ensure_bucket_present(client, current, bucket, region, key_arn, policy, tags, purge_tags, check_mode):
-    """Creates or hardens the log bucket; returns (changed, predicted state)."""
+    """Creates or hardens the log bucket: Ensured (parts: created, or the settings put)."""
     tags = text_tags(tags)
     encryption = {"sse_algorithm": "aws:kms", "kms_key_id": key_arn, "bucket_key_enabled": True}
     desired = {
@@ -241,37 +244,40 @@ def ensure_bucket_present(client, current, bucket, region, key_arn, policy, tags
 
     steps = []
     if before["public_access_block"] != PUBLIC_ACCESS_BLOCK:
-        steps.append(lambda: put_public_access_block(client, bucket))
+        steps.append(("public_access_block", lambda: put_public_access_block(client, bucket)))
     if before["object_ownership"] != "BucketOwnerEnforced" and current is not None:
-        steps.append(lambda: put_ownership(client, bucket))
+        steps.append(("object_ownership", lambda: put_ownership(client, bucket)))
     if before["versioning"] != "Enabled":
-        steps.append(lambda: enable_versioning(client, bucket))
+        steps.append(("versioning", lambda: enable_versioning(client, bucket)))
     if before["encryption"] != encryption:
-        steps.append(lambda: put_kms_encryption(client, bucket, key_arn))
+        steps.append(("encryption", lambda: put_kms_encryption(client, bucket, key_arn)))
     if before["policy"] is None or compare_policies(before["policy"], policy, default_version=None):
-        steps.append(lambda: put_bucket_policy(client, bucket, policy))
+        steps.append(("policy", lambda: put_bucket_policy(client, bucket, policy)))
     to_set, to_unset = compare_aws_tags(before["tags"], tags, purge_tags)
     after_tags = {k: v for k, v in {**before["tags"], **to_set}.items() if k not in to_unset}
     if to_set or to_unset:
-        steps.append(lambda: put_tags(client, bucket, after_tags))
+        steps.append(("tags", lambda: put_tags(client, bucket, after_tags)))
     desired["tags"] = after_tags
 
     if not check_mode:
-        for step in steps:
+        for _part, step in steps:
             step()
-    return current is None or bool(steps), desired
+    if current is None:
+        return created(desired)
+    return converged(desired, [part for part, _step in steps])
 
 
 def ensure_bucket_absent(client, current, bucket, check_mode):
     """Only called when the user asked to purge log data: empties the versioned bucket and deletes it.
 
     The TLS-only statement is removed first, so emptying works whatever the transport of the endpoint.
+    Returns the Ensured and how many object versions and delete markers were deleted (None in check mode).
     """
     if current is None:
-        return False, 0
+        return deleted(False), 0
     if check_mode:
-        return True, None
+        return deleted(), None
     delete_bucket_policy(client, bucket)
-    deleted = empty_bucket(client, bucket) or 0
+    count = empty_bucket(client, bucket) or 0
     delete_bucket(client, bucket)
-    return True, deleted
+    return deleted(), count

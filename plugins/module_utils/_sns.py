@@ -11,6 +11,10 @@ from ansible_collections.amazon.aws.plugins.module_utils.tagging import ansible_
 from ansible_collections.amazon.aws.plugins.module_utils.policy import compare_policies
 
 from ._common import TrailWatchError
+from ._common import deleted
+from ._common import Ensured
+from ._common import converged
+from ._common import created
 from ._common import converge_tags
 from ._common import retry
 
@@ -127,7 +131,7 @@ def _key(protocol, endpoint):
 
 
 def ensure_subscriptions(client, arn, current, wanted, purge, check_mode):
-    """Subscribes what is missing, never re-subscribing a pending one; returns (changed, subscriptions)."""
+    """Subscribes what is missing, never re-subscribing a pending one; an Ensured whose after is the subscriptions."""
     have = {_key(s["protocol"], s["endpoint"]): s for s in current}
     want = {_key(w["protocol"], w["endpoint"]): w for w in wanted}
     result = []
@@ -156,13 +160,13 @@ def ensure_subscriptions(client, arn, current, wanted, purge, check_mode):
                 "pending_confirmation": w["protocol"] in ("email", "email-json", "http", "https"),
             }
         )
-    return changed, result
+    return Ensured(changed, result, ["subscriptions"] if changed else [])
 
 
 def ensure_topic_present(
     client, current, arn, name, attributes, tags, purge_tags, subscriptions, purge_subscriptions, check_mode
 ):
-    """Creates or converges the topic; returns (changed, predicted state)."""
+    """Creates or converges the topic; an Ensured (parts: created, attributes)."""
     after = {
         "arn": arn,
         "name": name,
@@ -173,8 +177,8 @@ def ensure_topic_present(
         "tags": dict(tags),
     }
     changed = False
+    missing = current is None
     if current is None:
-        changed = True
         if not check_mode:
             arn = after["arn"] = create_topic(client, name, attributes, tags)
         current = {
@@ -207,16 +211,17 @@ def ensure_topic_present(
             check_mode,
         )
         changed |= tags_changed
-    subs_changed, after["subscriptions"] = ensure_subscriptions(
-        client, arn, current["subscriptions"], subscriptions, purge_subscriptions, check_mode
-    )
-    return changed or subs_changed, after
+    subs = ensure_subscriptions(client, arn, current["subscriptions"], subscriptions, purge_subscriptions, check_mode)
+    after["subscriptions"] = subs.after
+    if missing:
+        return created(after)
+    return converged(after, (["attributes"] if changed else []) + list(subs.parts))
 
 
 def ensure_topic_absent(client, current, check_mode):
     """Deleting the topic also removes its subscriptions."""
     if current is None:
-        return False
+        return deleted(False)
     if not check_mode:
         delete_topic(client, current["arn"])
-    return True
+    return deleted()

@@ -15,13 +15,16 @@ from typing import Any
 from typing import Dict
 from typing import List
 from typing import Optional
-from typing import Tuple
 
 from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
 from ansible_collections.amazon.aws.plugins.module_utils.errors import AWSErrorHandler
 from ansible_collections.amazon.aws.plugins.module_utils.policy import compare_policies
 
+from ._common import Ensured
 from ._common import TrailWatchError
+from ._common import deleted
+from ._common import converged
+from ._common import created
 from ._common import converge_tags
 from ._common import retry
 from ._common import retry_while
@@ -75,9 +78,7 @@ def create_queue(client, name: str, attributes: Dict[str, str], tags: Dict[str, 
     params: Dict[str, Any] = {"QueueName": name, "Attributes": attributes}
     if tags:
         params["tags"] = text_tags(tags)
-    return retry_while(lambda: retry()(client.create_queue)(**params), DELETED_RECENTLY, DELETED_RECENTLY_TIMEOUT)[
-        "QueueUrl"
-    ]
+    return retry_while(lambda: client.create_queue(**params), DELETED_RECENTLY, DELETED_RECENTLY_TIMEOUT)["QueueUrl"]
 
 
 @SqsErrorHandler.common_error_handler("set the SQS queue's attributes")
@@ -135,8 +136,9 @@ def ensure_queue_present(
     tags: Dict[str, Any],
     purge_tags: bool,
     check_mode: bool,
-) -> Tuple[List[str], Dict[str, Any]]:
-    """Creates or converges the queue. Returns (changed parts, predicted state): ``[""]`` for a creation, else some
+) -> Ensured:
+    """Creates or converges the queue. Returns an Ensured (parts:
+    ``["created"]`` for a creation, else some
     of ``attributes``, ``policy``, ``tags``."""
     if current is None:
         after = {
@@ -150,7 +152,7 @@ def ensure_queue_present(
         }
         if not check_mode:
             after["url"] = create_queue(client, name, dict(QUEUE_ATTRIBUTES, Policy=json.dumps(policy)), tags)
-        return [""], after
+        return created(after)
 
     parts = []
     after = dict(current)
@@ -174,12 +176,12 @@ def ensure_queue_present(
     )
     if tags_changed:
         parts.append("tags")
-    return parts, after
+    return converged(after, parts)
 
 
-def ensure_queue_absent(client, current: Optional[Dict[str, Any]], check_mode: bool) -> bool:
+def ensure_queue_absent(client, current: Optional[Dict[str, Any]], check_mode: bool) -> Ensured:
     if current is None:
-        return False
+        return deleted(False)
     if not check_mode:
         delete_queue(client, current["url"])
-    return True
+    return deleted()

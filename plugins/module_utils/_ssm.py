@@ -15,6 +15,9 @@ from ansible_collections.amazon.aws.plugins.module_utils.errors import AWSErrorH
 from ansible_collections.amazon.aws.plugins.module_utils.tagging import ansible_dict_to_boto3_tag_list
 
 from ._common import TrailWatchError
+from ._common import deleted
+from ._common import Ensured
+from ._common import created
 from ._common import converge_tags
 from ._common import retry
 
@@ -113,7 +116,7 @@ def ensure_secret_present(client, current, name, description, tags, purge_tags, 
     if current is None:
         if not check_mode:
             create_secure_parameter(client, name, new_secret(), description, tags, key_id)
-        return True, {"name": name, "type": SECURE_STRING, "key_id": key_id, "version": 1, "tags": dict(tags)}
+        return created({"name": name, "type": SECURE_STRING, "key_id": key_id, "version": 1, "tags": dict(tags)})
     if current["type"] != SECURE_STRING:
         raise SsmError(
             message=f"SSM parameter {name} exists as a {current['type']}, not a SecureString: its value is not "
@@ -127,12 +130,12 @@ def ensure_secret_present(client, current, name, description, tags, purge_tags, 
         lambda k: untag_parameter(client, name, k),
         check_mode,
     )
-    return changed, dict(current, tags=after_tags)
+    return Ensured(changed, dict(current, tags=after_tags), ["tags"] if changed else [])
 
 
 def ensure_secret_absent(client, current, name, check_mode):
     if current is None:
-        return False
+        return deleted(False)
     if not check_mode:
         delete_parameter(client, name)
-    return True
+    return deleted()

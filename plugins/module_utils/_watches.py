@@ -139,7 +139,7 @@ def _log_group_quota_errors(watches: List[Dict[str, Any]]) -> List[str]:
             f"(CloudWatch Logs quota) and there are {len(watches)} watches; drop or disable "
             f"{len(watches) - MAX_METRIC_FILTERS}"
         )
-    with_regex = [(i, w.get("name") or "no name") for i, w in enumerate(watches) if regex_count(w.get("pattern"))]
+    with_regex = [(i, w.get("name") or "no name") for i, w in enumerate(watches) if regex_count(w.get("pattern") or "")]
     allowed = ", ".join(entry[1] for entry in with_regex[:MAX_REGEX_PATTERNS])
     for index, name in with_regex[MAX_REGEX_PATTERNS:]:
         errors.append(

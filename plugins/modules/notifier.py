@@ -358,8 +358,6 @@ changes:
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 
-from ansible_collections.trailwatch.aws.plugins.module_utils._common import TrailWatchError
-from ansible_collections.trailwatch.aws.plugins.module_utils._common import caller_identity
 from ansible_collections.trailwatch.aws.plugins.module_utils._dynamodb import ensure_state_table_absent
 from ansible_collections.trailwatch.aws.plugins.module_utils._dynamodb import ensure_state_table_present
 from ansible_collections.trailwatch.aws.plugins.module_utils._dynamodb import read_state_table
@@ -389,22 +387,26 @@ from ansible_collections.trailwatch.aws.plugins.module_utils._notifier_alarms im
 from ansible_collections.trailwatch.aws.plugins.module_utils._notifier_alarms import ensure_alarms_present
 from ansible_collections.trailwatch.aws.plugins.module_utils._notifier_alarms import notifier_alarms
 from ansible_collections.trailwatch.aws.plugins.module_utils._notifier_alarms import read_alarms
-from ansible_collections.trailwatch.aws.plugins.module_utils._notifier_iam import LOCK_POLICY_NAME
-from ansible_collections.trailwatch.aws.plugins.module_utils._notifier_iam import NOTIFIER_POLICY_NAME
-from ansible_collections.trailwatch.aws.plugins.module_utils._notifier_iam import failed_events_queue_policy
-from ansible_collections.trailwatch.aws.plugins.module_utils._notifier_iam import function_log_group_name
-from ansible_collections.trailwatch.aws.plugins.module_utils._notifier_iam import lambda_trust_policy
-from ansible_collections.trailwatch.aws.plugins.module_utils._notifier_iam import lock_permissions_policy
-from ansible_collections.trailwatch.aws.plugins.module_utils._notifier_iam import notifier_permissions_policy
-from ansible_collections.trailwatch.aws.plugins.module_utils._notifier_logs import delete_log_group
-from ansible_collections.trailwatch.aws.plugins.module_utils._notifier_logs import ensure_subscription_filter_absent
-from ansible_collections.trailwatch.aws.plugins.module_utils._notifier_logs import ensure_subscription_filter_present
-from ansible_collections.trailwatch.aws.plugins.module_utils._notifier_logs import read_log_groups
-from ansible_collections.trailwatch.aws.plugins.module_utils._notifier_logs import subscription_filter
-from ansible_collections.trailwatch.aws.plugins.module_utils._notifier_logs import subscription_filter_room
-from ansible_collections.trailwatch.aws.plugins.module_utils._notifier_logs import describe_subscription_filters
+from ansible_collections.trailwatch.aws.plugins.module_utils._policies import LOCK_POLICY_NAME
+from ansible_collections.trailwatch.aws.plugins.module_utils._policies import NOTIFIER_POLICY_NAME
+from ansible_collections.trailwatch.aws.plugins.module_utils._policies import failed_events_queue_policy
+from ansible_collections.trailwatch.aws.plugins.module_utils._policies import function_log_group_name
+from ansible_collections.trailwatch.aws.plugins.module_utils._policies import lambda_trust_policy
+from ansible_collections.trailwatch.aws.plugins.module_utils._policies import lock_permissions_policy
+from ansible_collections.trailwatch.aws.plugins.module_utils._policies import notifier_permissions_policy
+from ansible_collections.trailwatch.aws.plugins.module_utils._logs import delete_log_group
+from ansible_collections.trailwatch.aws.plugins.module_utils._logs import ensure_subscription_filter_absent
+from ansible_collections.trailwatch.aws.plugins.module_utils._logs import ensure_subscription_filter_present
+from ansible_collections.trailwatch.aws.plugins.module_utils._logs import read_log_groups
+from ansible_collections.trailwatch.aws.plugins.module_utils._logs import subscription_filter
+from ansible_collections.trailwatch.aws.plugins.module_utils._logs import subscription_filter_room
+from ansible_collections.trailwatch.aws.plugins.module_utils._logs import describe_subscription_filters
 from ansible_collections.trailwatch.aws.plugins.module_utils._policies import log_group_arn
 from ansible_collections.trailwatch.aws.plugins.module_utils._policies import topic_arn
+from ansible_collections.trailwatch.aws.plugins.module_utils._run import TAG_OPTIONS
+from ansible_collections.trailwatch.aws.plugins.module_utils._run import ModuleRun
+from ansible_collections.trailwatch.aws.plugins.module_utils._run import UsageError
+from ansible_collections.trailwatch.aws.plugins.module_utils._run import converge_module
 from ansible_collections.trailwatch.aws.plugins.module_utils._sns import get_topic_attributes
 from ansible_collections.trailwatch.aws.plugins.module_utils._sqs import ensure_queue_absent
 from ansible_collections.trailwatch.aws.plugins.module_utils._sqs import ensure_queue_present
@@ -442,31 +444,11 @@ FUNCTIONS = {
 }
 
 
-class _Clients(dict):
-    """Clients made on first use: each costs a fresh botocore session, and some runs never need kms or sns."""
+class _Run(ModuleRun):
+    """One invocation of the notifier module: ModuleRun with the names of what it manages."""
 
     def __init__(self, module):
-        super().__init__()
-        self.module = module
-
-    def __missing__(self, name):
-        self[name] = self.module.client(name)
-        return self[name]
-
-
-class _Run:
-    """One invocation: parameters, clients, identity, and the parts that changed."""
-
-    def __init__(self, module):
-        self.module = module
-        self.p = module.params
-        self.check = module.check_mode
-        self.region = module.region
-        self.clients = _Clients(module)
-        self.account, self.partition = caller_identity(module.client("sts"))
-        self.tags = self.p["tags"] or {}
-        self.purge_tags = self.p["purge_tags"] if self.p["tags"] is not None else False
-        self.changes = []
+        super().__init__(module)
         name = self.p["name"]
         self.names = {kind: f"{name}-{kind}" for kind in FUNCTIONS}
         self.filter_name = f"{name}-notifier"
@@ -474,14 +456,8 @@ class _Run:
         self.queue_name = f"{name}-notifier-failed"
         self.secret_name = self.p["lock_secret_parameter"] or f"/{name}/lock-link-secret"
         self.trail_group_arn = log_group_arn(self.partition, self.region, self.account, self.p["log_group_name"])
-
-    def changed(self, part, did_change):
-        if did_change:
-            self.changes.append(part)
-
-    def changed_parts(self, resource, parts):
-        """``parts`` of an ensure_* helper: ``""`` is the resource itself (created), anything else a part of it."""
-        self.changes.extend(f"{resource}:{part}" if part else resource for part in parts)
+        # The trail log group's subscription filters, as _read found them (None: no such log group).
+        self.filters = None
 
     def role_arn(self, kind):
         return f"arn:{self.partition}:iam::{self.account}:role/{self.names[kind]}"
@@ -529,7 +505,8 @@ def _read(run):
             else:
                 function["event_invoke_config"] = read_event_invoke_config(c["lambda"], run.names[kind])
         state[f"{kind}_function"] = function
-    return state, filters
+    run.filters = filters
+    return state
 
 
 def _topic_arn(run):
@@ -539,14 +516,14 @@ def _topic_arn(run):
         return topic_arn(run.partition, run.region, run.account, p["topic_name"])
     _arn, _partition, _service, region, account, _name = p["topic_arn"].split(":", 5)
     if account != run.account:
-        run.module.fail_json(
-            msg=f"topic_arn: topic {p['topic_arn']} is in account {account}, the notifier in account {run.account}; "
+        raise UsageError(
+            f"topic_arn: topic {p['topic_arn']} is in account {account}, the notifier in account {run.account}; "
             "its role may publish to, and its alarms notify, a topic of its own account only: use a topic of "
             f"account {run.account} (or run the notifier in account {account})"
         )
     if region != run.region:
-        run.module.fail_json(
-            msg=f"topic_arn: topic {p['topic_arn']} is in region {region}, the notifier and its alarms in "
+        raise UsageError(
+            f"topic_arn: topic {p['topic_arn']} is in region {region}, the notifier and its alarms in "
             f"{run.region}; use a topic in {run.region} (or deploy with region {region})"
         )
     return p["topic_arn"]
@@ -559,8 +536,8 @@ def _topic(run):
     if attributes is None:
         if not run.check:
             option, value = ("topic_arn", arn) if run.p["topic_arn"] else ("topic_name", run.p["topic_name"])
-            run.module.fail_json(
-                msg=f"{option}: SNS topic {value} does not exist in {run.region} or is not readable; deploy it first "
+            raise UsageError(
+                f"{option}: SNS topic {value} does not exist in {run.region} or is not readable; deploy it first "
                 "(role trailwatch.aws.alerts)"
             )
         return arn, None
@@ -578,11 +555,11 @@ def _code(run):
     try:
         return read_zip(p["code_zip"]) if p["code_zip"] else build_zip(p["code_dir"])
     except OSError as e:
-        run.module.fail_json(msg=f"cannot read the function code: {e}")
+        raise UsageError(f"cannot read the function code: {e}") from e
 
 
 def _role(run, before, kind, permissions):
-    changed, role, _created = ensure_role_present(
+    changed, role, _parts = ensure_role_present(
         run.clients["iam"],
         before["roles"][kind],
         run.names[kind],
@@ -600,7 +577,7 @@ def _role(run, before, kind, permissions):
 
 
 def _log_group(run, before, kind):
-    changed, group = ensure_log_group_present(
+    changed, group, _parts = ensure_log_group_present(
         run.clients["logs"],
         before["log_groups"][kind],
         function_log_group_name(run.names[kind]),
@@ -633,20 +610,20 @@ def _function(run, before, kind, role_arn, environment, code, permissions=None, 
     }
     current = before[f"{kind}_function"]
     try:
-        parts, function = ensure_function_present(
+        _changed, function, parts = ensure_function_present(
             client, current, spec, code, run.tags, run.purge_tags, run.check, reserved_concurrency
         )
     except ConcurrencyRefused as e:
-        run.module.fail_json(
-            msg=f"lock_reserved_concurrency: AWS refused to reserve {reserved_concurrency} concurrent executions for "
+        raise UsageError(
+            f"lock_reserved_concurrency: AWS refused to reserve {reserved_concurrency} concurrent executions for "
             f"{name} ({e.message}); request a higher Lambda 'Concurrent executions' quota, or set "
             "lock_reserved_concurrency (role variable trailwatch_lock_reserved_concurrency) to -1 to run the lock "
             "function without a reservation. Its URL was not created."
-        )
+        ) from e
     run.changed_parts(f"{kind}_function", parts)
     function["permissions"] = (current or {}).get("permissions", {})
     if permissions is not None:
-        changed, function["permissions"] = ensure_permissions(
+        changed, function["permissions"], _parts = ensure_permissions(
             client, name, function["permissions"], permissions, run.check
         )
         run.changed(f"{kind}_function:permissions", changed)
@@ -683,7 +660,7 @@ def _lock(run, before, code, secret_key_arn, table_arn):
         run, before, "lock", role["arn"], environment, code, reserved_concurrency=p["lock_reserved_concurrency"]
     )
     have_url = current is not None and current.get("url") is not None
-    changed, url = ensure_url_present(
+    changed, url, _parts = ensure_url_present(
         run.clients["lambda"],
         run.names["lock"],
         {"url": current["url"], "auth_type": current["auth_type"]} if have_url else None,
@@ -692,7 +669,7 @@ def _lock(run, before, code, secret_key_arn, table_arn):
     )
     run.changed("lock_function:url", changed)
     function.update(url)
-    changed, function["permissions"] = ensure_permissions(
+    changed, function["permissions"], _parts = ensure_permissions(
         run.clients["lambda"], run.names["lock"], function["permissions"], permissions, run.check
     )
     run.changed("lock_function:permissions", changed)
@@ -700,7 +677,7 @@ def _lock(run, before, code, secret_key_arn, table_arn):
 
 
 def _state_table(run, before):
-    parts, table = ensure_state_table_present(
+    _changed, table, parts = ensure_state_table_present(
         run.clients["dynamodb"],
         before["state_table"],
         run.table_name,
@@ -714,7 +691,7 @@ def _state_table(run, before):
 
 
 def _queue(run, before):
-    parts, queue = ensure_queue_present(
+    _changed, queue, parts = ensure_queue_present(
         run.clients["sqs"],
         before["failed_events_queue"],
         run.queue_name,
@@ -774,7 +751,7 @@ def _notifier(run, before, after, code, topic, topic_key, secret_key_arn):
         {"TrailWatchLogsInvoke": logs_invoke},
     )
     # Retries, then the failed-events queue: set before the subscription filter can invoke the function.
-    changed, notifier["event_invoke_config"] = ensure_event_invoke_config(
+    changed, notifier["event_invoke_config"], _parts = ensure_event_invoke_config(
         run.clients["lambda"],
         run.names["notifier"],
         (before["notifier_function"] or {}).get("event_invoke_config"),
@@ -785,14 +762,15 @@ def _notifier(run, before, after, code, topic, topic_key, secret_key_arn):
     return notifier
 
 
-def _present(run, before, filters):
+def _present(run, before):
+    filters = run.filters
     p = run.p
     room = subscription_filter_room(filters, run.filter_name)
     if room:
-        run.module.fail_json(msg=f"log_group_name: {p['log_group_name']}: {room}")
+        raise UsageError(f"log_group_name: {p['log_group_name']}: {room}")
     if filters is None and not run.check:
-        run.module.fail_json(
-            msg=f"log_group_name: log group {p['log_group_name']} does not exist in {run.region}; deploy the trail "
+        raise UsageError(
+            f"log_group_name: log group {p['log_group_name']} does not exist in {run.region}; deploy the trail "
             "first (role trailwatch.aws.trail)"
         )
     topic, topic_key = _topic(run)
@@ -808,7 +786,7 @@ def _present(run, before, filters):
 
     secret_key_arn = None
     if p["lock_link"]:
-        changed, after["secret_parameter"] = ensure_secret_present(
+        changed, after["secret_parameter"], _parts = ensure_secret_present(
             run.clients["ssm"],
             before["secret_parameter"],
             run.secret_name,
@@ -828,7 +806,7 @@ def _present(run, before, filters):
 
     after["notifier_function"] = _notifier(run, before, after, code, topic, topic_key, secret_key_arn)
 
-    changed, after["subscription_filter"] = ensure_subscription_filter_present(
+    changed, after["subscription_filter"], _parts = ensure_subscription_filter_present(
         run.clients["logs"],
         before["subscription_filter"],
         p["log_group_name"],
@@ -839,7 +817,7 @@ def _present(run, before, filters):
     )
     run.changed("subscription_filter", changed)
 
-    kinds, after["alarms"] = ensure_alarms_present(
+    _changed, after["alarms"], kinds = ensure_alarms_present(
         run.clients["cloudwatch"],
         before["alarms"],
         notifier_alarms(p["name"], run.names["notifier"], run.queue_name, topic),
@@ -893,7 +871,8 @@ def _absent(run, before):
         ),
     )
     after["subscription_filter"] = None
-    run.changes.extend(f"{kind}_alarm" for kind in ensure_alarms_absent(c["cloudwatch"], before["alarms"], run.check))
+    removed = ensure_alarms_absent(c["cloudwatch"], before["alarms"], run.check)
+    run.changes.extend(f"{kind}_alarm" for kind in removed.parts)
     after["alarms"] = {kind: None for kind in before["alarms"]}
     run.changed(
         "notifier_function",
@@ -980,8 +959,7 @@ def main():
         code_dir=dict(type="path"),
         code_zip=dict(type="path"),
         purge_data=dict(type="bool", default=False),
-        tags=dict(type="dict", aliases=["resource_tags"]),
-        purge_tags=dict(type="bool", default=True),
+        **TAG_OPTIONS,
     )
     module = AnsibleAWSModule(
         argument_spec=argument_spec,
@@ -990,16 +968,7 @@ def main():
         required_if=[["state", "present", ["topic_name", "topic_arn"], True]],
     )
     _validate(module)
-    try:
-        run = _Run(module)
-        before, filters = _read(run)
-        after = _present(run, before, filters) if module.params["state"] == "present" else _absent(run, before)
-    except TrailWatchError as e:
-        module.fail_json_aws_error(e)
-
-    module.exit_json(
-        changed=bool(run.changes), changes=run.changes, diff={"before": before, "after": after}, **_result(after)
-    )
+    converge_module(module, _Run, _read, _present, _absent, result=_result)
 
 
 if __name__ == "__main__":

@@ -149,8 +149,6 @@ import json
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 
-from ansible_collections.trailwatch.aws.plugins.module_utils._common import TrailWatchError
-from ansible_collections.trailwatch.aws.plugins.module_utils._common import caller_identity
 from ansible_collections.trailwatch.aws.plugins.module_utils._kms import resolve_key_arn
 from ansible_collections.trailwatch.aws.plugins.module_utils._policies import TOPIC_KEY_ROLES
 from ansible_collections.trailwatch.aws.plugins.module_utils._policies import TOPIC_ROLES
@@ -159,10 +157,13 @@ from ansible_collections.trailwatch.aws.plugins.module_utils._policies import to
 from ansible_collections.trailwatch.aws.plugins.module_utils._policies import topic_key_statements
 from ansible_collections.trailwatch.aws.plugins.module_utils._policies import topic_policy
 from ansible_collections.trailwatch.aws.plugins.module_utils._policy_merge import InstallOwnership
-from ansible_collections.trailwatch.aws.plugins.module_utils._policy_merge import PolicyMergeError
 from ansible_collections.trailwatch.aws.plugins.module_utils._resource_policies import ensure_statements
 from ansible_collections.trailwatch.aws.plugins.module_utils._resource_policies import ensure_topic_key
 from ansible_collections.trailwatch.aws.plugins.module_utils._resource_policies import read_resource
+from ansible_collections.trailwatch.aws.plugins.module_utils._run import TAG_OPTIONS
+from ansible_collections.trailwatch.aws.plugins.module_utils._run import ModuleRun
+from ansible_collections.trailwatch.aws.plugins.module_utils._run import UsageError
+from ansible_collections.trailwatch.aws.plugins.module_utils._run import run_module
 from ansible_collections.trailwatch.aws.plugins.module_utils._sns import ensure_subscriptions
 from ansible_collections.trailwatch.aws.plugins.module_utils._sns import ensure_topic_absent
 from ansible_collections.trailwatch.aws.plugins.module_utils._sns import ensure_topic_present
@@ -181,22 +182,16 @@ def _with_pending(topic, wanted=None):
     return topic
 
 
-class _Run:
-    """One invocation: parameters, clients (KMS only when a key is involved), identity."""
+class _Run(ModuleRun):
+    """One invocation of the sns_topic module (the KMS client is made only when a key is involved)."""
 
-    def __init__(self, module):
-        self.module = module
-        self.p = module.params
-        self.check = module.check_mode
-        self.sns = module.client("sns")
-        self.account, self.partition = caller_identity(module.client("sts"))
-        self._kms = None
+    @property
+    def sns(self):
+        return self.clients["sns"]
 
     @property
     def kms(self):
-        if self._kms is None:
-            self._kms = self.module.client("kms")
-        return self._kms
+        return self.clients["kms"]
 
     def topic_key(self, key_id, present):
         """The topic's key lets the alarms use it (present) or no longer holds this install's statement.
@@ -204,7 +199,7 @@ class _Run:
         Returns ensure_topic_key's result, or None when no key answers to key_id.
         """
         install = self.p["install_name"]
-        statements = topic_key_statements(self.partition, self.module.region, self.account, install) if present else []
+        statements = topic_key_statements(self.partition, self.region, self.account, install) if present else []
         owner = InstallOwnership(install, TOPIC_KEY_ROLES)
         return ensure_topic_key(self.kms, key_id, statements, owner, self.check)
 
@@ -215,8 +210,8 @@ def _existing_topic(run):
     arn = p["arn"]
     before = _with_pending(read_topic(sns, arn), p["subscriptions"])
     if before is None:
-        module.fail_json(
-            msg=f"arn: topic {arn} does not exist or is not readable; create it first or let "
+        raise UsageError(
+            f"arn: topic {arn} does not exist or is not readable; create it first or let "
             "TrailWatch create one (give name instead of arn)"
         )
     present = p["state"] == "present"
@@ -224,8 +219,8 @@ def _existing_topic(run):
     if before["kms_master_key_id"]:
         key = run.topic_key(before["kms_master_key_id"], present)
         if key is None and present:
-            module.fail_json(
-                msg=f"arn: topic {arn} is encrypted with KMS key {before['kms_master_key_id']}, which does not exist"
+            raise UsageError(
+                f"arn: topic {arn} is encrypted with KMS key {before['kms_master_key_id']}, which does not exist"
                 " or is not readable: nothing can publish to the topic; fix its encryption first"
             )
         key_changed = bool(key and key["changed"])
@@ -234,14 +229,14 @@ def _existing_topic(run):
     owner = InstallOwnership(install, TOPIC_ROLES, TOPIC_ROLES)
     merged = ensure_statements(sns, "sns_topic", read_resource(sns, "sns_topic", arn), statements, owner, run.check)
     if present:
-        subs_changed, subscriptions = ensure_subscriptions(
+        subs_changed, subscriptions, _parts = ensure_subscriptions(
             sns, arn, before["subscriptions"], p["subscriptions"], False, run.check
         )
     else:
         # Only the listed subscriptions go; the topic's other subscribers are its owner's.
         listed = before["subscriptions"]
         keep = [s for s in listed if not _listed(s, p["subscriptions"])]
-        subs_changed, subscriptions = ensure_subscriptions(sns, arn, listed, keep, True, run.check)
+        subs_changed, subscriptions, _parts = ensure_subscriptions(sns, arn, listed, keep, True, run.check)
     changed = merged["changed"] or subs_changed or key_changed
     after = dict(before, policy=merged["policy"], subscriptions=subscriptions)
     if changed and not run.check:
@@ -266,8 +261,8 @@ def _managed_topic_key(run, before):
     key = run.topic_key(wanted, True)
     if key is None:
         if not run.check:
-            run.module.fail_json(
-                msg=f"kms_master_key_id: no KMS key answers to '{wanted}' in {run.module.region}; give an existing"
+            raise UsageError(
+                f"kms_master_key_id: no KMS key answers to '{wanted}' in {run.module.region}; give an existing"
                 " customer managed key (TrailWatch's own key exists once the trail role ran), or '' for none"
             )
         return wanted, True  # check mode before the key exists: the trail role creates it first
@@ -291,15 +286,15 @@ def _managed_topic(run):
         if before is not None and before["kms_master_key_id"]:
             key = run.topic_key(before["kms_master_key_id"], False)
             changed = bool(key and key["changed"])
-        deleted = ensure_topic_absent(sns, before, run.check)
-        return changed or deleted, before, None
+        removed = ensure_topic_absent(sns, before, run.check)
+        return changed or removed.changed, before, None
     key_id, key_changed = _managed_topic_key(run, before)
     attributes = {
         "DisplayName": p["display_name"],
         "KmsMasterKeyId": key_id,
         "Policy": json.dumps(topic_policy(run.partition, module.region, run.account, p["name"])),
     }
-    changed, after = ensure_topic_present(
+    changed, after, _parts = ensure_topic_present(
         sns,
         before,
         arn,
@@ -338,8 +333,7 @@ def main():
             ),
         ),
         purge_subscriptions=dict(type="bool", default=True),
-        tags=dict(type="dict", aliases=["resource_tags"]),
-        purge_tags=dict(type="bool", default=True),
+        **TAG_OPTIONS,
     )
     module = AnsibleAWSModule(
         argument_spec=argument_spec,
@@ -359,13 +353,10 @@ def main():
     if not p["install_name"]:
         module.fail_json(msg="install_name: give the TrailWatch install's name (trailwatch_name)")
 
-    try:
-        run = _Run(module)
-        changed, before, after = _existing_topic(run) if p["arn"] else _managed_topic(run)
-    except PolicyMergeError as e:
-        module.fail_json(msg=f"Cannot merge this install's statements into a policy it shares: {e}")
-    except TrailWatchError as e:
-        module.fail_json_aws_error(e)
+    def work():
+        return _existing_topic(_Run(module)) if p["arn"] else _managed_topic(_Run(module))
+
+    changed, before, after = run_module(module, work, "Cannot merge this install's statements into a policy it shares")
     module.exit_json(changed=changed, topic=after, diff={"before": before or {}, "after": after or {}})
 
 

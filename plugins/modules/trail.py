@@ -179,8 +179,10 @@ trail:
       type: dict
 kms_key:
   description:
-    - The key (key_id, key_arn, alias, policy, rotation_enabled, tags) when managed, else its key_arn and policy;
-      key_arn is null in check mode before the key exists; null once scheduled for deletion.
+    - The key (key_id, key_arn, account, partition, description, key_manager, key_state, enabled, policy,
+      rotation_enabled, tags, and alias when managed); rotation_enabled and tags are null for a key given with
+      O(kms_key_id), whose policy only TrailWatch reads; key_arn is null in check mode before the key exists; null
+      once scheduled for deletion.
   returned: always
   type: dict
 s3_bucket:
@@ -216,14 +218,13 @@ from ansible_collections.trailwatch.aws.plugins.module_utils._cloudtrail import 
 from ansible_collections.trailwatch.aws.plugins.module_utils._cloudtrail import event_selectors
 from ansible_collections.trailwatch.aws.plugins.module_utils._cloudtrail import read_trail
 from ansible_collections.trailwatch.aws.plugins.module_utils._cloudtrail import trail_settings
-from ansible_collections.trailwatch.aws.plugins.module_utils._common import TrailWatchError
-from ansible_collections.trailwatch.aws.plugins.module_utils._common import caller_identity
 from ansible_collections.trailwatch.aws.plugins.module_utils._iam import ensure_role_absent
 from ansible_collections.trailwatch.aws.plugins.module_utils._iam import ensure_role_present
 from ansible_collections.trailwatch.aws.plugins.module_utils._iam import read_role
 from ansible_collections.trailwatch.aws.plugins.module_utils._kms import ensure_key_absent
 from ansible_collections.trailwatch.aws.plugins.module_utils._kms import ensure_key_present
-from ansible_collections.trailwatch.aws.plugins.module_utils._kms import read_key
+from ansible_collections.trailwatch.aws.plugins.module_utils._kms import read_managed_key
+from ansible_collections.trailwatch.aws.plugins.module_utils._kms import unusable
 from ansible_collections.trailwatch.aws.plugins.module_utils._logs import RETENTION_DAYS
 from ansible_collections.trailwatch.aws.plugins.module_utils._logs import delete_log_group
 from ansible_collections.trailwatch.aws.plugins.module_utils._logs import ensure_log_group_present
@@ -241,38 +242,29 @@ from ansible_collections.trailwatch.aws.plugins.module_utils._policies import lo
 from ansible_collections.trailwatch.aws.plugins.module_utils._policies import log_group_arn
 from ansible_collections.trailwatch.aws.plugins.module_utils._policies import trail_arn
 from ansible_collections.trailwatch.aws.plugins.module_utils._policy_merge import InstallOwnership
-from ansible_collections.trailwatch.aws.plugins.module_utils._policy_merge import PolicyMergeError
 from ansible_collections.trailwatch.aws.plugins.module_utils._resource_policies import ensure_statements
 from ansible_collections.trailwatch.aws.plugins.module_utils._resource_policies import read_resource
 from ansible_collections.trailwatch.aws.plugins.module_utils._s3 import ensure_bucket_absent
 from ansible_collections.trailwatch.aws.plugins.module_utils._s3 import ensure_bucket_present
+from ansible_collections.trailwatch.aws.plugins.module_utils._run import TAG_OPTIONS
+from ansible_collections.trailwatch.aws.plugins.module_utils._run import ModuleRun
+from ansible_collections.trailwatch.aws.plugins.module_utils._run import UsageError
+from ansible_collections.trailwatch.aws.plugins.module_utils._run import converge_module
 from ansible_collections.trailwatch.aws.plugins.module_utils._s3 import read_bucket
 
 KEY_DESCRIPTION = "TrailWatch CloudTrail and CloudWatch Logs encryption"
 
 
-class _Run:
-    """One invocation: the module's parameters, clients, identity and the parts that changed."""
+class _Run(ModuleRun):
+    """One invocation of the trail module: ModuleRun with the trail's and log group's ARNs."""
 
     def __init__(self, module):
-        self.module = module
-        self.p = module.params
-        self.check = module.check_mode
-        self.region = module.region
-        self.clients = {name: module.client(name) for name in ("kms", "s3", "logs", "iam", "cloudtrail")}
-        self.account, self.partition = caller_identity(module.client("sts"))
-        self.tags = self.p["tags"] or {}
-        self.purge_tags = self.p["purge_tags"] if self.p["tags"] is not None else False
-        self.changes = []
+        super().__init__(module)
         self.extra = {}
-        organizations = module.client("organizations") if self.p["organization_trail"] else None
+        organizations = self.clients["organizations"] if self.p["organization_trail"] else None
         self.org_id = organization_trail_id(organizations, self.account) if organizations else None
         self.trail_arn = trail_arn(self.partition, self.region, self.account, self.p["name"])
         self.group_arn = log_group_arn(self.partition, self.region, self.account, self.p["log_group_name"])
-
-    def changed(self, part, did_change):
-        if did_change:
-            self.changes.append(part)
 
     def owner(self, roles, legacy_roles=None):
         """This trail's statements in a bucket or key policy shared with other TrailWatch installs."""
@@ -287,7 +279,7 @@ class _Run:
 def _read(run):
     p = run.p
     if p["kms_key_alias"]:
-        key = read_key(run.clients["kms"], p["kms_key_alias"])
+        key = read_managed_key(run.clients["kms"], p["kms_key_alias"])
     else:
         key = read_resource(run.clients["kms"], "kms_key", p["kms_key_id"]) if p["kms_key_id"] else None
     if not _bucket_named(p):
@@ -314,7 +306,7 @@ def _key(run, before):
     p = run.p
     if p["kms_key_alias"]:
         policy = kms_key_policy(run.partition, run.region, run.account, p["name"], p["log_group_name"])
-        changed, key = ensure_key_present(
+        changed, key, _parts = ensure_key_present(
             run.clients["kms"],
             before,
             p["kms_key_alias"],
@@ -323,32 +315,39 @@ def _key(run, before):
             run.tags,
             run.purge_tags,
             run.check,
-            tagging=run.module.client("resourcegroupstaggingapi") if before is None else None,
+            tagging=run.clients["resourcegroupstaggingapi"] if before is None else None,
         )
         run.changed("kms_key", changed)
         return key["key_arn"], key
     if before is None:
-        run.module.fail_json(
-            msg=f"kms_key_id: no KMS key answers to '{p['kms_key_id']}' in {run.region}; give an existing customer "
+        raise UsageError(
+            f"kms_key_id: no KMS key answers to '{p['kms_key_id']}' in {run.region}; give an existing customer "
             "managed key, or let TrailWatch create one with kms_key_alias"
         )
-    if before["key_manager"] == "AWS":
-        run.module.fail_json(
-            msg=f"kms_key_id: '{p['kms_key_id']}' is an AWS managed key, whose policy cannot grant CloudTrail; give a"
+    reason = unusable(before)
+    if reason == "aws_managed":
+        raise UsageError(
+            f"kms_key_id: '{p['kms_key_id']}' is an AWS managed key, whose policy cannot grant CloudTrail; give a"
             " customer managed key, or let TrailWatch create one with kms_key_alias"
+        )
+    if reason == "pending_deletion":
+        raise UsageError(
+            f"kms_key_id: '{p['kms_key_id']}' ({before['key_arn']}) is pending deletion and can encrypt nothing;"
+            " cancel the key deletion, give another customer managed key, or let TrailWatch create one with"
+            " kms_key_alias"
         )
     statements = byo_key_statements(run.partition, run.region, run.account, p["name"], p["log_group_name"])
     owner = run.owner(BYO_KEY_ROLES, BYO_KEY_LEGACY_ROLES)
     merged = ensure_statements(run.clients["kms"], "kms_key", before, statements, owner, run.check)
     run.changed("kms_key:policy", merged["changed"])
-    return before["resource_id"], {"key_arn": before["resource_id"], "policy": merged["policy"]}
+    return before["key_arn"], dict(before, policy=merged["policy"])
 
 
 def _bucket(run, before, key_arn):
     if not run.p["manage_s3_bucket"]:
         if before is None:
-            run.module.fail_json(
-                msg=f"s3_bucket_name: bucket {run.bucket_name} does not exist or is not readable; create it first "
+            raise UsageError(
+                f"s3_bucket_name: bucket {run.bucket_name} does not exist or is not readable; create it first "
                 "or let TrailWatch manage it (manage_s3_bucket: true)"
             )
         statements = byo_bucket_statements(
@@ -361,7 +360,7 @@ def _bucket(run, before, key_arn):
     policy = log_bucket_policy(
         run.partition, run.region, run.account, run.p["name"], run.bucket_name, run.p["s3_key_prefix"], run.org_id
     )
-    changed, bucket = ensure_bucket_present(
+    changed, bucket, _parts = ensure_bucket_present(
         run.clients["s3"], before, run.bucket_name, run.region, key_arn, policy, run.tags, run.purge_tags, run.check
     )
     run.changed("s3_bucket", changed)
@@ -373,7 +372,7 @@ def _present(run, before):
     key_arn, key = _key(run, before["kms_key"])
     bucket = _bucket(run, before["s3_bucket"], key_arn)
 
-    changed, log_group = ensure_log_group_present(
+    changed, log_group, _parts = ensure_log_group_present(
         run.clients["logs"],
         before["log_group"],
         p["log_group_name"],
@@ -386,7 +385,7 @@ def _present(run, before):
     )
     run.changed("log_group", changed)
 
-    changed, role, _created = ensure_role_present(
+    changed, role, _parts = ensure_role_present(
         run.clients["iam"],
         before["role"],
         p["role_name"],
@@ -442,9 +441,9 @@ def _absent(run, before):
         if not run.check:
             delete_log_group(run.clients["logs"], p["log_group_name"])
     if p["manage_s3_bucket"] and _bucket_named(p):
-        changed, deleted = ensure_bucket_absent(run.clients["s3"], before["s3_bucket"], run.bucket_name, run.check)
-        run.changed("s3_bucket", changed)
-        if changed:
+        removed, deleted = ensure_bucket_absent(run.clients["s3"], before["s3_bucket"], run.bucket_name, run.check)
+        run.changed("s3_bucket", removed)
+        if removed.changed:
             after["s3_bucket"] = None
             if deleted is not None:
                 run.extra["objects_deleted"] = deleted
@@ -455,10 +454,10 @@ def _absent(run, before):
             p["kms_key_alias"],
             p["kms_key_deletion_window_days"],
             run.check,
-            tagging=run.module.client("resourcegroupstaggingapi") if before["kms_key"] is None else None,
+            tagging=run.clients["resourcegroupstaggingapi"] if before["kms_key"] is None else None,
         )
         run.changed("kms_key", changed)
-        if changed:
+        if changed.changed:
             after["kms_key"] = None
     return after
 
@@ -499,8 +498,7 @@ def main():
         read_write_type=dict(choices=["WriteOnly", "ReadOnly", "All"], default="WriteOnly"),
         exclude_management_event_sources=dict(type="list", elements="str", default=[]),
         purge_data=dict(type="bool", default=False),
-        tags=dict(type="dict", aliases=["resource_tags"]),
-        purge_tags=dict(type="bool", default=True),
+        **TAG_OPTIONS,
     )
     module = AnsibleAWSModule(
         argument_spec=argument_spec,
@@ -509,17 +507,8 @@ def main():
         required_if=[["state", "present", ["kms_key_alias", "kms_key_id"], True]],
     )
     _validate(module)
-    try:
-        run = _Run(module)
-        before = _read(run)
-        after = _present(run, before) if module.params["state"] == "present" else _absent(run, before)
-    except PolicyMergeError as e:
-        module.fail_json(msg=f"Cannot merge this trail's statements into a policy it shares: {e}")
-    except TrailWatchError as e:
-        module.fail_json_aws_error(e)
-
-    module.exit_json(
-        changed=bool(run.changes), changes=run.changes, diff={"before": before, "after": after}, **after, **run.extra
+    converge_module(
+        module, _Run, _read, _present, _absent, "Cannot merge this trail's statements into a policy it shares"
     )
 
 

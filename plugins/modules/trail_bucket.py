@@ -8,6 +8,12 @@ DOCUMENTATION = r"""
 module: trail_bucket
 short_description: The hardened S3 bucket a CloudTrail trail delivers its log files to
 version_added: 0.1.0
+deprecated:
+  removed_in: 2.0.0
+  why: >-
+    No role, playbook or scenario uses it; M(trailwatch.aws.trail) manages the same bucket together with the trail,
+    also for organization trails.
+  alternative: Use M(trailwatch.aws.trail) (O(trailwatch.aws.trail#module:s3_bucket_name_prefix)).
 description:
   - Creates or converges an S3 bucket for CloudTrail log files, secure by default and not configurable
     otherwise, all four public access blocks on, versioning enabled, default encryption SSE-KMS with the
@@ -16,6 +22,8 @@ description:
     does not use TLS.
   - With O(state=absent) the bucket is emptied (every object version and delete marker) and deleted. This
     deletes log data, so the roles only do it when the user asks to purge.
+  - It does not write the statement an organization trail needs (C(AWSLogs/o-ORGID/*)); M(trailwatch.aws.trail)
+    with O(trailwatch.aws.trail#module:organization_trail=true) does.
   - Why not M(amazon.aws.s3_bucket)? It needs about 12 API calls to find that nothing changed, where this
     module needs 7, and it does not build the CloudTrail statements.
 author:
@@ -106,23 +114,45 @@ objects_deleted:
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 
-from ansible_collections.trailwatch.aws.plugins.module_utils._common import TrailWatchError
-from ansible_collections.trailwatch.aws.plugins.module_utils._common import caller_identity
 from ansible_collections.trailwatch.aws.plugins.module_utils._kms import resolve_key_arn
 from ansible_collections.trailwatch.aws.plugins.module_utils._policies import log_bucket_policy
+from ansible_collections.trailwatch.aws.plugins.module_utils._run import TAG_OPTIONS
+from ansible_collections.trailwatch.aws.plugins.module_utils._run import ModuleRun
+from ansible_collections.trailwatch.aws.plugins.module_utils._run import UsageError
+from ansible_collections.trailwatch.aws.plugins.module_utils._run import run_module
 from ansible_collections.trailwatch.aws.plugins.module_utils._s3 import ensure_bucket_absent
 from ansible_collections.trailwatch.aws.plugins.module_utils._s3 import ensure_bucket_present
 from ansible_collections.trailwatch.aws.plugins.module_utils._s3 import read_bucket
 
 
-def _key_arn(module, key_id):
+def _key_arn(run, key_id):
     """ARNs are used as given (no API call); anything else is resolved, a missing key is fatal outside check mode."""
     if key_id.startswith("arn:") and ":key/" in key_id:
         return key_id
-    arn = resolve_key_arn(module.client("kms"), key_id)
-    if arn is None and not module.check_mode:
-        module.fail_json(msg=f"kms_key_id: no KMS key answers to '{key_id}' in {module.region}; create it first")
+    arn = resolve_key_arn(run.clients["kms"], key_id)
+    if arn is None and not run.check:
+        raise UsageError(f"kms_key_id: no KMS key answers to '{key_id}' in {run.region}; create it first")
     return arn
+
+
+def _converge(run):
+    """The trail module's managed-bucket path (read_bucket, ensure_bucket_present/absent).
+
+    Returns (changed, before, after, extra return values)."""
+    p = run.p
+    s3 = run.clients["s3"]
+    name = p["name"] or f"{p['name_prefix']}-{run.account}-{run.region}"
+    before = read_bucket(s3, name)
+    if p["state"] == "absent":
+        removed, deleted = ensure_bucket_absent(s3, before, name, run.check)
+        extra = {"objects_deleted": deleted} if removed.changed and deleted is not None else {}
+        return removed.changed, before, None, extra
+    policy = log_bucket_policy(run.partition, run.region, run.account, p["trail_name"], name, p["key_prefix"])
+    key_arn = _key_arn(run, p["kms_key_id"])
+    changed, after, _parts = ensure_bucket_present(
+        s3, before, name, run.region, key_arn, policy, run.tags, run.purge_tags, run.check
+    )
+    return changed, before, after, {}
 
 
 def main():
@@ -133,8 +163,7 @@ def main():
         trail_name=dict(),
         key_prefix=dict(no_log=False),
         kms_key_id=dict(),
-        tags=dict(type="dict", aliases=["resource_tags"]),
-        purge_tags=dict(type="bool", default=True),
+        **TAG_OPTIONS,
     )
     module = AnsibleAWSModule(
         argument_spec=argument_spec,
@@ -143,37 +172,8 @@ def main():
         required_one_of=[["name", "name_prefix"]],
         required_if=[["state", "present", ["trail_name", "kms_key_id"]]],
     )
-    params = module.params
-    s3 = module.client("s3")
-    try:
-        account, partition = caller_identity(module.client("sts"))
-        name = params["name"] or f"{params['name_prefix']}-{account}-{module.region}"
-        before = read_bucket(s3, name)
-        result = {}
-        if params["state"] == "absent":
-            changed, deleted = ensure_bucket_absent(s3, before, name, module.check_mode)
-            after = None
-            if changed and deleted is not None:
-                result["objects_deleted"] = deleted
-        else:
-            policy = log_bucket_policy(
-                partition, module.region, account, params["trail_name"], name, params["key_prefix"]
-            )
-            changed, after = ensure_bucket_present(
-                s3,
-                before,
-                name,
-                module.region,
-                _key_arn(module, params["kms_key_id"]),
-                policy,
-                params["tags"] or {},
-                params["purge_tags"] if params["tags"] is not None else False,
-                module.check_mode,
-            )
-    except TrailWatchError as e:
-        module.fail_json_aws_error(e)
-
-    module.exit_json(changed=changed, bucket=after, diff={"before": before or {}, "after": after or {}}, **result)
+    changed, before, after, extra = run_module(module, lambda: _converge(ModuleRun(module)))
+    module.exit_json(changed=changed, bucket=after, diff={"before": before or {}, "after": after or {}}, **extra)
 
 
 if __name__ == "__main__":

@@ -8,6 +8,11 @@ DOCUMENTATION = r"""
 module: trail_key
 short_description: The customer managed KMS key that encrypts a CloudTrail trail and its log group
 version_added: 0.1.0
+deprecated:
+  removed_in: 2.0.0
+  why: >-
+    No role, playbook or scenario uses it; M(trailwatch.aws.trail) manages the same key together with the trail.
+  alternative: Use M(trailwatch.aws.trail) (O(trailwatch.aws.trail#module:kms_key_alias)).
 description:
   - Creates or converges a symmetric customer managed KMS key, found by its alias, whose key policy lets
     CloudTrail encrypt the log files of one trail, lets principals of the account decrypt them, lets the
@@ -103,12 +108,29 @@ key:
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 
-from ansible_collections.trailwatch.aws.plugins.module_utils._common import TrailWatchError
-from ansible_collections.trailwatch.aws.plugins.module_utils._common import caller_identity
 from ansible_collections.trailwatch.aws.plugins.module_utils._kms import ensure_key_absent
 from ansible_collections.trailwatch.aws.plugins.module_utils._kms import ensure_key_present
-from ansible_collections.trailwatch.aws.plugins.module_utils._kms import read_key
+from ansible_collections.trailwatch.aws.plugins.module_utils._kms import read_managed_key
 from ansible_collections.trailwatch.aws.plugins.module_utils._policies import kms_key_policy
+from ansible_collections.trailwatch.aws.plugins.module_utils._run import TAG_OPTIONS
+from ansible_collections.trailwatch.aws.plugins.module_utils._run import ModuleRun
+from ansible_collections.trailwatch.aws.plugins.module_utils._run import run_module
+
+
+def _converge(run):
+    """The trail module's key path (read_managed_key, ensure_key_present/absent); (changed, before, after)."""
+    p = run.p
+    kms = run.clients["kms"]
+    before = read_managed_key(kms, p["alias"])
+    tagging = run.clients["resourcegroupstaggingapi"] if before is None else None
+    if p["state"] == "absent":
+        removed = ensure_key_absent(kms, before, p["alias"], p["deletion_window_days"], run.check, tagging)
+        return removed.changed, before, None
+    policy = kms_key_policy(run.partition, run.region, run.account, p["trail_name"], p["log_group_name"])
+    changed, after, _parts = ensure_key_present(
+        kms, before, p["alias"], p["description"], policy, run.tags, run.purge_tags, run.check, tagging
+    )
+    return changed, before, after
 
 
 def main():
@@ -119,8 +141,7 @@ def main():
         log_group_name=dict(required=True),
         description=dict(default="TrailWatch CloudTrail and CloudWatch Logs encryption"),
         deletion_window_days=dict(type="int", default=30),
-        tags=dict(type="dict", aliases=["resource_tags"]),
-        purge_tags=dict(type="bool", default=True),
+        **TAG_OPTIONS,
     )
     module = AnsibleAWSModule(argument_spec=argument_spec, supports_check_mode=True)
     params = module.params
@@ -129,36 +150,7 @@ def main():
     if not 7 <= params["deletion_window_days"] <= 30:
         module.fail_json(msg="deletion_window_days must be between 7 and 30 (KMS's limits)")
 
-    kms = module.client("kms")
-    try:
-        before = read_key(kms, params["alias"])
-        if params["state"] == "absent":
-            changed = ensure_key_absent(
-                kms,
-                before,
-                params["alias"],
-                params["deletion_window_days"],
-                module.check_mode,
-                tagging=module.client("resourcegroupstaggingapi") if before is None else None,
-            )
-            after = None
-        else:
-            account, partition = caller_identity(module.client("sts"))
-            policy = kms_key_policy(partition, module.region, account, params["trail_name"], params["log_group_name"])
-            changed, after = ensure_key_present(
-                kms,
-                before,
-                params["alias"],
-                params["description"],
-                policy,
-                params["tags"] or {},
-                params["purge_tags"] if params["tags"] is not None else False,
-                module.check_mode,
-                tagging=module.client("resourcegroupstaggingapi") if before is None else None,
-            )
-    except TrailWatchError as e:
-        module.fail_json_aws_error(e)
-
+    changed, before, after = run_module(module, lambda: _converge(ModuleRun(module)))
     result = {"changed": changed, "key": after}
     if params["state"] == "absent" and before:
         result["deletion_window_days"] = params["deletion_window_days"]

@@ -4,11 +4,11 @@ moto accepts any policy. parliament (PyPI, pinned in requirements.txt) checks ea
 bundled copy of AWS's Service Authorization Reference: unknown actions and prefixes, malformed ARNs, resources no
 action applies to, condition keys an action does not support, operator/type mismatches, invalid Sids.
 
-DOCUMENTS is the one table of what is linted: every builder in plugins/module_utils/_policies.py and
-_notifier_iam.py, with representative inputs (organization trail, key prefix, every notifier option), the
-documents the merge adds (_policy_merge, _resource_policies) and every file in docs/iam/. A new builder is one
-line there; test_every_builder_is_in_the_table fails until it is. A finding fails the test unless ALLOWED lists it
-with its reason; an ALLOWED entry no document needs any more fails too.
+DOCUMENTS is the one table of what is linted: every builder in plugins/module_utils/_policies.py, with
+representative inputs (organization trail, key prefix, every notifier option), the documents the merge adds
+(_policy_merge, _resource_policies) and every file in docs/iam/. A new builder is one line there;
+test_every_builder_is_in_the_table fails until it is. A finding fails the test unless ALLOWED lists it with its
+reason; an ALLOWED entry no document needs any more fails too.
 """
 
 import inspect
@@ -27,7 +27,6 @@ with warnings.catch_warnings():
     warnings.simplefilter("ignore")  # parliament 1.6.4 imports pkg_resources, which warns that it is deprecated
     import parliament
 
-from ansible_collections.trailwatch.aws.plugins.module_utils import _notifier_iam  # noqa: E402
 from ansible_collections.trailwatch.aws.plugins.module_utils import _policies  # noqa: E402
 from ansible_collections.trailwatch.aws.plugins.module_utils import _policy_merge  # noqa: E402
 from ansible_collections.trailwatch.aws.plugins.module_utils import _resource_policies  # noqa: E402
@@ -69,11 +68,11 @@ DOCUMENTS = {
     "topic_key_statements": doc(_policies.topic_key_statements(P, R, A, "audit")),
     "root_statement (key root guard)": doc([_policy_merge.root_statement(A, P)]),
     "default_topic_policy": _resource_policies.default_topic_policy(TOPIC_ARN),
-    "lambda_trust_policy": _notifier_iam.lambda_trust_policy(A),
-    "notifier_permissions_policy": _notifier_iam.notifier_permissions_policy(
+    "lambda_trust_policy": _policies.lambda_trust_policy(A),
+    "notifier_permissions_policy": _policies.notifier_permissions_policy(
         P, R, A, "trailwatch-notifier", TOPIC_ARN, TABLE_ARN, QUEUE_ARN
     ),
-    "notifier_permissions_policy (every option)": _notifier_iam.notifier_permissions_policy(
+    "notifier_permissions_policy (every option)": _policies.notifier_permissions_policy(
         P,
         R,
         A,
@@ -86,10 +85,10 @@ DOCUMENTS = {
         secret_parameter=SECRET,
         secret_key_arn=KEY_ARN,
     ),
-    "lock_permissions_policy": _notifier_iam.lock_permissions_policy(
+    "lock_permissions_policy": _policies.lock_permissions_policy(
         P, R, A, "trailwatch-lock", SECRET, TABLE_ARN, KEY_ARN
     ),
-    "failed_events_queue_policy": _notifier_iam.failed_events_queue_policy(QUEUE_ARN),
+    "failed_events_queue_policy": _policies.failed_events_queue_policy(QUEUE_ARN),
     **{
         f"docs/iam/{path.name}": json.loads(path.read_text()) for path in sorted((REPO / "docs" / "iam").glob("*.json"))
     },
@@ -179,10 +178,10 @@ def test_every_allowance_is_still_needed():
 
 
 def test_every_builder_is_in_the_table():
-    """Each public *_policy / *_statements builder of _policies and _notifier_iam has a line in DOCUMENTS."""
+    """Each public *_policy / *_statements builder of _policies has a line in DOCUMENTS."""
     builders = {
         name
-        for module in (_policies, _notifier_iam)
+        for module in (_policies,)
         for name, function in inspect.getmembers(module, inspect.isfunction)
         if function.__module__ == module.__name__
         and not name.startswith("_")

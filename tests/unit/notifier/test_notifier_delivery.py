@@ -24,7 +24,7 @@ import pytest
 import trailwatch_common
 from moto import mock_aws
 
-from ansible_collections.trailwatch.aws.plugins.module_utils._notifier_iam import failed_events_queue_policy
+from ansible_collections.trailwatch.aws.plugins.module_utils._policies import failed_events_queue_policy
 from ansible_collections.trailwatch.aws.plugins.module_utils._sqs import QUEUE_ATTRIBUTES
 from ansible_collections.trailwatch.aws.plugins.modules import notifier as notifier_module
 

@@ -268,13 +268,14 @@ def test_update_trail_retries_a_log_group_arn_cloudtrail_cannot_use_yet(cloudtra
     assert len(propagation.sleeps) == 1
 
 
-def test_create_trail_throttling_is_retried_by_awsretry(cloudtrail, propagation, retry_sleeps):
+def test_create_trail_throttling_is_retried_once_by_the_propagation_loop(cloudtrail, propagation, retry_sleeps):
+    """No AWSRetry inside the propagation loop (its attempts would multiply): the one loop retries throttling."""
     client, stub = cloudtrail
     stub.add_client_error("create_trail", "ThrottlingException", "slow down", 400)
     stub.add_response("create_trail", {"Name": NAME, "TrailARN": ARN}, create_params())
     _cloudtrail.create_trail(client, settings(), TAGS)
-    assert len(retry_sleeps.sleeps) == 1
-    assert propagation.sleeps == []
+    assert retry_sleeps.sleeps == []
+    assert len(propagation.sleeps) == 1
 
 
 # --- read_trail ----------------------------------------------------------------------------------------------
@@ -432,10 +433,10 @@ def test_purge_tags_false_keeps_foreign_trail_tags(cloudtrail):
 
 def test_absent(cloudtrail):
     client, stub = cloudtrail
-    assert _cloudtrail.ensure_trail_absent(client, None, NAME, False) is False
-    assert _cloudtrail.ensure_trail_absent(client, {"name": NAME}, NAME, True) is True
+    assert _cloudtrail.ensure_trail_absent(client, None, NAME, False).changed is False
+    assert _cloudtrail.ensure_trail_absent(client, {"name": NAME}, NAME, True).changed is True
     stub.add_response("delete_trail", {}, {"Name": NAME})
-    assert _cloudtrail.ensure_trail_absent(client, {"name": NAME}, NAME, False) is True
+    assert _cloudtrail.ensure_trail_absent(client, {"name": NAME}, NAME, False).changed is True
 
 
 def test_delete_of_a_trail_already_gone_is_not_an_error(cloudtrail):

@@ -123,7 +123,6 @@ def test_retry_while_zero_timeout_tries_once(fake_clock):
     [
         client_error("InsufficientS3BucketPolicyException"),
         client_error("AccessDeniedException"),
-        client_error("ThrottlingException"),
     ],
     ids=lambda e: e.response["Error"]["Code"],
 )
@@ -137,11 +136,98 @@ def test_retry_while_reraises_other_codes_immediately(fake_clock, error):
 
 
 def test_retry_while_does_not_catch_other_exceptions(fake_clock):
-    func = Flaky([botocore.exceptions.EndpointConnectionError(endpoint_url="https://example.invalid")])
-    with pytest.raises(botocore.exceptions.EndpointConnectionError):
+    func = Flaky([ValueError("not an AWS answer")])
+    with pytest.raises(ValueError):
         _common.retry_while(func, CODES, 120, sleep=fake_clock.sleep, clock=fake_clock)
     assert func.calls == 1
     assert fake_clock.sleeps == []
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        client_error("ThrottlingException"),
+        client_error("Throttling"),
+        client_error("RequestLimitExceeded"),
+        botocore.exceptions.EndpointConnectionError(endpoint_url="https://example.invalid"),
+    ],
+    ids=lambda e: getattr(e, "response", {}).get("Error", {}).get("Code", type(e).__name__),
+)
+def test_retry_while_retries_throttling_and_dropped_connections_under_the_same_deadline(fake_clock, error):
+    """The call inside retry_while is a bare API call: the one loop retries throttling (no retry() inside)."""
+    func = Flaky([error, client_error(CODES[0]), error])
+    assert _common.retry_while(func, CODES, 120, sleep=fake_clock.sleep, clock=fake_clock) == "done"
+    assert func.calls == 4
+
+
+@pytest.mark.parametrize(
+    "error",
+    [client_error("ThrottlingException"), botocore.exceptions.EndpointConnectionError(endpoint_url="https://x")],
+    ids=["ThrottlingException", "EndpointConnectionError"],
+)
+def test_retry_while_without_throttling_leaves_it_to_the_inner_loop(fake_clock, error):
+    func = Flaky([error])
+    with pytest.raises(type(error)):
+        _common.retry_while(func, CODES, 120, sleep=fake_clock.sleep, clock=fake_clock, throttling=False)
+    assert func.calls == 1
+
+
+@pytest.mark.parametrize("timeout", [5, 30, 120])
+def test_retry_while_attempts_are_bounded_once(fake_clock, retry_sleeps, monkeypatch, timeout):
+    """A counting fake client that always throttles: create_trail (retry_while around the bare call) makes one attempt
+    per wait of the one loop, and AWSRetry never waits inside an attempt (a retry() nested inside retry_while used
+    to multiply every attempt by eight)."""
+    from ansible_collections.trailwatch.aws.plugins.module_utils import _cloudtrail
+
+    class CountingClient:
+        calls = 0
+
+        def create_trail(self, **_params):
+            CountingClient.calls += 1
+            raise client_error("ThrottlingException")
+
+    real = _common.retry_while
+    monkeypatch.setattr(
+        _cloudtrail,
+        "retry_while",
+        lambda func, codes, t: real(func, codes, t, sleep=fake_clock.sleep, clock=fake_clock),
+    )
+    monkeypatch.setattr(_common.random, "uniform", lambda low, high: high)
+    with pytest.raises(_cloudtrail.CloudTrailError):
+        _cloudtrail.create_trail(CountingClient(), {"Name": "trailwatch"}, {}, timeout=timeout)
+    assert CountingClient.calls == len(fake_clock.sleeps) + 1
+    assert retry_sleeps.sleeps == []
+    # Waits of 1, 2, 4, 8, 16, 16... seconds (the last one cut to the deadline): one attempt after each, not eight.
+    assert CountingClient.calls == {5: 4, 30: 6, 120: 12}[timeout]
+
+
+def test_retry_while_message_retries_only_the_text_it_names(fake_clock, monkeypatch):
+    real = _common.retry_while
+    monkeypatch.setattr(
+        _common, "retry_while", lambda *a, **k: real(*a, **dict(k, sleep=fake_clock.sleep, clock=fake_clock))
+    )
+    propagating = client_error("InvalidParameterValueException", "The role cannot be assumed by Lambda.")
+    func = Flaky([propagating, propagating])
+    assert _common.retry_while_message(func, "InvalidParameterValueException", "cannot be assumed", 60) == "done"
+    assert func.calls == 3
+    unknown_runtime = client_error("InvalidParameterValueException", "The runtime parameter is not supported")
+    func = Flaky([unknown_runtime])
+    with pytest.raises(botocore.exceptions.ClientError) as raised:
+        _common.retry_while_message(func, "InvalidParameterValueException", "cannot be assumed", 60)
+    assert raised.value is unknown_runtime and func.calls == 1
+
+
+@pytest.mark.parametrize(
+    "error, code",
+    [
+        (client_error("LimitExceededException"), "LimitExceededException"),
+        (_common.TrailWatchError(message="x", exception=client_error("AccessDenied")), "AccessDenied"),
+        (_common.TrailWatchError(message="no AWS answer"), None),
+        (ValueError("x"), None),
+    ],
+)
+def test_error_code(error, code):
+    assert _common.error_code(error) == code
 
 
 def test_retry_while_accepts_a_single_code_string(fake_clock):

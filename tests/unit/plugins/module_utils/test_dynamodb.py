@@ -55,8 +55,10 @@ def test_a_new_table_is_active_before_its_ttl_is_turned_on(ddb, record_operation
         {"TableName": NAME, "TimeToLiveSpecification": {"Enabled": True, "AttributeName": "expires_at"}},
     )
     monkeypatch.setattr(botocore.waiter, "time", fake_clock)  # the waiter's 5 s pauses, on the fake clock
-    parts, after = _dynamodb.ensure_state_table_present(client, None, NAME, ARN, {"team": "security"}, True, False)
-    assert parts == [""] and after["ttl_attribute"] == "expires_at" and after["arn"] == ARN
+    _changed, after, parts = _dynamodb.ensure_state_table_present(
+        client, None, NAME, ARN, {"team": "security"}, True, False
+    )
+    assert parts == ["created"] and after["ttl_attribute"] == "expires_at" and after["arn"] == ARN
     assert calls == ["CreateTable", "DescribeTable", "DescribeTable", "UpdateTimeToLive"]
 
 
@@ -94,7 +96,7 @@ def current(**overrides):
 
 def test_a_converged_table_makes_no_call(ddb):
     client, _stub = ddb
-    assert _dynamodb.ensure_state_table_present(client, current(), NAME, ARN, {}, True, False) == ([], current())
+    assert _dynamodb.ensure_state_table_present(client, current(), NAME, ARN, {}, True, False) == (False, current(), [])
 
 
 def test_default_encryption_and_a_lost_ttl_are_repaired(ddb):
@@ -109,7 +111,7 @@ def test_default_encryption_and_a_lost_ttl_are_repaired(ddb):
         {"TimeToLiveSpecification": {"Enabled": True, "AttributeName": "expires_at"}},
         {"TableName": NAME, "TimeToLiveSpecification": {"Enabled": True, "AttributeName": "expires_at"}},
     )
-    parts, after = _dynamodb.ensure_state_table_present(
+    _changed, after, parts = _dynamodb.ensure_state_table_present(
         client, current(encryption=None, ttl_attribute=None), NAME, ARN, {}, True, False
     )
     assert parts == ["encryption", "ttl"] and after == current()

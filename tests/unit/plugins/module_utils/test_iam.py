@@ -115,10 +115,10 @@ def test_up_to_date_role_makes_no_write_call(iam):
     client, stub = iam
     stub_read(stub)
     current = _iam.read_role(client, ROLE)
-    changed, after, created = _iam.ensure_role_present(
+    changed, after, parts = _iam.ensure_role_present(
         client, current, ROLE, ROLE_ARN, TRUST, PERMISSIONS, TAGS, True, False
     )
-    assert (changed, created) == (False, False)
+    assert (changed, parts) == (False, [])
     assert after == EXPECTED
 
 
@@ -140,20 +140,18 @@ def test_new_role_reports_created(iam, record_operations):
     calls = record_operations(client)
     stub.add_response("create_role", {"Role": aws_role(encoded(TRUST))}, None)
     stub.add_response("put_role_policy", {}, None)
-    changed, after, created = _iam.ensure_role_present(
+    changed, after, parts = _iam.ensure_role_present(
         client, None, ROLE, "predicted", TRUST, PERMISSIONS, TAGS, True, False
     )
-    assert (changed, created) == (True, True)
+    assert (changed, parts) == (True, ["created"])
     assert after["arn"] == ROLE_ARN
     assert calls == ["CreateRole", "PutRolePolicy"]
 
 
 def test_new_role_in_check_mode_makes_no_call(iam):
     client, _unused = iam
-    changed, after, created = _iam.ensure_role_present(
-        client, None, ROLE, ROLE_ARN, TRUST, PERMISSIONS, TAGS, True, True
-    )
-    assert (changed, created) == (True, True)
+    changed, after, parts = _iam.ensure_role_present(client, None, ROLE, ROLE_ARN, TRUST, PERMISSIONS, TAGS, True, True)
+    assert (changed, parts) == (True, ["created"])
     assert after == EXPECTED
 
 
@@ -162,9 +160,9 @@ def test_absent_deletes_inline_policy_then_role(iam, record_operations):
     calls = record_operations(client)
     stub.add_client_error("delete_role_policy", "NoSuchEntity", "already gone", 404)
     stub.add_response("delete_role", {}, {"RoleName": ROLE})
-    assert _iam.ensure_role_absent(client, EXPECTED, ROLE, False) is True
+    assert _iam.ensure_role_absent(client, EXPECTED, ROLE, False).changed is True
     assert calls == ["DeleteRolePolicy", "DeleteRole"]
-    assert _iam.ensure_role_absent(client, None, ROLE, False) is False
+    assert _iam.ensure_role_absent(client, None, ROLE, False).changed is False
 
 
 # What TrailWatch wrote before: the trust limited to the trail with aws:SourceArn, which this role's trust policy

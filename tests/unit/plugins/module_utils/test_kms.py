@@ -44,8 +44,11 @@ def current_key(**changes):
     key = {
         "key_id": KEY_ID,
         "key_arn": KEY_ARN,
+        "account": ACCOUNT,
+        "partition": "aws",
         "alias": ALIAS,
         "description": DESCRIPTION,
+        "key_manager": "CUSTOMER",
         "key_state": "Enabled",
         "enabled": True,
         "policy": POLICY,
@@ -72,14 +75,45 @@ def test_read_key_of_a_missing_alias_is_none(kms):
     assert _kms.read_key(client, ALIAS) is None
 
 
-def test_read_key_pending_deletion_counts_as_absent(kms):
+def test_read_managed_key_pending_deletion_counts_as_absent(kms):
     client, stub = kms
     stub.add_response("describe_key", {"KeyMetadata": metadata(state="PendingDeletion")}, {"KeyId": ALIAS})
     # No further read: a key waiting for deletion is not looked at.
-    assert _kms.read_key(client, ALIAS) is None
+    assert _kms.read_managed_key(client, ALIAS) is None
 
 
-def test_read_key(kms):
+def test_read_key_of_someone_elses_key_reads_its_policy_only(kms):
+    """A key given by the user (kms_key_id): one shape, rotation and tags are not read (and not needed)."""
+    client, stub = kms
+    stub.add_response("describe_key", {"KeyMetadata": metadata()}, {"KeyId": KEY_ARN})
+    stub.add_response("get_key_policy", {"Policy": json.dumps(POLICY)}, {"KeyId": KEY_ID, "PolicyName": "default"})
+    expected = {k: v for k, v in current_key(rotation_enabled=None, tags=None).items() if k != "alias"}
+    assert _kms.read_key(client, KEY_ARN) == expected
+
+
+def test_read_key_pending_deletion_is_read_without_its_policy(kms):
+    client, stub = kms
+    stub.add_response("describe_key", {"KeyMetadata": metadata(state="PendingDeletion")}, {"KeyId": KEY_ARN})
+    key = _kms.read_key(client, KEY_ARN)
+    assert key["key_state"] == "PendingDeletion" and key["policy"] is None
+    assert _kms.unusable(key) == "pending_deletion"
+
+
+@pytest.mark.parametrize(
+    "key, reason",
+    [
+        ({"key_manager": "AWS", "key_state": "Enabled"}, "aws_managed"),
+        ({"key_manager": "AWS", "key_state": "PendingDeletion"}, "aws_managed"),
+        ({"key_manager": "CUSTOMER", "key_state": "PendingDeletion"}, "pending_deletion"),
+        ({"key_manager": "CUSTOMER", "key_state": "Enabled"}, None),
+        ({"key_manager": "CUSTOMER", "key_state": "Disabled"}, None),
+    ],
+)
+def test_unusable(key, reason):
+    assert _kms.unusable(key) == reason
+
+
+def test_read_managed_key(kms):
     client, stub = kms
     stub.add_response("describe_key", {"KeyMetadata": metadata()}, {"KeyId": ALIAS})
     stub.add_response(
@@ -93,7 +127,7 @@ def test_read_key(kms):
         {"Tags": [{"TagKey": "team", "TagValue": "security"}], "Truncated": False},
         {"KeyId": KEY_ID},
     )
-    assert _kms.read_key(client, ALIAS) == current_key(tags=TAGS)
+    assert _kms.read_managed_key(client, ALIAS) == current_key(tags=TAGS)
 
 
 def test_read_key_other_errors_raise(kms):
@@ -140,7 +174,7 @@ def test_create_key_alias_and_rotation(kms, record_operations):
     stub.add_client_error("describe_key", "NotFoundException", "not found", 400, expected_params={"KeyId": ALIAS})
     stub.add_response("create_alias", {}, {"AliasName": ALIAS, "TargetKeyId": NEW_KEY_ID})
     stub.add_response("enable_key_rotation", {}, {"KeyId": NEW_KEY_ID})
-    changed, after = _kms.ensure_key_present(client, None, ALIAS, DESCRIPTION, POLICY, TAGS, True, False)
+    changed, after, _parts = _kms.ensure_key_present(client, None, ALIAS, DESCRIPTION, POLICY, TAGS, True, False)
     assert changed is True
     assert calls == ["CreateKey", "DescribeKey", "CreateAlias", "EnableKeyRotation"]
     assert after == current_key(key_id=NEW_KEY_ID, key_arn=NEW_KEY_ARN)
@@ -153,14 +187,14 @@ def test_create_moves_an_alias_left_on_a_key_pending_deletion(kms, record_operat
     stub.add_response("describe_key", {"KeyMetadata": metadata(state="PendingDeletion")}, {"KeyId": ALIAS})
     stub.add_response("update_alias", {}, {"AliasName": ALIAS, "TargetKeyId": NEW_KEY_ID})
     stub.add_response("enable_key_rotation", {}, {"KeyId": NEW_KEY_ID})
-    changed, _unused = _kms.ensure_key_present(client, None, ALIAS, DESCRIPTION, POLICY, TAGS, True, False)
+    changed, _unused, _parts = _kms.ensure_key_present(client, None, ALIAS, DESCRIPTION, POLICY, TAGS, True, False)
     assert changed is True
     assert calls == ["CreateKey", "DescribeKey", "UpdateAlias", "EnableKeyRotation"]
 
 
 def test_create_in_check_mode_makes_no_call(kms):
     client, _unused = kms
-    changed, after = _kms.ensure_key_present(client, None, ALIAS, DESCRIPTION, POLICY, TAGS, True, True)
+    changed, after, _parts = _kms.ensure_key_present(client, None, ALIAS, DESCRIPTION, POLICY, TAGS, True, True)
     assert changed is True
     assert after["rotation_enabled"] is True
     assert after["policy"] == POLICY
@@ -176,7 +210,7 @@ def test_equal_key_makes_no_write_call(kms):
             for s in reversed(POLICY["Statement"])
         ],
     )
-    changed, after = _kms.ensure_key_present(
+    changed, after, _parts = _kms.ensure_key_present(
         client, current_key(policy=reordered), ALIAS, DESCRIPTION, POLICY, TAGS, True, False
     )
     assert changed is False
@@ -188,7 +222,7 @@ def test_policy_difference_is_converged_with_put_key_policy(kms, record_operatio
     calls = record_operations(client)
     without_root = dict(POLICY, Statement=[s for s in POLICY["Statement"] if s["Sid"] != "TrailWatchAccountRoot"])
     stub.add_response("put_key_policy", {}, {"KeyId": KEY_ID, "PolicyName": "default", "Policy": json.dumps(POLICY)})
-    changed, after = _kms.ensure_key_present(
+    changed, after, _parts = _kms.ensure_key_present(
         client, current_key(policy=without_root), ALIAS, DESCRIPTION, POLICY, TAGS, True, False
     )
     assert changed is True
@@ -198,7 +232,7 @@ def test_policy_difference_is_converged_with_put_key_policy(kms, record_operatio
 
 def test_policy_difference_in_check_mode_makes_no_call(kms):
     client, _unused = kms
-    changed, after = _kms.ensure_key_present(
+    changed, after, _parts = _kms.ensure_key_present(
         client, current_key(policy={"Statement": []}), ALIAS, DESCRIPTION, POLICY, TAGS, True, True
     )
     assert changed is True
@@ -218,7 +252,7 @@ def test_rotation_and_tags_converge(kms, record_operations):
         },
     )
     stub.add_response("untag_resource", {}, {"KeyId": KEY_ID, "TagKeys": ["old"]})
-    changed, after = _kms.ensure_key_present(
+    changed, after, _parts = _kms.ensure_key_present(
         client, current_key(rotation_enabled=False, tags={"old": "x"}), ALIAS, DESCRIPTION, POLICY, TAGS, True, False
     )
     assert changed is True
@@ -239,26 +273,26 @@ def test_absent_schedules_deletion_and_deletes_the_alias(kms, record_operations,
         {"KeyId": KEY_ARN, "KeyState": "PendingDeletion", "PendingWindowInDays": days},
         {"KeyId": KEY_ID, "PendingWindowInDays": days},
     )
-    assert _kms.ensure_key_absent(client, current_key(), ALIAS, days, False) is True
+    assert _kms.ensure_key_absent(client, current_key(), ALIAS, days, False).changed is True
     assert calls == ["DeleteAlias", "ScheduleKeyDeletion"]
     assert not IMMEDIATE_DESTRUCTION & set(calls)
 
 
 def test_absent_of_nothing_makes_no_call(kms):
     client, _unused = kms
-    assert _kms.ensure_key_absent(client, None, ALIAS, 30, False) is False
+    assert _kms.ensure_key_absent(client, None, ALIAS, 30, False).changed is False
 
 
 def test_absent_in_check_mode_makes_no_call(kms):
     client, _unused = kms
-    assert _kms.ensure_key_absent(client, current_key(), ALIAS, 30, True) is True
+    assert _kms.ensure_key_absent(client, current_key(), ALIAS, 30, True).changed is True
 
 
 def test_absent_tolerates_an_alias_already_gone(kms):
     client, stub = kms
     stub.add_client_error("delete_alias", "NotFoundException", "gone", 400)
     stub.add_response("schedule_key_deletion", {"KeyId": KEY_ARN}, {"KeyId": KEY_ID, "PendingWindowInDays": 30})
-    assert _kms.ensure_key_absent(client, current_key(), ALIAS, 30, False) is True
+    assert _kms.ensure_key_absent(client, current_key(), ALIAS, 30, False).changed is True
 
 
 def test_module_utils_never_calls_an_immediate_destruction_api():
@@ -271,7 +305,7 @@ def test_module_utils_never_calls_an_immediate_destruction_api():
 def test_non_string_tag_values_reach_kms_as_strings(kms):
     client, stub = kms
     stub.add_response("tag_resource", {}, {"KeyId": KEY_ID, "Tags": [{"TagKey": "cost-center", "TagValue": "1234"}]})
-    changed, after = _kms.ensure_key_present(
+    changed, after, _parts = _kms.ensure_key_present(
         client,
         current_key(tags={_kms.ALIAS_TAG: ALIAS}),
         ALIAS,
@@ -306,8 +340,7 @@ def test_a_key_left_without_its_alias_is_adopted_not_duplicated(kms, stubbed, re
         {"TagFilters": [{"Key": _kms.ALIAS_TAG, "Values": [ALIAS]}], "ResourceTypeFilters": ["kms:key"]},
     )
     stub.add_response("describe_key", {"KeyMetadata": metadata()}, {"KeyId": KEY_ARN})
-    # read_key of the orphan: metadata, policy, rotation, tags
-    stub.add_response("describe_key", {"KeyMetadata": metadata()}, {"KeyId": KEY_ARN})
+    # the orphan's key_view from that metadata: policy, rotation, tags (no second DescribeKey)
     stub.add_response("get_key_policy", {"Policy": json.dumps(POLICY)}, {"KeyId": KEY_ID, "PolicyName": "default"})
     stub.add_response("get_key_rotation_status", {"KeyRotationEnabled": False}, {"KeyId": KEY_ID})
     stub.add_response(
@@ -318,7 +351,9 @@ def test_a_key_left_without_its_alias_is_adopted_not_duplicated(kms, stubbed, re
     stub.add_client_error("describe_key", "NotFoundException", "not found", 400, expected_params={"KeyId": ALIAS})
     stub.add_response("create_alias", {}, {"AliasName": ALIAS, "TargetKeyId": KEY_ID})
     stub.add_response("enable_key_rotation", {}, {"KeyId": KEY_ID})
-    changed, after = _kms.ensure_key_present(client, None, ALIAS, DESCRIPTION, POLICY, TAGS, True, False, tagging)
+    changed, after, _parts = _kms.ensure_key_present(
+        client, None, ALIAS, DESCRIPTION, POLICY, TAGS, True, False, tagging
+    )
     assert changed is True
     assert "CreateKey" not in calls
     assert calls[-2:] == ["CreateAlias", "EnableKeyRotation"]
@@ -335,5 +370,5 @@ def test_purge_schedules_a_key_left_without_its_alias(kms, stubbed, record_opera
     )
     stub.add_response("describe_key", {"KeyMetadata": metadata()}, {"KeyId": KEY_ARN})
     stub.add_response("schedule_key_deletion", {"KeyId": KEY_ARN}, {"KeyId": KEY_ID, "PendingWindowInDays": 30})
-    assert _kms.ensure_key_absent(client, None, ALIAS, 30, False, tagging) is True
+    assert _kms.ensure_key_absent(client, None, ALIAS, 30, False, tagging).changed is True
     assert calls == ["DescribeKey", "ScheduleKeyDeletion"]

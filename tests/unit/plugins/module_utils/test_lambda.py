@@ -11,7 +11,7 @@ import pytest
 
 from ansible_collections.trailwatch.aws.plugins.module_utils import _common
 from ansible_collections.trailwatch.aws.plugins.module_utils import _lambda
-from ansible_collections.trailwatch.aws.plugins.module_utils import _notifier_logs
+from ansible_collections.trailwatch.aws.plugins.module_utils import _logs
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
@@ -36,11 +36,13 @@ def propagation(monkeypatch, fake_clock):
     timeouts = []
     real = _common.retry_while
 
-    def fake_retry_while(func, codes, timeout):
+    def fake_retry_while(func, codes, timeout, **kwargs):
         timeouts.append(timeout)
-        return real(func, codes, timeout, sleep=fake_clock.sleep, clock=fake_clock)
+        return real(func, codes, timeout, sleep=fake_clock.sleep, clock=fake_clock, **kwargs)
 
+    # retry_while_message (in _common) and _lambda's own conflict loop both reach it.
     monkeypatch.setattr(_lambda, "retry_while", fake_retry_while)
+    monkeypatch.setattr(_common, "retry_while", fake_retry_while)
     fake_clock.timeouts = timeouts
     return fake_clock
 
@@ -243,7 +245,7 @@ def current(**overrides):
 
 def test_unchanged_function_makes_no_call(lam):
     client, _stub = lam
-    parts, after = _lambda.ensure_function_present(client, current(), spec(), CODE, {}, True, False)
+    _changed, after, parts = _lambda.ensure_function_present(client, current(), spec(), CODE, {}, True, False)
     assert parts == []
     assert after["code_sha256"] == _lambda.code_sha256(CODE)
 
@@ -255,14 +257,14 @@ def test_new_code_is_uploaded_and_waited_for(lam):
     stub.add_response(
         "get_function_configuration", configuration(LastUpdateStatus="Successful"), {"FunctionName": NAME}
     )
-    parts, after = _lambda.ensure_function_present(client, current(), spec(), new_code, {}, True, False)
+    _changed, after, parts = _lambda.ensure_function_present(client, current(), spec(), new_code, {}, True, False)
     assert parts == ["code"]
     assert after["code_sha256"] == _lambda.code_sha256(new_code)
 
 
 def test_new_code_in_check_mode_is_predicted_not_uploaded(lam):
     client, _stub = lam
-    parts, after = _lambda.ensure_function_present(client, current(), spec(), CODE + b"\x00", {}, True, True)
+    _changed, after, parts = _lambda.ensure_function_present(client, current(), spec(), CODE + b"\x00", {}, True, True)
     assert parts == ["code"]
     assert after["code_sha256"] == _lambda.code_sha256(CODE + b"\x00")
 
@@ -272,7 +274,7 @@ def test_changed_environment_updates_the_configuration(lam, propagation):
     changed = spec(environment=dict(ENVIRONMENT, NOTIFY_LANGUAGE="ja"))
     stub.add_response("update_function_configuration", {"FunctionArn": ARN}, _lambda._configuration_params(changed))
     stub.add_response("get_function_configuration", configuration(), {"FunctionName": NAME})
-    parts, _after = _lambda.ensure_function_present(client, current(), changed, CODE, {}, True, False)
+    _changed, _after, parts = _lambda.ensure_function_present(client, current(), changed, CODE, {}, True, False)
     assert parts == ["configuration"]
 
 
@@ -286,10 +288,10 @@ def test_new_function_is_created_with_its_tags_and_waited_for(lam, propagation):
         {"ReservedConcurrentExecutions": 2},
         {"FunctionName": NAME, "ReservedConcurrentExecutions": 2},
     )
-    parts, after = _lambda.ensure_function_present(
+    _changed, after, parts = _lambda.ensure_function_present(
         client, None, spec(), CODE, {"team": "security", "cost-center": 1234}, True, False, reserved_concurrency=2
     )
-    assert parts == [""]
+    assert parts == ["created"]
     assert after["arn"] == ARN
 
 
@@ -327,7 +329,9 @@ def test_an_update_left_in_progress_is_waited_for_before_the_code_is_uploaded(la
     stub.add_response(
         "get_function_configuration", configuration(LastUpdateStatus="Successful"), {"FunctionName": NAME}
     )
-    parts, after = _lambda.ensure_function_present(client, current(busy=True), spec(), new_code, {}, True, False)
+    _changed, after, parts = _lambda.ensure_function_present(
+        client, current(busy=True), spec(), new_code, {}, True, False
+    )
     assert parts == ["code"] and after["busy"] is False
     assert calls.index("UpdateFunctionCode") == 4
     # jittered and growing: each pause within (delay/2, delay], delay doubling from 1 s
@@ -338,7 +342,7 @@ def test_an_update_left_in_progress_is_waited_for_before_the_code_is_uploaded(la
 
 def test_a_busy_function_with_nothing_to_change_is_not_waited_for(lam):
     client, _stub = lam
-    parts, _after = _lambda.ensure_function_present(client, current(busy=True), spec(), CODE, {}, True, False)
+    _changed, _after, parts = _lambda.ensure_function_present(client, current(busy=True), spec(), CODE, {}, True, False)
     assert parts == []
 
 
@@ -417,7 +421,7 @@ def test_a_reservation_the_account_cannot_spare_is_refused_as_such(lam, propagat
 def test_no_reservation_removes_an_existing_one(lam, propagation):
     client, stub = lam
     stub.add_response("delete_function_concurrency", {}, {"FunctionName": NAME})
-    parts, after = _lambda.ensure_function_present(
+    _changed, after, parts = _lambda.ensure_function_present(
         client, current(reserved_concurrency=5), spec(), CODE, {}, True, False, reserved_concurrency=-1
     )
     assert parts == ["concurrency"] and after["reserved_concurrency"] is None
@@ -438,7 +442,7 @@ def test_the_on_failure_destination_waits_for_the_role_to_allow_it(lam, propagat
     refusal = "The function execution role does not have permissions to call SendMessage on " + ASYNC["on_failure"]
     stub.add_client_error("put_function_event_invoke_config", "InvalidParameterValueException", refusal, 400)
     stub.add_response("put_function_event_invoke_config", {"FunctionArn": ARN}, PUT_ASYNC)
-    changed, after = _lambda.ensure_event_invoke_config(client, NAME, None, ASYNC, False)
+    changed, after, _parts = _lambda.ensure_event_invoke_config(client, NAME, None, ASYNC, False)
     assert changed and after == ASYNC
     assert _lambda.PROPAGATION_TIMEOUT in propagation.timeouts
 
@@ -466,7 +470,7 @@ def test_async_settings_are_read_back_as_they_are_put(lam):
     )
     current_config = _lambda.read_event_invoke_config(client, NAME)
     assert current_config == ASYNC
-    assert _lambda.ensure_event_invoke_config(client, NAME, current_config, ASYNC, False) == (False, ASYNC)
+    assert _lambda.ensure_event_invoke_config(client, NAME, current_config, ASYNC, False) == (False, ASYNC, [])
 
 
 def test_no_async_settings_read_as_none(lam):
@@ -587,7 +591,9 @@ def test_grants_converge_ours_only(lam):
             "SourceAccount": ACCOUNT,
         },
     )
-    changed, after = _lambda.ensure_permissions(client, NAME, current, {"TrailWatchLogsInvoke": LOGS_GRANT}, False)
+    changed, after, _parts = _lambda.ensure_permissions(
+        client, NAME, current, {"TrailWatchLogsInvoke": LOGS_GRANT}, False
+    )
     assert changed
     assert after == {"TrailWatchLogsInvoke": LOGS_GRANT, "SomeoneElses": VIA_URL_GRANT}
 
@@ -617,19 +623,19 @@ def test_public_url_grants_are_added_with_their_conditions(lam):
         },
     )
     desired = {"TrailWatchPublicFunctionUrl": URL_GRANT, "TrailWatchPublicFunctionUrlInvoke": VIA_URL_GRANT}
-    changed, after = _lambda.ensure_permissions(client, NAME, {}, desired, False)
+    changed, after, _parts = _lambda.ensure_permissions(client, NAME, {}, desired, False)
     assert changed and after == desired
 
 
 def test_grants_in_place_make_no_call(lam):
     client, _stub = lam
     grants = {"TrailWatchLogsInvoke": LOGS_GRANT}
-    assert _lambda.ensure_permissions(client, NAME, dict(grants), grants, False) == (False, grants)
+    assert _lambda.ensure_permissions(client, NAME, dict(grants), grants, False) == (False, grants, [])
 
 
 def test_grants_in_check_mode_make_no_call(lam):
     client, _stub = lam
-    changed, after = _lambda.ensure_permissions(
+    changed, after, _parts = _lambda.ensure_permissions(
         client, NAME, {"TrailWatchStale": URL_GRANT}, {"TrailWatchLogsInvoke": LOGS_GRANT}, True
     )
     assert changed and after == {"TrailWatchLogsInvoke": LOGS_GRANT}
@@ -652,16 +658,25 @@ def test_url_is_created_once(lam):
         {"FunctionUrl": url, "FunctionArn": ARN, "AuthType": "NONE", "CreationTime": "2025-01-01T00:00:00Z"},
         {"FunctionName": NAME, "AuthType": "NONE"},
     )
-    assert _lambda.ensure_url_present(client, NAME, None, "NONE", False) == (True, {"url": url, "auth_type": "NONE"})
+    assert _lambda.ensure_url_present(client, NAME, None, "NONE", False) == (
+        True,
+        {"url": url, "auth_type": "NONE"},
+        ["created"],
+    )
     assert _lambda.ensure_url_present(client, NAME, {"url": url, "auth_type": "NONE"}, "NONE", False) == (
         False,
         {"url": url, "auth_type": "NONE"},
+        [],
     )
 
 
 def test_url_in_check_mode_is_not_known_yet(lam):
     client, _stub = lam
-    assert _lambda.ensure_url_present(client, NAME, None, "NONE", True) == (True, {"url": None, "auth_type": "NONE"})
+    assert _lambda.ensure_url_present(client, NAME, None, "NONE", True) == (
+        True,
+        {"url": None, "auth_type": "NONE"},
+        ["created"],
+    )
 
 
 def test_url_with_iam_auth_is_opened(lam):
@@ -672,7 +687,9 @@ def test_url_with_iam_auth_is_opened(lam):
         {"FunctionUrl": url, "FunctionArn": ARN, "AuthType": "NONE", "CreationTime": "x", "LastModifiedTime": "y"},
         {"FunctionName": NAME, "AuthType": "NONE"},
     )
-    changed, after = _lambda.ensure_url_present(client, NAME, {"url": url, "auth_type": "AWS_IAM"}, "NONE", False)
+    changed, after, _parts = _lambda.ensure_url_present(
+        client, NAME, {"url": url, "auth_type": "AWS_IAM"}, "NONE", False
+    )
     assert changed and after == {"url": url, "auth_type": "NONE"}
 
 
@@ -695,7 +712,7 @@ def filter_params():
 
 def put_filter(client):
     p = filter_params()
-    _notifier_logs.put_subscription_filter(
+    _logs.put_subscription_filter(
         client, p["logGroupName"], p["filterName"], p["filterPattern"], p["destinationArn"], replacing=False
     )
 
@@ -707,13 +724,13 @@ def test_subscription_filter_waits_for_a_fresh_invoke_grant(stubbed, propagation
     stub.add_response("put_subscription_filter", {}, filter_params())
     put_filter(client)
     assert len(propagation.sleeps) == 2
-    assert propagation.timeouts == [_notifier_logs.PERMISSION_TIMEOUT] == [60]
+    assert propagation.timeouts == [_logs.PERMISSION_TIMEOUT] == [60]
 
 
 def test_subscription_filter_does_not_retry_a_bad_pattern(stubbed, propagation):
     client, stub = stubbed("logs")
     stub.add_client_error("put_subscription_filter", "InvalidParameterException", "Invalid filter pattern", 400)
-    with pytest.raises(_notifier_logs.LogsErrorHandler._CUSTOM_EXCEPTION, match="Invalid filter pattern"):
+    with pytest.raises(_logs.LogsError, match="Invalid filter pattern"):
         put_filter(client)
     assert propagation.sleeps == []
 
@@ -724,7 +741,7 @@ def test_subscription_filter_over_the_limit_while_replacing_is_deleted_and_put_a
     stub.add_client_error("put_subscription_filter", "LimitExceededException", "Resource limit exceeded.", 400)
     stub.add_response("delete_subscription_filter", {}, {"logGroupName": p["logGroupName"], "filterName": NAME})
     stub.add_response("put_subscription_filter", {}, p)
-    _notifier_logs.put_subscription_filter(
+    _logs.put_subscription_filter(
         client, p["logGroupName"], NAME, p["filterPattern"], p["destinationArn"], replacing=True
     )
 
@@ -732,5 +749,5 @@ def test_subscription_filter_over_the_limit_while_replacing_is_deleted_and_put_a
 def test_subscription_filter_over_the_limit_when_new_is_an_error(stubbed, propagation):
     client, stub = stubbed("logs")
     stub.add_client_error("put_subscription_filter", "LimitExceededException", "Resource limit exceeded.", 400)
-    with pytest.raises(_notifier_logs.LogsErrorHandler._CUSTOM_EXCEPTION):
+    with pytest.raises(_logs.LogsError):
         put_filter(client)

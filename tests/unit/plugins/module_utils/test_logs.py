@@ -93,7 +93,7 @@ def test_existing_group_gets_the_key_associated(logs, existing_key, record_opera
     client, stub = logs
     calls = record_operations(client)
     stub.add_response("associate_kms_key", {}, {"logGroupName": NAME, "kmsKeyId": KEY_ARN})
-    changed, after = _logs.ensure_log_group_present(
+    changed, after, _parts = _logs.ensure_log_group_present(
         client, current_group(kms_key_id=existing_key), NAME, GROUP_ARN, KEY_ARN, 365, TAGS, True, False
     )
     assert changed is True
@@ -115,7 +115,7 @@ def test_key_association_error_names_the_key_policy(logs):
 
 def test_up_to_date_group_makes_no_write_call(logs):
     client, _unused = logs
-    changed, after = _logs.ensure_log_group_present(
+    changed, after, _parts = _logs.ensure_log_group_present(
         client, current_group(), NAME, GROUP_ARN, KEY_ARN, 365, TAGS, True, False
     )
     assert changed is False
@@ -128,7 +128,7 @@ def test_retention_and_tags_converge(logs, record_operations):
     stub.add_response("put_retention_policy", {}, {"logGroupName": NAME, "retentionInDays": 400})
     stub.add_response("tag_resource", {}, {"resourceArn": GROUP_ARN, "tags": TAGS})
     stub.add_response("untag_resource", {}, {"resourceArn": GROUP_ARN, "tagKeys": ["old"]})
-    changed, after = _logs.ensure_log_group_present(
+    changed, after, _parts = _logs.ensure_log_group_present(
         client, current_group(tags={"old": "x"}), NAME, GROUP_ARN, KEY_ARN, 400, TAGS, True, False
     )
     assert changed is True
@@ -141,7 +141,9 @@ def test_new_group_is_created_encrypted(logs, record_operations):
     calls = record_operations(client)
     stub.add_response("create_log_group", {}, {"logGroupName": NAME, "kmsKeyId": KEY_ARN, "tags": TAGS})
     stub.add_response("put_retention_policy", {}, {"logGroupName": NAME, "retentionInDays": 365})
-    changed, after = _logs.ensure_log_group_present(client, None, NAME, GROUP_ARN, KEY_ARN, 365, TAGS, True, False)
+    changed, after, _parts = _logs.ensure_log_group_present(
+        client, None, NAME, GROUP_ARN, KEY_ARN, 365, TAGS, True, False
+    )
     assert changed is True
     assert after == current_group()
     assert calls == ["CreateLogGroup", "PutRetentionPolicy"]
@@ -152,7 +154,9 @@ def test_new_group_is_created_encrypted(logs, record_operations):
 )
 def test_check_mode_makes_no_call(logs, current):
     client, _unused = logs
-    changed, after = _logs.ensure_log_group_present(client, current, NAME, GROUP_ARN, KEY_ARN, 365, TAGS, True, True)
+    changed, after, _parts = _logs.ensure_log_group_present(
+        client, current, NAME, GROUP_ARN, KEY_ARN, 365, TAGS, True, True
+    )
     assert changed is True
     assert after == current_group()
 

@@ -147,14 +147,16 @@ def test_hardened_bucket_makes_no_write_call(s3):
     client, stub = s3
     stub_hardened_read(stub)
     current = _s3.read_bucket(client, BUCKET)
-    changed, after = _s3.ensure_bucket_present(client, current, BUCKET, REGION, KEY_ARN, POLICY, TAGS, True, False)
+    changed, after, _parts = _s3.ensure_bucket_present(
+        client, current, BUCKET, REGION, KEY_ARN, POLICY, TAGS, True, False
+    )
     assert changed is False
     assert after == current
 
 
 def test_new_bucket_in_check_mode_makes_no_call(s3):
     client, _unused = s3
-    changed, after = _s3.ensure_bucket_present(client, None, BUCKET, REGION, KEY_ARN, POLICY, TAGS, True, True)
+    changed, after, _parts = _s3.ensure_bucket_present(client, None, BUCKET, REGION, KEY_ARN, POLICY, TAGS, True, True)
     assert changed is True
     assert after["versioning"] == "Enabled" and after["object_ownership"] == "BucketOwnerEnforced"
 
@@ -181,7 +183,9 @@ def test_unhardened_bucket_converges(s3, record_operations):
     stub.add_response("put_bucket_encryption", {}, None)
     stub.add_response("put_bucket_policy", {}, dict(B, Policy=json.dumps(POLICY)))
     stub.add_response("put_bucket_tagging", {}, dict(B, Tagging={"TagSet": [{"Key": "team", "Value": "security"}]}))
-    changed, _unused = _s3.ensure_bucket_present(client, current, BUCKET, REGION, KEY_ARN, POLICY, TAGS, True, False)
+    changed, _unused, _parts = _s3.ensure_bucket_present(
+        client, current, BUCKET, REGION, KEY_ARN, POLICY, TAGS, True, False
+    )
     assert changed is True
     assert calls == [
         "PutPublicAccessBlock",
@@ -235,7 +239,7 @@ def test_absent_removes_the_policy_before_emptying_then_deletes_the_bucket(s3, r
         "delete_objects", {}, dict(B, Delete={"Objects": [{"Key": "AWSLogs/c", "VersionId": "m2"}], "Quiet": True})
     )
     stub.add_response("delete_bucket", {}, B)
-    assert _s3.ensure_bucket_absent(client, {"name": BUCKET}, BUCKET, False) == (True, 4)
+    assert _s3.ensure_bucket_absent(client, {"name": BUCKET}, BUCKET, False) == ((True, None, ["deleted"]), 4)
     assert calls == [
         "DeleteBucketPolicy",
         "ListObjectVersions",
@@ -253,7 +257,7 @@ def test_absent_of_an_empty_bucket(s3, record_operations):
     stub.add_response("delete_bucket_policy", {}, B)
     stub.add_response("list_object_versions", {"IsTruncated": False}, B)
     stub.add_response("delete_bucket", {}, B)
-    assert _s3.ensure_bucket_absent(client, {"name": BUCKET}, BUCKET, False) == (True, 0)
+    assert _s3.ensure_bucket_absent(client, {"name": BUCKET}, BUCKET, False) == ((True, None, ["deleted"]), 0)
     assert calls == ["DeleteBucketPolicy", "ListObjectVersions", "DeleteBucket"]
 
 
@@ -265,13 +269,13 @@ def test_absent_deletes_at_most_a_thousand_objects_per_request(s3):
     stub.add_response("delete_objects", {}, dict(B, Delete={"Objects": versions[:1000], "Quiet": True}))
     stub.add_response("delete_objects", {}, dict(B, Delete={"Objects": versions[1000:], "Quiet": True}))
     stub.add_response("delete_bucket", {}, B)
-    assert _s3.ensure_bucket_absent(client, {"name": BUCKET}, BUCKET, False) == (True, 1500)
+    assert _s3.ensure_bucket_absent(client, {"name": BUCKET}, BUCKET, False) == ((True, None, ["deleted"]), 1500)
 
 
 def test_absent_of_nothing_and_check_mode_make_no_call(s3):
     client, _unused = s3
-    assert _s3.ensure_bucket_absent(client, None, BUCKET, False) == (False, 0)
-    assert _s3.ensure_bucket_absent(client, {"name": BUCKET}, BUCKET, True) == (True, None)
+    assert _s3.ensure_bucket_absent(client, None, BUCKET, False) == ((False, None, []), 0)
+    assert _s3.ensure_bucket_absent(client, {"name": BUCKET}, BUCKET, True) == ((True, None, ["deleted"]), None)
 
 
 def test_bucket_key_needs_the_deployers_kms_decrypt(s3):

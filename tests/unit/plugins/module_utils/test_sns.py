@@ -124,7 +124,9 @@ def test_read_topic_of_a_missing_topic_is_none(sns):
 def test_pending_email_is_never_subscribed_again(sns, have, wanted, purge, check_mode):
     client, _unused = sns
     current = [sub("email", have)]
-    changed, result = _sns.ensure_subscriptions(client, ARN, current, [want("email", wanted)], purge, check_mode)
+    changed, result, _parts = _sns.ensure_subscriptions(
+        client, ARN, current, [want("email", wanted)], purge, check_mode
+    )
     assert changed is False
     assert result == current
 
@@ -132,7 +134,9 @@ def test_pending_email_is_never_subscribed_again(sns, have, wanted, purge, check
 def test_confirmed_email_matches_case_insensitively(sns):
     client, _unused = sns
     current = [sub("email", "Alice@Example.com", sub_arn("alice"))]
-    changed, result = _sns.ensure_subscriptions(client, ARN, current, [want("email", "alice@example.com")], True, False)
+    changed, result, _parts = _sns.ensure_subscriptions(
+        client, ARN, current, [want("email", "alice@example.com")], True, False
+    )
     assert (changed, result) == (False, current)
 
 
@@ -140,7 +144,7 @@ def test_confirmed_email_matches_case_insensitively(sns):
 def test_pending_unlisted_email_is_not_unsubscribed_when_purging(sns, check_mode):
     client, _unused = sns
     current = [sub("email", "old@example.com")]
-    changed, result = _sns.ensure_subscriptions(client, ARN, current, [], True, check_mode)
+    changed, result, _parts = _sns.ensure_subscriptions(client, ARN, current, [], True, check_mode)
     assert changed is False
     assert result == current
 
@@ -149,7 +153,9 @@ def test_confirmed_unlisted_subscription_is_unsubscribed_when_purging(sns):
     client, stub = sns
     current = [sub("email", "old@example.com", sub_arn("old")), sub("email", "keep@example.com", sub_arn("keep"))]
     stub.add_response("unsubscribe", {}, {"SubscriptionArn": sub_arn("old")})
-    changed, result = _sns.ensure_subscriptions(client, ARN, current, [want("email", "keep@example.com")], True, False)
+    changed, result, _parts = _sns.ensure_subscriptions(
+        client, ARN, current, [want("email", "keep@example.com")], True, False
+    )
     assert changed is True
     assert result == [current[1]]
 
@@ -157,7 +163,7 @@ def test_confirmed_unlisted_subscription_is_unsubscribed_when_purging(sns):
 def test_confirmed_unlisted_subscription_is_kept_without_purge(sns):
     client, _unused = sns
     current = [sub("email", "old@example.com", sub_arn("old"))]
-    changed, result = _sns.ensure_subscriptions(client, ARN, current, [], False, False)
+    changed, result, _parts = _sns.ensure_subscriptions(client, ARN, current, [], False, False)
     assert (changed, result) == (False, current)
 
 
@@ -165,7 +171,9 @@ def test_new_email_is_subscribed_and_reported_pending(sns):
     client, stub = sns
     # With ReturnSubscriptionArn AWS answers with an ARN even while the e-mail waits for its click.
     stub_subscribe(stub, "email", "new@example.com", sub_arn("new"))
-    changed, result = _sns.ensure_subscriptions(client, ARN, [], [want("email", "new@example.com")], True, False)
+    changed, result, _parts = _sns.ensure_subscriptions(
+        client, ARN, [], [want("email", "new@example.com")], True, False
+    )
     assert changed is True
     assert result == [
         {
@@ -181,7 +189,7 @@ def test_new_sqs_subscription_is_not_pending(sns):
     client, stub = sns
     queue = f"arn:aws:sqs:{REGION}:{ACCOUNT}:q"
     stub_subscribe(stub, "sqs", queue, sub_arn("q"))
-    changed, result = _sns.ensure_subscriptions(client, ARN, [], [want("sqs", queue)], True, False)
+    changed, result, _parts = _sns.ensure_subscriptions(client, ARN, [], [want("sqs", queue)], True, False)
     assert changed is True
     assert result[0]["pending_confirmation"] is False
 
@@ -198,7 +206,7 @@ def test_mixed_convergence(sns, record_operations):
     wanted = [want("email", "pending@example.com"), want("email", "kept@example.com"), want("email", "new@example.com")]
     stub.add_response("unsubscribe", {}, {"SubscriptionArn": sub_arn("stale")})
     stub_subscribe(stub, "email", "new@example.com", sub_arn("new"))
-    changed, result = _sns.ensure_subscriptions(client, ARN, current, wanted, True, False)
+    changed, result, _parts = _sns.ensure_subscriptions(client, ARN, current, wanted, True, False)
     assert changed is True
     assert calls == ["Unsubscribe", "Subscribe"]
     assert [s["endpoint"] for s in result] == [
@@ -213,7 +221,7 @@ def test_check_mode_makes_no_call(sns):
     client, _unused = sns
     current = [sub("email", "stale@example.com", sub_arn("stale")), sub("email", "pending@example.com")]
     wanted = [want("email", "new@example.com"), want("https", "https://hooks.example.com/x")]
-    changed, result = _sns.ensure_subscriptions(client, ARN, current, wanted, True, True)
+    changed, result, _parts = _sns.ensure_subscriptions(client, ARN, current, wanted, True, True)
     assert changed is True
     assert [s["endpoint"] for s in result] == ["pending@example.com", "new@example.com", "https://hooks.example.com/x"]
     assert all(s["pending_confirmation"] for s in result)
@@ -223,7 +231,7 @@ def test_non_email_endpoints_are_case_sensitive(sns):
     client, stub = sns
     current = [sub("https", "https://hooks.example.com/Path", sub_arn("h"))]
     stub_subscribe(stub, "https", "https://hooks.example.com/path", _sns.PENDING)
-    changed, result = _sns.ensure_subscriptions(
+    changed, result, _parts = _sns.ensure_subscriptions(
         client, ARN, current, [want("https", "https://hooks.example.com/path")], False, False
     )
     assert changed is True
@@ -253,7 +261,7 @@ ATTRIBUTES = {"DisplayName": "TrailWatch", "Policy": json.dumps(POLICY)}
 def test_up_to_date_topic_makes_no_write_call(sns):
     client, _unused = sns
     reordered = dict(POLICY, Statement=list(reversed(POLICY["Statement"])))
-    changed, after = _sns.ensure_topic_present(
+    changed, after, _parts = _sns.ensure_topic_present(
         client,
         current_topic(policy=reordered),
         ARN,
@@ -278,7 +286,7 @@ def test_topic_policy_and_display_name_converge(sns, record_operations):
     stub.add_response(
         "set_topic_attributes", {}, {"TopicArn": ARN, "AttributeName": "Policy", "AttributeValue": ATTRIBUTES["Policy"]}
     )
-    changed, _unused = _sns.ensure_topic_present(
+    changed, _unused, _parts = _sns.ensure_topic_present(
         client,
         current_topic(display_name="", policy={"Version": "2012-10-17", "Statement": []}),
         ARN,
@@ -296,7 +304,7 @@ def test_topic_policy_and_display_name_converge(sns, record_operations):
 
 def test_new_topic_in_check_mode_makes_no_call(sns):
     client, _unused = sns
-    changed, after = _sns.ensure_topic_present(
+    changed, after, _parts = _sns.ensure_topic_present(
         client,
         None,
         ARN,
@@ -314,7 +322,7 @@ def test_new_topic_in_check_mode_makes_no_call(sns):
 
 def test_topic_absent(sns):
     client, stub = sns
-    assert _sns.ensure_topic_absent(client, None, False) is False
-    assert _sns.ensure_topic_absent(client, current_topic(), True) is True
+    assert _sns.ensure_topic_absent(client, None, False).changed is False
+    assert _sns.ensure_topic_absent(client, current_topic(), True).changed is True
     stub.add_response("delete_topic", {}, {"TopicArn": ARN})
-    assert _sns.ensure_topic_absent(client, current_topic(), False) is True
+    assert _sns.ensure_topic_absent(client, current_topic(), False).changed is True

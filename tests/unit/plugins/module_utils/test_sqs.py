@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from ansible_collections.trailwatch.aws.plugins.module_utils import _notifier_iam
+from ansible_collections.trailwatch.aws.plugins.module_utils import _policies as _notifier_policies
 from ansible_collections.trailwatch.aws.plugins.module_utils import _sqs
 
 REGION = "us-east-1"
@@ -12,7 +12,7 @@ ACCOUNT = "123456789012"
 NAME = "trailwatch-notifier-failed"
 ARN = f"arn:aws:sqs:{REGION}:{ACCOUNT}:{NAME}"
 URL = f"https://sqs.{REGION}.amazonaws.com/{ACCOUNT}/{NAME}"
-POLICY = _notifier_iam.failed_events_queue_policy(ARN)
+POLICY = _notifier_policies.failed_events_queue_policy(ARN)
 
 
 @pytest.fixture
@@ -42,8 +42,8 @@ def test_a_queue_deleted_less_than_a_minute_ago_is_created_once_sqs_allows_it(sq
     for _attempt in range(3):
         stub.add_client_error("create_queue", "AWS.SimpleQueueService.QueueDeletedRecently", message, 400)
     stub.add_response("create_queue", {"QueueUrl": URL}, {"QueueName": NAME, "Attributes": attributes})
-    parts, after = _sqs.ensure_queue_present(client, None, NAME, ARN, POLICY, {}, True, False)
-    assert parts == [""] and after["url"] == URL
+    _changed, after, parts = _sqs.ensure_queue_present(client, None, NAME, ARN, POLICY, {}, True, False)
+    assert parts == ["created"] and after["url"] == URL
     assert deleted_recently_clock.timeouts == [(_sqs.DELETED_RECENTLY, _sqs.DELETED_RECENTLY_TIMEOUT)]
     assert _sqs.DELETED_RECENTLY_TIMEOUT > 60
 
@@ -99,7 +99,7 @@ def current(**overrides):
 
 def test_a_converged_queue_makes_no_call(sqs):
     client, _stub = sqs
-    assert _sqs.ensure_queue_present(client, current(), NAME, ARN, POLICY, {}, True, False) == ([], current())
+    assert _sqs.ensure_queue_present(client, current(), NAME, ARN, POLICY, {}, True, False) == (False, current(), [])
 
 
 def test_drift_is_repaired_in_one_call(sqs):
@@ -110,7 +110,7 @@ def test_drift_is_repaired_in_one_call(sqs):
         {},
         {"QueueUrl": URL, "Attributes": dict(_sqs.QUEUE_ATTRIBUTES, Policy=json.dumps(POLICY))},
     )
-    parts, after = _sqs.ensure_queue_present(client, drifted, NAME, ARN, POLICY, {}, True, False)
+    _changed, after, parts = _sqs.ensure_queue_present(client, drifted, NAME, ARN, POLICY, {}, True, False)
     assert parts == ["attributes", "policy"] and after == current()
 
 
