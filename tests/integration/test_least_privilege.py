@@ -487,7 +487,14 @@ def names(stack):
 
 
 def stack_vars(stack, **extra):
-    return {"trailwatch_name": stack, "trailwatch_notify_emails": [EMAIL], **extra}
+    # With trailwatch_purge_subscriptions (default false: unlisted subscribers are kept) the stray subscriber the
+    # drift adds is removed, so the deployer's sns:Unsubscribe is exercised.
+    return {
+        "trailwatch_name": stack,
+        "trailwatch_notify_emails": [EMAIL],
+        "trailwatch_purge_subscriptions": True,
+        **extra,
+    }
 
 
 def assert_ok(run, what):
