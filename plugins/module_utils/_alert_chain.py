@@ -42,6 +42,12 @@ from ._filter_pattern import matches
 from ._notifier_logs import describe_subscription_filters
 from ._policy_eval import evaluate
 
+try:
+    # The coverage check of issue 12 (plugins/module_utils/_coverage.py); the doctor's trail-records-events link.
+    from . import _coverage
+except ImportError:  # pragma: no cover - only before the coverage check is part of the collection
+    _coverage = None
+
 LINKS = (
     "trail-logging",
     "trail-multi-region",
@@ -477,7 +483,11 @@ def _trail_links(state: dict, spec: dict) -> list:
         )
     if trail.get("IsMultiRegionTrail"):
         links.append(
-            _link("trail-multi-region", OK, f"trail {name} records every region (home {trail.get('HomeRegion') or _arn_part(arn, 3)})")
+            _link(
+                "trail-multi-region",
+                OK,
+                f"trail {name} records every region (home {trail.get('HomeRegion') or _arn_part(arn, 3)})",
+            )
         )
     else:
         links.append(
@@ -574,7 +584,8 @@ def _log_group_link(state: dict, spec: dict) -> dict:
     return _link(
         "log-group",
         OK,
-        f"log group {spec['log_group_name']} exists ({'encrypted with ' + key if key else 'not encrypted with a customer key'}, "
+        f"log group {spec['log_group_name']} exists "
+        f"({'encrypted with ' + key if key else 'not encrypted with a customer key'}, "
         f"retention {group.get('retentionInDays') or 'never expire'})",
     )
 
@@ -749,7 +760,8 @@ def _alarm_links(state: dict, spec: dict, watch: dict) -> tuple:
             "alarm",
             OK,
             f"alarm {name} watches {wanted['Namespace']}/{wanted['MetricName']} (Sum over {wanted['Period']} s >= "
-            f"{wanted['Threshold']:g}), state {alarm_state['value']} since {alarm_state['since'] or alarm_state['updated'] or 'unknown'}",
+            f"{wanted['Threshold']:g}), state {alarm_state['value']} "
+            f"since {alarm_state['since'] or alarm_state['updated'] or 'unknown'}",
         )
     topic = spec["topic_arn"]
     if not alarm.get("ActionsEnabled"):
@@ -763,7 +775,8 @@ def _alarm_links(state: dict, spec: dict, watch: dict) -> tuple:
         actions = _link(
             "alarm-actions",
             BROKEN,
-            f"alarm {name} does not notify topic {topic} (its ALARM actions: {', '.join(alarm.get('AlarmActions') or []) or 'none'})",
+            f"alarm {name} does not notify topic {topic} "
+            f"(its ALARM actions: {', '.join(alarm.get('AlarmActions') or []) or 'none'})",
             "re-run playbooks/site.yml",
         )
     else:
@@ -789,9 +802,11 @@ def _topic_policy_link(state: dict, spec: dict, alarm_arn: str) -> dict:
         return _link(
             "topic-policy",
             BROKEN,
-            f"the policy of topic {spec['topic_arn']} does not let CloudWatch publish for alarm {alarm_arn.rsplit(':', 1)[-1]}: "
+            f"the policy of topic {spec['topic_arn']} does not let CloudWatch publish for alarm "
+            f"{alarm_arn.rsplit(':', 1)[-1]}: "
             f"{decision.describe()}",
-            "re-run playbooks/site.yml (it merges the statement that lets this account's alarms publish), or add a statement "
+            "re-run playbooks/site.yml (it merges the statement that lets this account's alarms publish), "
+            "or add a statement "
             "allowing cloudwatch.amazonaws.com sns:Publish with aws:SourceAccount = this account",
         )
     return _link(
@@ -819,7 +834,8 @@ def _topic_key_link(state: dict, spec: dict, alarm_arn: str) -> dict:
         return _link(
             "topic-key",
             BROKEN,
-            f"topic is encrypted with the AWS managed key {key_id}: its policy cannot admit CloudWatch, so alarms cannot publish",
+            f"topic is encrypted with the AWS managed key {key_id}: its policy cannot admit CloudWatch, "
+            "so alarms cannot publish",
             "encrypt the topic with a customer managed key whose policy lets cloudwatch.amazonaws.com use "
             "kms:GenerateDataKey* and kms:Decrypt (aws sns set-topic-attributes --attribute-name KmsMasterKeyId)",
         )
@@ -885,7 +901,8 @@ def _notifier_link(state: dict, spec: dict) -> dict:
         return _link(
             "notifier",
             BROKEN,
-            f"function {name} is {function.get('State')} ({function.get('StateReason') or function.get('LastUpdateStatusReason') or 'no reason given'})",
+            f"function {name} is {function.get('State')} "
+            f"({function.get('StateReason') or function.get('LastUpdateStatusReason') or 'no reason given'})",
             "re-run playbooks/site.yml -e trailwatch_notifier=true",
         )
     hours = spec.get("error_window_hours") or ERROR_WINDOW_HOURS
@@ -919,11 +936,53 @@ def _notifier_link(state: dict, spec: dict) -> dict:
     )
 
 
-def diagnose(state: dict, spec: dict, coverage: Optional[Callable] = None) -> dict:
+def _recording(state: dict, spec: dict, coverage: Any) -> Any:
+    """What the trails delivering to the log group record, in the coverage check's terms."""
+    trails = state["trails"]
+    if not trails:
+        return coverage.no_trail(spec["log_group_name"], spec["region"])
+    recordings = []
+    for trail in trails:
+        selectors = trail["selectors"]
+        if selectors is FAILED:
+            recordings.append(
+                coverage.recording_from_trail(trail["trail"], None, None, state["errors"].get("trail:selectors", ""))
+            )
+        else:
+            recordings.append(
+                coverage.recording_from_trail(
+                    trail["trail"], selectors["EventSelectors"], selectors["AdvancedEventSelectors"]
+                )
+            )
+    return coverage.merge_recordings(recordings)
+
+
+def coverage_link(state: dict, spec: dict, watch: dict, coverage: Any = None) -> dict:
+    """trail-records-events: the coverage check (``_coverage.blind_spots``) on the trails' recording settings."""
+    coverage = coverage or _coverage
+    name = "trail-records-events"
+    if coverage is None:
+        return _link(name, UNVERIFIED, "the coverage check is not part of this collection version", "upgrade")
+    if state["trails"] is FAILED:
+        return _unverified(name, state, "trail")
+    findings = coverage.blind_spots(watch, _recording(state, spec, coverage))
+    certain = [f for f in findings if f.certain]
+    if certain and not coverage.accepts_blind_spots(watch):
+        first = certain[0]
+        what = f"{first.setting} {first.reason}".strip()
+        return _link(name, BROKEN, f"the trail does not record what watch {watch['name']} counts: {what}", first.fix)
+    if certain:
+        return _link(name, OK, "blind spot accepted (accept_blind_spots): " + "; ".join(f.setting for f in certain))
+    if findings:
+        return _link(name, OK, "recorded as far as TrailWatch can tell: " + "; ".join(f.reason for f in findings))
+    return _link(name, OK, f"the trail records every event watch {watch['name']} counts")
+
+
+def diagnose(state: dict, spec: dict, coverage: Any = None) -> dict:
     """Per watch, the links in chain order, the first link that is not ok with its fix, and the alarm's state.
 
-    ``coverage(watch)`` returns the trail-records-events link of a watch; ``spec["notifier_watches"]`` names the
-    watches the notifier announces for (its link is added to those).
+    ``coverage`` is the coverage check module (``_coverage`` unless given); ``spec["notifier_watches"]`` names the
+    watches the notifier announces for (its link is added to those); ``spec["inputs"]`` holds each watch as given.
     """
     shared = {link["link"]: link for link in _trail_links(state, spec)}
     shared["log-group"] = _log_group_link(state, spec)
@@ -937,9 +996,9 @@ def diagnose(state: dict, spec: dict, coverage: Optional[Callable] = None) -> di
         by_name = dict(shared)
         by_name.update(
             {
-                "trail-records-events": coverage(watch)
-                if coverage
-                else _link("trail-records-events", UNVERIFIED, "the coverage check is not available", None),
+                "trail-records-events": coverage_link(
+                    state, spec, (spec.get("inputs") or {}).get(watch["name"]) or {"name": watch["name"]}, coverage
+                ),
                 "metric-filter": _filter_link(state, watch),
                 "alarm": alarm,
                 "alarm-actions": actions,

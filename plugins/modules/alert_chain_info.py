@@ -244,6 +244,7 @@ def main():
             "topic_arn": arn,
             "watches": desired_watches(p["watches"], p["name_prefix"], p["namespace"], [arn]),
             "notifier_function_name": p["notifier_function_name"],
+            "inputs": {w["name"]: w for w in p["watches"]},
             "notifier_watches": [w["name"] for w in p["watches"] if notifier_serves(w["pattern"])],
             "error_window_hours": p["error_window_hours"],
         }
@@ -253,7 +254,9 @@ def main():
         module.fail_json_aws_error(e)
     except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as e:
         module.fail_json_aws(e, msg="TrailWatch doctor: read the alert chain")
-    broken = [{"watch": w["name"], "link": w["first_broken"], "fix": w["fix"]} for w in result["watches"] if not w["ok"]]
+    broken = [
+        {"watch": w["name"], "link": w["first_broken"], "fix": w["fix"]} for w in result["watches"] if not w["ok"]
+    ]
     module.exit_json(
         changed=False,
         ok=not broken,

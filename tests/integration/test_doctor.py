@@ -24,6 +24,23 @@ WATCH = "s3-bucket-created"
 ALARM = "trailwatch-s3-bucket-created"
 GROUP = "aws-cloudtrail-logs-trailwatch"
 TOPIC = f"arn:aws:sns:{REGION}:{ACCOUNT}:trailwatch-alerts"
+# The coverage check (issue 12, plugins/module_utils/_coverage.py) decides trail-records-events. Without it (a
+# branch built before it landed) that link is "unverified", so it is the first link that is not ok of every run.
+HAVE_COVERAGE = (REPO / "plugins" / "module_utils" / "_coverage.py").exists()
+LINKS = (
+    "trail-logging",
+    "trail-multi-region",
+    "trail-records-events",
+    "delivery-to-logs",
+    "log-group",
+    "key",
+    "metric-filter",
+    "alarm",
+    "alarm-actions",
+    "topic-policy",
+    "topic-key",
+    "subscription",
+)
 SITE_VARS = {"trailwatch_notify_emails": ["security@example.com"]}
 # CloudTrail sends no aws:SourceArn/aws:SourceAccount when it assumes the delivery role (CloudTrail User Guide:
 # "Role policy document for CloudTrail to use CloudWatch Logs for monitoring"); issue 12 makes site.yml write this
@@ -111,11 +128,26 @@ def _first_broken(output):
     return None
 
 
+def _first_expected(link):
+    if HAVE_COVERAGE or LINKS.index(link) < LINKS.index("trail-records-events"):
+        return link
+    return "trail-records-events"
+
+
+def _assert_healthy(proc, output):
+    assert _links(output, "BROKEN") == set(), output
+    if HAVE_COVERAGE:
+        assert proc.returncode == 0, output
+    else:
+        assert _links(output, "UNVERIFIED") == {"trail-records-events"}, output
+
+
 @pytest.mark.integration
 def test_healthy_stack_passes_without_writing(stack, moto_endpoint):
     proc, output, calls = _doctor(moto_endpoint)
-    assert proc.returncode == 0, output
-    assert f"watch {WATCH}: ok (alarm OK since" in output
+    _assert_healthy(proc, output)
+    if HAVE_COVERAGE:
+        assert f"watch {WATCH}: ok (alarm OK since" in output
     for link in ("trail-logging", "delivery-to-logs", "key", "topic-policy", "subscription"):
         assert f"ok         {link}" in output, output
     assert calls["writes"] == 0, calls["write_operations"]
@@ -128,7 +160,7 @@ def test_healthy_stack_in_check_mode_and_with_bring_your_own_variables(stack, mo
     # trailwatch_trail_create false: the doctor finds the trail by the log group it delivers to.
     extra = {"trailwatch_trail_create": False, "trailwatch_topic_arn": TOPIC}
     proc, output, calls = _doctor(moto_endpoint, extra, "--check")
-    assert proc.returncode == 0, output
+    _assert_healthy(proc, output)
     assert "trail trailwatch is logging" in output
     assert calls["writes"] == 0, calls["write_operations"]
     assert "cloudtrail:DescribeTrails" in calls["operations"]
@@ -157,7 +189,7 @@ def _conditional_trust(a):
 
 
 def _schedule_key_deletion(a):
-    arn = a.key_arn()
+    arn = a.key_arn().rsplit("/", 1)[1]  # moto's ScheduleKeyDeletion takes the key id only
     a.c["kms"].schedule_key_deletion(KeyId=arn, PendingWindowInDays=7)
 
     def repair():
@@ -220,7 +252,9 @@ def _disable_actions(a):
 def _strip_cloudwatch_from_topic_policy(a):
     sns = a.c["sns"]
     policy = json.loads(sns.get_topic_attributes(TopicArn=TOPIC)["Attributes"]["Policy"])
-    kept = dict(policy, Statement=[s for s in policy["Statement"] if "cloudwatch" not in json.dumps(s.get("Principal"))])
+    kept = dict(
+        policy, Statement=[s for s in policy["Statement"] if "cloudwatch" not in json.dumps(s.get("Principal"))]
+    )
     sns.set_topic_attributes(TopicArn=TOPIC, AttributeName="Policy", AttributeValue=json.dumps(kept))
     return lambda: sns.set_topic_attributes(TopicArn=TOPIC, AttributeName="Policy", AttributeValue=json.dumps(policy))
 
@@ -230,7 +264,12 @@ def _encrypt_topic_with_a_key_cloudwatch_cannot_use(a):
     root_only = {
         "Version": "2012-10-17",
         "Statement": [
-            {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"}, "Action": "kms:*", "Resource": "*"}
+            {
+                "Effect": "Allow",
+                "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"},
+                "Action": "kms:*",
+                "Resource": "*",
+            }
         ],
     }
     key = kms.create_key(Policy=json.dumps(root_only))["KeyMetadata"]["Arn"]
@@ -267,7 +306,11 @@ BREAKS = [
     ("alarm", _delete_alarm, f"alarm {ALARM} does not exist", {"alarm-actions"}),
     ("alarm-actions", _disable_actions, "has its actions disabled"),
     ("topic-policy", _strip_cloudwatch_from_topic_policy, "does not let CloudWatch publish"),
-    ("topic-key", _encrypt_topic_with_a_key_cloudwatch_cannot_use, "refuses cloudwatch.amazonaws.com kms:GenerateDataKey"),
+    (
+        "topic-key",
+        _encrypt_topic_with_a_key_cloudwatch_cannot_use,
+        "refuses cloudwatch.amazonaws.com kms:GenerateDataKey",
+    ),
     ("subscription", _unsubscribe_everyone, "has no confirmed subscription"),
     ("log-group", _delete_log_group, f"log group {GROUP} does not exist", {"metric-filter"}),
 ]
@@ -286,7 +329,7 @@ def test_one_broken_link_is_named_and_nothing_is_written(stack, moto_endpoint, c
             repair()
     assert proc.returncode != 0, output
     assert _links(output, "BROKEN") == {link} | with_it, output
-    assert _first_broken(output) == link, output
+    assert _first_broken(output) == _first_expected(link), output
     assert detail in output, output
     assert "fix: " in output
     assert "Traceback" not in output
