@@ -25,6 +25,12 @@ REPO = Path(__file__).resolve().parents[2]
 REGION = "eu-west-1"
 ALARM = "trailwatch-s3-bucket-created"
 SITE_VARS = json.dumps({"trailwatch_notify_emails": ["security@example.com"]})
+DOCUMENTED_TRUST = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {"Effect": "Allow", "Principal": {"Service": "cloudtrail.amazonaws.com"}, "Action": "sts:AssumeRole"}
+    ],
+}
 
 
 def _env(endpoint):
@@ -53,7 +59,7 @@ class Account:
         session = boto3.session.Session(
             aws_access_key_id="testing", aws_secret_access_key="testing", region_name=REGION
         )
-        self.c = {s: session.client(s, endpoint_url=endpoint) for s in ("s3", "sqs", "sns", "cloudwatch")}
+        self.c = {s: session.client(s, endpoint_url=endpoint) for s in ("s3", "sqs", "sns", "cloudwatch", "iam")}
 
     @property
     def topic_arn(self):
@@ -78,6 +84,11 @@ def deployed(run_playbook, moto_endpoint):
     proc, _calls = run_playbook("playbooks/site.yml", SITE_VARS)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     account = Account(moto_endpoint)
+    # The delivery role's trust as the CloudTrail User Guide gives it (issue 12 makes site.yml write it): the drill's
+    # doctor would otherwise stop at delivery-to-logs, rightly.
+    account.c["iam"].update_assume_role_policy(
+        RoleName="trailwatch-cloudtrail-to-logs", PolicyDocument=json.dumps(DOCUMENTED_TRUST)
+    )
     return account, {"buckets": account.buckets(), "queues": account.queues(), "subs": account.subscriptions()}
 
 
@@ -111,7 +122,9 @@ def test_drill_on_an_account_without_trailwatch_creates_nothing(run_playbook):
     proc, calls = run_playbook("playbooks/drill.yml", json.dumps({"trailwatch_drill_timeout_seconds": 5}))
     output = proc.stdout + proc.stderr
     assert proc.returncode != 0, output
-    assert "topic trailwatch-alerts does not exist in eu-west-1: deploy TrailWatch first" in output
+    # The doctor runs first and stops the drill: no trail, no topic.
+    assert "TrailWatch drill stopped before creating anything" in output
+    assert "trail-logging is broken" in output
     assert calls["writes"] == 0, calls["write_operations"]
 
 
@@ -225,3 +238,48 @@ def test_drill_cleanup_only_removes_what_an_interrupted_drill_left(deployed, mot
     assert "canary bucket trailwatch-canary-abcd1234" in output
     assert "s3:PUT" not in calls["write_operations"]
     _assert_nothing_left(account, before)
+
+
+@pytest.mark.integration
+def test_drill_stops_at_a_broken_link_before_creating_anything(deployed, moto_endpoint):
+    account, before = deployed
+    account.c["cloudwatch"].disable_alarm_actions(AlarmNames=[ALARM])
+    proc, calls = _playbook(moto_endpoint, "playbooks/drill.yml", json.dumps({"trailwatch_drill_timeout_seconds": 60}))
+    output = proc.stdout + proc.stderr
+    assert proc.returncode != 0, output
+    assert "TrailWatch drill stopped before creating anything" in output
+    assert (
+        "watch s3-bucket-created: alarm-actions is broken (alarm trailwatch-s3-bucket-created has its actions" in output
+    )
+    assert "interrupted? clean up with: ansible-playbook playbooks/drill.yml -e trailwatch_drill_id=" in output
+    assert calls["writes"] == 0, calls["write_operations"]
+    _assert_nothing_left(account, before)
+
+
+@pytest.mark.integration
+def test_drill_waits_for_an_alarm_already_in_alarm_and_refuses_when_it_stays(deployed, moto_endpoint):
+    account, before = deployed
+    account.c["cloudwatch"].set_alarm_state(AlarmName=ALARM, StateValue="ALARM", StateReason="a bucket a minute ago")
+    extra = {"trailwatch_drill_ok_wait_seconds": 3, "trailwatch_drill_poll_seconds": 1}
+    proc, calls = _playbook(moto_endpoint, "playbooks/drill.yml", json.dumps(extra))
+    output = proc.stdout + proc.stderr
+    assert proc.returncode != 0, output
+    assert f"alarm {ALARM} has been in ALARM since" in output
+    assert "did not return to OK within 3 s" in output
+    # Nothing was created, so nothing was removed either.
+    for made in ("sqs:CreateQueue", "sns:Subscribe", "s3:PUT"):
+        assert made not in calls["write_operations"], calls["write_operations"]
+    _assert_nothing_left(account, before)
+
+
+@pytest.mark.integration
+def test_drill_refuses_a_wait_longer_than_the_assumed_role_credentials(run_playbook):
+    extra = {
+        "trailwatch_assume_role_arn": "arn:aws:iam::111111111111:role/trailwatch-deployer",
+        "trailwatch_drill_timeout_seconds": 3300,
+    }
+    proc, calls = run_playbook("playbooks/drill.yml", json.dumps(extra))
+    output = proc.stdout + proc.stderr
+    assert proc.returncode != 0
+    assert "must be at most 3000 with trailwatch_assume_role_arn (got 3300 + 300)" in output
+    assert calls["total"] == 0
