@@ -280,8 +280,9 @@ class _Drill:
         while alarm.get("StateValue") == "ALARM":
             if time.monotonic() >= deadline:
                 since = alarm.get("StateTransitionedTimestamp")
+                since = _iso(_epoch(since)) if since else "a while"
                 self.module.fail_json(
-                    msg=f"alarm {p['alarm_name']} has been in ALARM since {_iso(_epoch(since)) if since else 'a while'} "
+                    msg=f"alarm {p['alarm_name']} has been in ALARM since {since} "
                     f"and did not return to OK within {p['ok_wait_seconds']} s: an alarm already in ALARM makes no "
                     "transition, so the canary could prove nothing. Run the drill again once it is OK (with missing "
                     "data notBreaching it returns to OK a period after the last event); the drill created nothing"
