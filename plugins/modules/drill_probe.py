@@ -21,7 +21,7 @@ description:
     object versions in it). Each part may already be gone; cleanup never fails because of that.
   - All times come from AWS (the bucket's C(CreationDate) in C(ListBuckets), the alarm's
     C(StateTransitionedTimestamp), the alarm message's C(StateChangeTime), SQS's C(SentTimestamp)), so the control
-    node's clock does not matter. C(StateUpdatedTimestamp) is not used: it also moves without a state transition.
+    node's clock does not matter. C(StateUpdatedTimestamp) is not used, it also moves without a state transition.
   - The canary bucket is created and removed with the collection's S3 wrappers (the log bucket's), so emptying it
     checks DeleteObjects' per-object errors. O(action=cleanup) attempts every part even when one fails, and fails
     at the end naming each part it could not remove.
@@ -72,7 +72,7 @@ options:
     description:
       - With O(action=start), how long to wait at most for an alarm that is in ALARM (another event a moment ago) to
         return to OK before the canary is created. An alarm already in ALARM makes no transition, so it would send
-        no message. Still in ALARM after this: the drill fails and creates nothing.
+        no message. Still in ALARM after this, the drill fails and creates nothing.
     type: int
     default: 300
 extends_documentation_fragment:
