@@ -24,29 +24,23 @@ from typing import Any
 from typing import Callable
 from typing import Optional
 
-from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
-from ansible_collections.amazon.aws.plugins.module_utils.errors import AWSErrorHandler
-
 from . import _cloudtrail
 from . import _cloudwatch
+from . import _coverage
 from . import _kms
 from . import _lambda
 from . import _logs
 from . import _sns
+from . import _sqs
 from ._common import TrailWatchError
-from ._common import retry
-from ._iam import IamErrorHandler
+from ._iam import get_managed_policy_document
 from ._iam import get_role
 from ._iam import get_role_policy
+from ._iam import list_attached_role_policies
+from ._iam import list_role_policies
 from ._filter_pattern import matches
 from ._notifier_logs import describe_subscription_filters
 from ._policy_eval import evaluate
-
-try:
-    # The coverage check of issue 12 (plugins/module_utils/_coverage.py); the doctor's trail-records-events link.
-    from . import _coverage
-except ImportError:  # pragma: no cover - only before the coverage check is part of the collection
-    _coverage = None
 
 LINKS = (
     "trail-logging",
@@ -196,26 +190,6 @@ def _policy_allows(documents: list, action: str, resource: str) -> bool:
 # --- reads ------------------------------------------------------------------------------------------------------
 
 
-@IamErrorHandler.common_error_handler("list the role's inline policies")
-@retry()
-def _list_role_policies(client, role):
-    return client.get_paginator("list_role_policies").paginate(RoleName=role).build_full_result()["PolicyNames"]
-
-
-@IamErrorHandler.common_error_handler("list the role's attached policies")
-@retry()
-def _list_attached_policies(client, role):
-    pages = client.get_paginator("list_attached_role_policies").paginate(RoleName=role).build_full_result()
-    return [p["PolicyArn"] for p in pages.get("AttachedPolicies", [])]
-
-
-@IamErrorHandler.common_error_handler("read an attached policy")
-@retry()
-def _managed_policy_document(client, arn):
-    version = client.get_policy(PolicyArn=arn)["Policy"]["DefaultVersionId"]
-    return client.get_policy_version(PolicyArn=arn, VersionId=version)["PolicyVersion"]["Document"]
-
-
 class _Failed:
     """A read that AWS refused: its message is in state["errors"]."""
 
@@ -261,14 +235,14 @@ def _role_state(reader: _Reader, role_arn: str) -> Any:
     if role is FAILED or role is None:
         return role
     documents = []
-    names = reader.read("role:policies", _list_role_policies, iam, name)
+    names = reader.read("role:policies", list_role_policies, iam, name)
     for policy_name in [] if names is FAILED else names:
         document = reader.read("role:policies", get_role_policy, iam, name, policy_name)
         if document not in (None, FAILED):
             documents.append(document)
-    attached = reader.read("role:policies", _list_attached_policies, iam, name)
+    attached = reader.read("role:policies", list_attached_role_policies, iam, name)
     for arn in [] if attached is FAILED else attached:
-        document = reader.read("role:policies", _managed_policy_document, iam, arn)
+        document = reader.read("role:policies", get_managed_policy_document, iam, arn)
         if document is not FAILED:
             documents.append(document)
     return {"arn": role["Arn"], "trust": role.get("AssumeRolePolicyDocument"), "policies": documents}
@@ -282,7 +256,7 @@ def _trail_candidates(reader: _Reader, spec: dict, log_group_arn: str) -> Any:
     trails = reader.read("trail", _cloudtrail.describe_trails, cloudtrail)
     if trails is FAILED:
         return trails
-    return [t for t in trails if (t.get("CloudWatchLogsLogGroupArn") or "").removesuffix(":*") == log_group_arn]
+    return _cloudtrail.trails_delivering_to(trails, log_group_arn)
 
 
 def read_chain(clients: Callable, spec: dict) -> dict:
@@ -300,7 +274,7 @@ def read_chain(clients: Callable, spec: dict) -> dict:
     for trail in [] if candidates is FAILED else candidates:
         cloudtrail = reader.client("cloudtrail", trail.get("HomeRegion"))
         status = reader.read("trail:status", _cloudtrail.get_trail_status, cloudtrail, trail["TrailARN"])
-        selectors = reader.read("trail:selectors", _get_selectors, cloudtrail, trail["TrailARN"])
+        selectors = reader.read("trail:selectors", _cloudtrail.get_selector_lists, cloudtrail, trail["TrailARN"])
         trails.append({"trail": trail, "status": status, "selectors": selectors})
     state["trails"] = FAILED if candidates is FAILED else trails
     trail = _chosen_trail(state)
@@ -350,22 +324,30 @@ def read_chain(clients: Callable, spec: dict) -> dict:
     return state
 
 
-@_cloudtrail.CloudTrailErrorHandler.common_error_handler("read the trail's event selectors")
-@retry()
-def _get_selectors(client, name):
-    """Basic and advanced event selectors, as GetEventSelectors answers (one of the two is set)."""
-    answer = client.get_event_selectors(TrailName=name)
-    return {
-        "EventSelectors": answer.get("EventSelectors") or [],
-        "AdvancedEventSelectors": answer.get("AdvancedEventSelectors") or [],
-    }
+def failed_events_queue_name(function_name: str) -> str:
+    """The notifier's on-failure destination: function ``<name>-notifier``, queue ``<name>-notifier-failed``
+    (plugins/modules/notifier.py)."""
+    return f"{function_name}-failed"
+
+
+def _queue_state(reader: _Reader, name: str) -> Any:
+    """{"arn", "messages"} of an SQS queue of this account and region; None when it does not exist."""
+    sqs = reader.client("sqs")
+    url = reader.read("notifier:failed-events-queue", _sqs.get_queue_url, sqs, name)
+    if url in (None, FAILED):
+        return url
+    attributes = reader.read("notifier:failed-events-queue", _sqs.get_queue_attributes, sqs, url)
+    if attributes is FAILED:
+        return FAILED
+    return {"arn": attributes.get("QueueArn"), "messages": int(attributes.get("ApproximateNumberOfMessages") or 0)}
 
 
 def _notifier_state(reader: _Reader, spec: dict, logs) -> dict:
     name = spec["notifier_function_name"]
     notifier: dict = {}
     notifier["filters"] = reader.read("notifier:filter", describe_subscription_filters, logs, spec["log_group_name"])
-    function = reader.read("notifier:function", _lambda.get_function, reader.client("lambda"), name)
+    aws_lambda = reader.client("lambda")
+    function = reader.read("notifier:function", _lambda.get_function, aws_lambda, name)
     notifier["function"] = function if function in (None, FAILED) else function["Configuration"]
     now = datetime.now(timezone.utc)
     hours = spec.get("error_window_hours") or ERROR_WINDOW_HOURS
@@ -381,39 +363,11 @@ def _notifier_state(reader: _Reader, spec: dict, logs) -> dict:
             now,
             hours * 3600,
         )
-        dlq = (notifier["function"].get("DeadLetterConfig") or {}).get("TargetArn")
-        notifier["dead_letter_queue"] = dlq
-        if dlq and _arn_part(dlq, 2) == "sqs":
-            notifier["dead_letters"] = reader.read(
-                "notifier:dead-letter-queue", _queue_depth, reader.client("sqs", _arn_part(dlq, 3)), dlq
-            )
+        notifier["invoke_config"] = reader.read(
+            "notifier:invoke-config", _lambda.read_event_invoke_config, aws_lambda, name
+        )
+        notifier["failed_events_queue"] = _queue_state(reader, failed_events_queue_name(name))
     return notifier
-
-
-class SqsError(TrailWatchError):
-    pass
-
-
-class _SqsErrorHandler(AWSErrorHandler):
-    _CUSTOM_EXCEPTION = SqsError
-
-    @classmethod
-    def _is_missing(cls):
-        return is_boto3_error_code(["AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist"])
-
-
-@_SqsErrorHandler.list_error_handler("read the dead-letter queue")
-@retry()
-def _queue_depth(client, queue_arn):
-    """Messages waiting in an SQS queue (visible plus in flight); None when the queue does not exist."""
-    url = client.get_queue_url(QueueName=_arn_part(queue_arn, 5), QueueOwnerAWSAccountId=_arn_part(queue_arn, 4))
-    attributes = client.get_queue_attributes(
-        QueueUrl=url["QueueUrl"],
-        AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
-    )["Attributes"]
-    return sum(
-        int(attributes.get(k, 0)) for k in ("ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible")
-    )
 
 
 def _chosen_trail(state: dict) -> Optional[dict]:
@@ -873,19 +827,18 @@ def _subscription_link(state: dict, spec: dict) -> dict:
     return _link("subscription", OK, f"{len(confirmed)} confirmed: {', '.join(endpoints)}{pending_text}")
 
 
-def _notifier_link(state: dict, spec: dict) -> dict:
+def _notifier_link(state: dict, spec: dict, watch: dict) -> dict:
+    """The notifier's part of a watch's chain: its subscription filter on the log group with the watch's pattern,
+    the function Active with its last update Successful, no invocation errors in the window, the asynchronous
+    invocation's on-failure destination being the failed-events queue, and that queue empty."""
     notifier = state["notifier"]
     name = spec["notifier_function_name"]
+    rerun = "re-run playbooks/site.yml -e trailwatch_notifier=true"
     function = notifier.get("function")
     if function is FAILED:
         return _unverified("notifier", state, "notifier:function")
     if function is None:
-        return _link(
-            "notifier",
-            BROKEN,
-            f"function {name} does not exist",
-            "re-run playbooks/site.yml -e trailwatch_notifier=true",
-        )
+        return _link("notifier", BROKEN, f"function {name} does not exist", rerun)
     filters = notifier.get("filters")
     if filters is FAILED:
         return _unverified("notifier", state, "notifier:filter")
@@ -895,15 +848,24 @@ def _notifier_link(state: dict, spec: dict) -> dict:
             "notifier",
             BROKEN,
             f"no subscription filter of log group {spec['log_group_name']} sends events to function {name}",
-            "re-run playbooks/site.yml -e trailwatch_notifier=true",
+            rerun,
         )
-    if function.get("State") not in (None, "Active") or function.get("LastUpdateStatus") == "Failed":
+    pattern = watch["filter"]["filterPattern"]
+    if not any(f.get("filterPattern", "") == pattern for f in ours):
         return _link(
             "notifier",
             BROKEN,
-            f"function {name} is {function.get('State')} "
+            f"subscription filter {ours[0]['filterName']} sends {ours[0].get('filterPattern')!r} to function {name}, "
+            f"not the watch's pattern {pattern!r}: the messages and the alarm count different events",
+            rerun,
+        )
+    if function.get("State") not in (None, "Active") or function.get("LastUpdateStatus") not in (None, "Successful"):
+        return _link(
+            "notifier",
+            BROKEN,
+            f"function {name} is {function.get('State')}, last update {function.get('LastUpdateStatus')} "
             f"({function.get('StateReason') or function.get('LastUpdateStatusReason') or 'no reason given'})",
-            "re-run playbooks/site.yml -e trailwatch_notifier=true",
+            f"wait for an update in progress, else {rerun}",
         )
     hours = spec.get("error_window_hours") or ERROR_WINDOW_HOURS
     errors = notifier.get("errors")
@@ -916,58 +878,65 @@ def _notifier_link(state: dict, spec: dict) -> dict:
             f"function {name} failed {int(errors)} time(s) in the last {hours} h",
             f"read its log group /aws/lambda/{name} for the errors",
         )
-    dlq = notifier.get("dead_letter_queue")
-    depth = notifier.get("dead_letters")
-    if dlq:
-        if depth is FAILED:
-            return _unverified("notifier", state, "notifier:dead-letter-queue")
-        if depth:
-            return _link(
-                "notifier",
-                BROKEN,
-                f"{depth} event(s) wait in the notifier's dead-letter queue {dlq.rsplit(':', 1)[-1]}",
-                f"read them (aws sqs receive-message), fix the cause in /aws/lambda/{name}, then purge the queue",
-            )
-    dlq_text = f", dead-letter queue {dlq.rsplit(':', 1)[-1]} empty" if dlq else ", no dead-letter queue"
+    queue_name = failed_events_queue_name(name)
+    queue = notifier.get("failed_events_queue")
+    if queue is FAILED:
+        return _unverified("notifier", state, "notifier:failed-events-queue")
+    if queue is None:
+        return _link("notifier", BROKEN, f"the failed-events queue {queue_name} does not exist", rerun)
+    config = notifier.get("invoke_config")
+    if config is FAILED:
+        return _unverified("notifier", state, "notifier:invoke-config")
+    destination = (config or {}).get("on_failure")
+    if destination != queue["arn"]:
+        return _link(
+            "notifier",
+            BROKEN,
+            f"events that fail every attempt of function {name} go to {destination or 'no destination (dropped)'}, "
+            f"not to the failed-events queue {queue_name}",
+            rerun,
+        )
+    if queue["messages"]:
+        return _link(
+            "notifier",
+            BROKEN,
+            f"{queue['messages']} event(s) that failed every attempt wait in the failed-events queue {queue_name}",
+            f"read them (aws sqs receive-message), fix the cause in /aws/lambda/{name}, then redrive or purge them "
+            "(roles/notifier/README-lambda.md)",
+        )
     return _link(
         "notifier",
         OK,
-        f"function {name} is active, fed by filter {ours[0]['filterName']}, no errors in {hours} h{dlq_text}",
+        f"function {name} is active, fed by filter {ours[0]['filterName']}, no errors in {hours} h, "
+        f"failed-events queue {queue_name} empty",
     )
 
 
-def _recording(state: dict, spec: dict, coverage: Any) -> Any:
+def _recording(state: dict, spec: dict) -> _coverage.Recording:
     """What the trails delivering to the log group record, in the coverage check's terms."""
     trails = state["trails"]
     if not trails:
-        return coverage.no_trail(spec["log_group_name"], spec["region"])
+        return _coverage.no_trail(spec["log_group_name"], spec["region"])
     recordings = []
     for trail in trails:
         selectors = trail["selectors"]
         if selectors is FAILED:
-            recordings.append(
-                coverage.recording_from_trail(trail["trail"], None, None, state["errors"].get("trail:selectors", ""))
-            )
+            unreadable = state["errors"].get("trail:selectors", "")
+            recordings.append(_coverage.recording_from_trail(trail["trail"], None, None, unreadable))
         else:
-            recordings.append(
-                coverage.recording_from_trail(
-                    trail["trail"], selectors["EventSelectors"], selectors["AdvancedEventSelectors"]
-                )
-            )
-    return coverage.merge_recordings(recordings)
+            recordings.append(_coverage.recording_from_trail(trail["trail"], *selectors))
+    return _coverage.merge_recordings(recordings)
 
 
-def coverage_link(state: dict, spec: dict, watch: dict, coverage: Any = None) -> dict:
-    """trail-records-events: the coverage check (``_coverage.blind_spots``) on the trails' recording settings."""
-    coverage = coverage or _coverage
+def coverage_link(state: dict, spec: dict, watch: dict) -> dict:
+    """trail-records-events: the coverage check (``_coverage.blind_spots``) on the trails' recording settings.
+    ``watch`` is the watch as given (name, pattern, accept_blind_spots)."""
     name = "trail-records-events"
-    if coverage is None:
-        return _link(name, UNVERIFIED, "the coverage check is not part of this collection version", "upgrade")
     if state["trails"] is FAILED:
         return _unverified(name, state, "trail")
-    findings = coverage.blind_spots(watch, _recording(state, spec, coverage))
+    findings = _coverage.blind_spots(watch, _recording(state, spec))
     certain = [f for f in findings if f.certain]
-    if certain and not coverage.accepts_blind_spots(watch):
+    if certain and not _coverage.accepts_blind_spots(watch):
         first = certain[0]
         what = f"{first.setting} {first.reason}".strip()
         return _link(name, BROKEN, f"the trail does not record what watch {watch['name']} counts: {what}", first.fix)
@@ -978,17 +947,16 @@ def coverage_link(state: dict, spec: dict, watch: dict, coverage: Any = None) ->
     return _link(name, OK, f"the trail records every event watch {watch['name']} counts")
 
 
-def diagnose(state: dict, spec: dict, coverage: Any = None) -> dict:
+def diagnose(state: dict, spec: dict) -> dict:
     """Per watch, the links in chain order, the first link that is not ok with its fix, and the alarm's state.
 
-    ``coverage`` is the coverage check module (``_coverage`` unless given); ``spec["notifier_watches"]`` names the
-    watches the notifier announces for (its link is added to those); ``spec["inputs"]`` holds each watch as given.
+    ``spec["notifier_watches"]`` names the watches the notifier announces for (its link is added to those);
+    ``spec["inputs"]`` holds each watch as given (the coverage check reads its pattern and accept_blind_spots).
     """
     shared = {link["link"]: link for link in _trail_links(state, spec)}
     shared["log-group"] = _log_group_link(state, spec)
     shared["key"] = _key_link(state, spec)
     shared["subscription"] = _subscription_link(state, spec)
-    notifier = _notifier_link(state, spec) if spec.get("notifier_function_name") else None
     watches = []
     for watch in spec["watches"]:
         alarm, actions, alarm_state = _alarm_links(state, spec, watch)
@@ -997,7 +965,7 @@ def diagnose(state: dict, spec: dict, coverage: Any = None) -> dict:
         by_name.update(
             {
                 "trail-records-events": coverage_link(
-                    state, spec, (spec.get("inputs") or {}).get(watch["name"]) or {"name": watch["name"]}, coverage
+                    state, spec, (spec.get("inputs") or {}).get(watch["name"]) or {"name": watch["name"]}
                 ),
                 "metric-filter": _filter_link(state, watch),
                 "alarm": alarm,
@@ -1006,8 +974,8 @@ def diagnose(state: dict, spec: dict, coverage: Any = None) -> dict:
                 "topic-key": _topic_key_link(state, spec, alarm_arn),
             }
         )
-        if notifier is not None and watch["name"] in (spec.get("notifier_watches") or []):
-            by_name["notifier"] = notifier
+        if spec.get("notifier_function_name") and watch["name"] in (spec.get("notifier_watches") or []):
+            by_name["notifier"] = _notifier_link(state, spec, watch)
         links = [dict(by_name[name]) for name in LINKS if name in by_name]
         first = next((link for link in links if link["status"] != OK), None)
         watches.append(
@@ -1026,7 +994,6 @@ def diagnose(state: dict, spec: dict, coverage: Any = None) -> dict:
         "watches": watches,
         "trail": trail["trail"]["TrailARN"] if trail else None,
         "last_delivery": _iso((status or {}).get("LatestCloudWatchLogsDeliveryTime")),
-        "notifier": notifier,
     }
 
 

@@ -260,13 +260,3 @@ def ensure_trail_absent(client, current, name, check_mode):
     if not check_mode:
         delete_trail(client, name)
     return True
-
-
-# --- read-only helpers of the doctor (alert_chain_info) ---------------------------------------------------------
-
-
-@CloudTrailErrorHandler.common_error_handler("list the trails")
-@retry()
-def describe_trails(client):
-    """Every trail this region knows, shadow trails (multi-region trails homed elsewhere) included."""
-    return client.describe_trails(includeShadowTrails=True).get("trailList") or []

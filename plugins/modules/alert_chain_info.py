@@ -25,8 +25,10 @@ description:
     C(topic-policy) the topic policy lets C(cloudwatch.amazonaws.com) publish for this alarm; C(topic-key) the topic
     is unencrypted or encrypted with a customer managed key CloudWatch may use; C(subscription) at least one
     subscription is confirmed (pending ones are listed); C(notifier), with O(notifier_function_name), for the
-    watches that count S3 CreateBucket events, the notifier's subscription filter, function state, invocation
-    errors in the last O(error_window_hours) and its dead-letter queue, when it has one, being empty."
+    watches that count S3 CreateBucket events: the notifier's subscription filter on the log group with the
+    watch's pattern, the function C(Active) with its last update C(Successful), no invocation C(Errors) in the last
+    O(error_window_hours), its asynchronous invocation's on-failure destination being the failed-events queue
+    C(<function>-failed), and that queue empty (C(ApproximateNumberOfMessages))."
   - Resource policies (topic, keys, the delivery role's trust and permissions) are evaluated for the request the
     service makes, with its principal, action, resource and condition keys (C(aws:SourceArn), C(aws:SourceAccount),
     C(kms:EncryptionContext:*)), following the IAM policy evaluation logic; statements are never recognised by Sid.
@@ -87,8 +89,9 @@ notes:
     C(iam:GetRolePolicy), C(iam:ListAttachedRolePolicies), C(iam:GetPolicy), C(iam:GetPolicyVersion) (the delivery
     role); C(logs:DescribeLogGroups), C(logs:DescribeMetricFilters); C(kms:DescribeKey), C(kms:GetKeyPolicy);
     C(cloudwatch:DescribeAlarms); C(sns:GetTopicAttributes), C(sns:ListSubscriptionsByTopic); with the notifier
-    C(logs:DescribeSubscriptionFilters), C(lambda:GetFunction), C(cloudwatch:GetMetricStatistics),
-    C(sqs:GetQueueUrl), C(sqs:GetQueueAttributes). C(docs/iam/readonly-check-policy.json) holds them."
+    C(logs:DescribeSubscriptionFilters), C(lambda:GetFunction), C(lambda:GetFunctionEventInvokeConfig),
+    C(cloudwatch:GetMetricStatistics), C(sqs:GetQueueUrl), C(sqs:GetQueueAttributes).
+    C(docs/iam/readonly-check-policy.json) holds them."
   - A read AWS refuses (a key in another account whose policy cannot be read, a missing permission) makes the links
     that depend on it C(unverified), with AWS's message, instead of failing the module.
 seealso:

@@ -74,12 +74,12 @@ DOCTOR_ONLY = {
     "iam:GetPolicy",  # the delivery role's managed policies, when it has any
     "iam:GetPolicyVersion",
     "cloudwatch:GetMetricStatistics",  # the notifier's invocation errors
-    "sqs:GetQueueUrl",  # the notifier's dead-letter queue, when it has one
-    "sqs:GetQueueAttributes",
+    "lambda:GetFunctionEventInvokeConfig",  # the notifier's on-failure destination
+    "sqs:GetQueueAttributes",  # messages waiting in the notifier's failed-events queue
 }
 # Of those, the ones the doctor's runs below cannot show on moto (no managed policy on the role, no notifier).
-DOCTOR_NOT_OBSERVED = {"iam:GetPolicy", "iam:GetPolicyVersion", "cloudwatch:GetMetricStatistics", "sqs:GetQueueUrl"}
-DOCTOR_NOT_OBSERVED.add("sqs:GetQueueAttributes")
+DOCTOR_NOT_OBSERVED = {"iam:GetPolicy", "iam:GetPolicyVersion", "cloudwatch:GetMetricStatistics"}
+DOCTOR_NOT_OBSERVED |= {"lambda:GetFunctionEventInvokeConfig", "sqs:GetQueueAttributes"}
 
 # --------------------------------------------------------------------------------------------------------------
 # moto conversion

@@ -1,5 +1,7 @@
 """_alert_chain: what only AWS shows (botocore Stubber for the reads; the diagnosis on the state AWS answers).
 
+The trail-records-events link is the coverage check itself (_coverage), on the trail and selectors given here.
+
 moto never reports a CloudWatch Logs delivery error, never leaves an e-mail subscription pending, has no AWS managed
 key alias/aws/sns and evaluates no key policy: these tests pin the doctor's answer to each.
 """
@@ -8,7 +10,10 @@ import json
 from datetime import datetime
 from datetime import timezone
 
+import pytest
+
 from ansible_collections.trailwatch.aws.plugins.module_utils import _alert_chain
+from ansible_collections.trailwatch.aws.plugins.module_utils import _coverage
 from ansible_collections.trailwatch.aws.plugins.module_utils import _policies
 from ansible_collections.trailwatch.aws.plugins.module_utils._watches import desired_watches
 
@@ -22,30 +27,6 @@ GROUP = "aws-cloudtrail-logs-trailwatch"
 GROUP_ARN = f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:{GROUP}"
 WATCH = {"name": "s3-bucket-created", "pattern": '{ ($.eventName = "CreateBucket") }', "metric_name": "S3BucketCreated"}
 WHEN = datetime(2026, 11, 28, 11, 0, tzinfo=timezone.utc)
-
-
-class NoBlindSpots:
-    """The coverage check's API (plugins/module_utils/_coverage.py), answering that the trail records everything."""
-
-    @staticmethod
-    def no_trail(group, region):
-        return "no trail"
-
-    @staticmethod
-    def recording_from_trail(trail, selectors, advanced, unreadable=""):
-        return trail["Name"]
-
-    @staticmethod
-    def merge_recordings(recordings):
-        return recordings
-
-    @staticmethod
-    def blind_spots(watch, recording):
-        return []
-
-    @staticmethod
-    def accepts_blind_spots(watch):
-        return False
 
 
 def spec(**changes):
@@ -72,6 +53,7 @@ def healthy_state():
         "TrailARN": TRAIL,
         "HomeRegion": REGION,
         "IsMultiRegionTrail": True,
+        "IncludeGlobalServiceEvents": True,
         "KmsKeyId": KEY,
         "CloudWatchLogsLogGroupArn": f"{GROUP_ARN}:*",
         "CloudWatchLogsRoleArn": ROLE,
@@ -88,7 +70,7 @@ def healthy_state():
             {
                 "trail": trail,
                 "status": {"IsLogging": True, "StartLoggingTime": WHEN, "LatestCloudWatchLogsDeliveryTime": WHEN},
-                "selectors": {"EventSelectors": [], "AdvancedEventSelectors": []},
+                "selectors": ([{"ReadWriteType": "WriteOnly", "IncludeManagementEvents": True}], []),
             }
         ],
         "role": {
@@ -115,7 +97,7 @@ def healthy_state():
 
 
 def links(state, **spec_changes):
-    watch = _alert_chain.diagnose(state, spec(**spec_changes), coverage=NoBlindSpots)["watches"][0]
+    watch = _alert_chain.diagnose(state, spec(**spec_changes))["watches"][0]
     return watch, {link["link"]: link for link in watch["links"]}
 
 
@@ -192,15 +174,20 @@ def test_key_policy_without_the_cloudtrail_statement_breaks_key():
 
 
 def test_trust_with_source_arn_breaks_delivery():
+    """An older stack's trust (issue 12 removed it): CloudTrail sends no aws:SourceArn when it assumes the role."""
     state = healthy_state()
-    state["role"]["trust"] = _policies.cloudtrail_role_trust_policy("aws", REGION, ACCOUNT, "trailwatch")
-    trust_conditions = json.dumps(state["role"]["trust"])
+    statement = dict(state["role"]["trust"]["Statement"][0])
+    statement["Condition"] = {"StringEquals": {"aws:SourceArn": TRAIL}}
+    state["role"]["trust"] = {"Statement": [statement]}
     watch, found = links(state)
-    if "SourceArn" in trust_conditions or "SourceAccount" in trust_conditions:
-        assert watch["first_broken"] == "delivery-to-logs"
-        assert "CloudTrail cannot assume role" in found["delivery-to-logs"]["detail"]
-    else:  # issue 12's trust: no condition CloudTrail cannot satisfy
-        assert watch["ok"]
+    assert watch["first_broken"] == "delivery-to-logs"
+    assert "CloudTrail cannot assume role" in found["delivery-to-logs"]["detail"]
+
+
+def test_the_trust_trailwatch_writes_lets_cloudtrail_deliver():
+    state = healthy_state()
+    state["role"]["trust"] = _policies.cloudtrail_role_trust_policy()
+    assert links(state)[0]["ok"]
 
 
 def test_unreadable_key_policy_is_unverified_not_broken():
@@ -211,19 +198,43 @@ def test_unreadable_key_policy_is_unverified_not_broken():
     assert found["key"]["status"] == "unverified" and "AccessDeniedException" in found["key"]["detail"]
 
 
-def test_coverage_finding_breaks_trail_records_events():
-    class Blind(NoBlindSpots):
-        @staticmethod
-        def blind_spots(watch, recording):
-            from collections import namedtuple
+@pytest.mark.parametrize(
+    "selectors, watch, first_broken",
+    [
+        (([{"ReadWriteType": "WriteOnly", "IncludeManagementEvents": False}], []), WATCH, "trail-records-events"),
+        (([{"ReadWriteType": "ReadOnly", "IncludeManagementEvents": True}], []), WATCH, "trail-records-events"),
+        (([{"ReadWriteType": "WriteOnly", "IncludeManagementEvents": True}], []), WATCH, None),
+        (([], []), WATCH, None),  # no selector at all: AWS records every management event
+        (
+            ([{"ReadWriteType": "WriteOnly", "IncludeManagementEvents": True}], []),
+            {"name": "s3-bucket-created", "pattern": '{ ($.eventName = "ListBuckets") }'},
+            "trail-records-events",
+        ),
+        (
+            ([{"ReadWriteType": "WriteOnly", "IncludeManagementEvents": True}], []),
+            {"name": "s3-bucket-created", "pattern": '{ ($.eventName = "ListBuckets") }', "accept_blind_spots": True},
+            None,
+        ),
+    ],
+    ids=["management-off", "read-only", "write-only", "aws-default", "read-watch-write-only", "accepted"],
+)
+def test_trail_records_events_is_the_coverage_check(selectors, watch, first_broken):
+    state = healthy_state()
+    state["trails"][0]["selectors"] = selectors
+    result, found = links(state, inputs={WATCH["name"]: watch})
+    assert result["first_broken"] == first_broken, found["trail-records-events"]
+    if first_broken:
+        assert result["fix"] == _coverage.blind_spots(
+            watch, _coverage.recording_from_trail(state["trails"][0]["trail"], *selectors)
+        )[0].fix
 
-            finding = namedtuple("Finding", "setting reason fix certain")
-            return [
-                finding("IncludeManagementEvents false", "and this watch counts management events", "record them", True)
-            ]
 
-    watch = _alert_chain.diagnose(healthy_state(), spec(), coverage=Blind)["watches"][0]
-    assert watch["first_broken"] == "trail-records-events" and watch["fix"] == "record them"
+def test_unreadable_selectors_leave_trail_records_events_not_broken():
+    state = healthy_state()
+    state["trails"][0]["selectors"] = _alert_chain.FAILED
+    state["errors"]["trail:selectors"] = "AccessDeniedException: not authorized to perform GetEventSelectors"
+    result, found = links(state)
+    assert found["trail-records-events"]["status"] != "broken"
 
 
 def test_read_chain_records_the_delivery_error_of_get_trail_status(stubbed):
@@ -249,7 +260,7 @@ def test_read_chain_records_the_delivery_error_of_get_trail_status(stubbed):
         },
         {"Name": TRAIL},
     )
-    ct.add_response("get_event_selectors", {"EventSelectors": []}, {"TrailName": TRAIL})
+    ct.add_response("get_event_selectors", {"EventSelectors": [], "AdvancedEventSelectors": []}, {"TrailName": TRAIL})
     iam = clients["iam"][1]
     iam.add_client_error("get_role", "AccessDenied", "not authorized to perform: iam:GetRole", 403)
     logs = clients["logs"][1]
@@ -291,8 +302,132 @@ def test_read_chain_records_the_delivery_error_of_get_trail_status(stubbed):
     state = _alert_chain.read_chain(client, spec())
     assert state["trails"][0]["status"]["LatestCloudWatchLogsDeliveryError"] == "AccessDeniedException"
     assert "iam:GetRole" in state["errors"]["role"]
-    result = _alert_chain.diagnose(state, spec(), coverage=NoBlindSpots)["watches"][0]
+    result = _alert_chain.diagnose(state, spec())["watches"][0]
     found = {link["link"]: link for link in result["links"]}
     assert found["delivery-to-logs"]["status"] == "broken"
     assert found["subscription"]["status"] == "broken"
     assert found["log-group"]["status"] == "broken"
+
+
+FUNCTION = "trailwatch-notifier"
+FUNCTION_ARN = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{FUNCTION}"
+QUEUE_ARN = f"arn:aws:sqs:{REGION}:{ACCOUNT}:trailwatch-notifier-failed"
+
+
+def notifier_state():
+    state = healthy_state()
+    state["notifier"] = {
+        "filters": [
+            {"filterName": FUNCTION, "filterPattern": WATCH["pattern"], "destinationArn": FUNCTION_ARN},
+        ],
+        "function": {"FunctionArn": FUNCTION_ARN, "State": "Active", "LastUpdateStatus": "Successful"},
+        "errors": 0,
+        "invoke_config": {"maximum_retry_attempts": 2, "on_failure": QUEUE_ARN, "on_success": None},
+        "failed_events_queue": {"arn": QUEUE_ARN, "messages": 0},
+    }
+    return state
+
+
+def notifier_link(state):
+    watch, found = links(state, notifier_function_name=FUNCTION, notifier_watches=[WATCH["name"]])
+    return watch, found["notifier"]
+
+
+def _set(path, value):
+    def change(state):
+        target = state["notifier"]
+        for key in path[:-1]:
+            target = target[key]
+        target[path[-1]] = value
+
+    return change
+
+
+@pytest.mark.parametrize(
+    "change, detail",
+    [
+        (_set(["filters"], []), "no subscription filter of log group"),
+        (_set(["filters", 0, "filterPattern"], '{ ($.eventName = "DeleteBucket") }'), "not the watch's pattern"),
+        (_set(["function"], None), "does not exist"),
+        (_set(["function", "State"], "Inactive"), "is Inactive"),
+        (_set(["function", "LastUpdateStatus"], "Failed"), "last update Failed"),
+        (_set(["function", "LastUpdateStatus"], "InProgress"), "last update InProgress"),
+        (_set(["errors"], 3.0), "failed 3 time(s) in the last 24 h"),
+        (_set(["failed_events_queue"], None), "failed-events queue trailwatch-notifier-failed does not exist"),
+        (_set(["invoke_config"], None), "go to no destination (dropped)"),
+        (_set(["invoke_config", "on_failure"], QUEUE_ARN + "-other"), "not to the failed-events queue"),
+        (_set(["failed_events_queue", "messages"], 2), "2 event(s) that failed every attempt wait"),
+    ],
+    ids=[
+        "no-filter",
+        "other-pattern",
+        "no-function",
+        "inactive",
+        "update-failed",
+        "update-in-progress",
+        "errors",
+        "no-queue",
+        "no-async-config",
+        "other-destination",
+        "messages-waiting",
+    ],
+)
+def test_each_notifier_fault_breaks_the_notifier_link(change, detail):
+    watch, link = notifier_link(notifier_state())
+    assert watch["ok"] and link["status"] == "ok", link
+    state = notifier_state()
+    change(state)
+    watch, link = notifier_link(state)
+    assert watch["first_broken"] == "notifier" and link["status"] == "broken"
+    assert detail in link["detail"], link["detail"]
+
+
+def test_notifier_link_only_on_the_watches_it_serves():
+    watch, found = links(notifier_state(), notifier_function_name=FUNCTION, notifier_watches=[])
+    assert "notifier" not in found
+
+
+def test_read_chain_reads_the_notifier_async_config_and_failed_events_queue(stubbed):
+    """Stubber: GetFunctionEventInvokeConfig's OnFailure destination and the queue's ApproximateNumberOfMessages."""
+    clients = {}
+
+    def client(service, region):
+        if service not in clients:
+            clients[service] = stubbed(service)
+        return clients[service][0]
+
+    reader = _alert_chain._Reader(client, REGION)
+    client("lambda", REGION)
+    stub = clients["lambda"][1]
+    stub.add_response(
+        "get_function",
+        {"Configuration": {"FunctionArn": FUNCTION_ARN, "State": "Active", "LastUpdateStatus": "Successful"}},
+        {"FunctionName": FUNCTION},
+    )
+    stub.add_response(
+        "get_function_event_invoke_config",
+        {"MaximumRetryAttempts": 2, "DestinationConfig": {"OnFailure": {"Destination": QUEUE_ARN}}},
+        {"FunctionName": FUNCTION},
+    )
+    logs = client("logs", REGION)
+    clients["logs"][1].add_response(
+        "describe_subscription_filters",
+        {"subscriptionFilters": [{"filterName": FUNCTION, "filterPattern": "x", "destinationArn": FUNCTION_ARN}]},
+        {"logGroupName": GROUP},
+    )
+    client("cloudwatch", REGION)
+    clients["cloudwatch"][1].add_response("get_metric_statistics", {"Datapoints": [{"Sum": 1.0}]})
+    client("sqs", REGION)
+    sqs = clients["sqs"][1]
+    url = f"https://sqs.{REGION}.amazonaws.com/{ACCOUNT}/trailwatch-notifier-failed"
+    sqs.add_response("get_queue_url", {"QueueUrl": url}, {"QueueName": "trailwatch-notifier-failed"})
+    sqs.add_response(
+        "get_queue_attributes",
+        {"Attributes": {"QueueArn": QUEUE_ARN, "ApproximateNumberOfMessages": "4"}},
+        {"QueueUrl": url, "AttributeNames": ["All"]},
+    )
+    notifier = _alert_chain._notifier_state(reader, spec(notifier_function_name=FUNCTION), logs)
+    assert reader.errors == {}
+    assert notifier["invoke_config"]["on_failure"] == QUEUE_ARN
+    assert notifier["failed_events_queue"] == {"arn": QUEUE_ARN, "messages": 4}
+    assert notifier["errors"] == 1.0
