@@ -38,6 +38,8 @@ LINKS = (
     "subscription",
 )
 SITE_VARS = {"trailwatch_notify_emails": ["security@example.com"]}
+
+
 def playbook(endpoint, name, extra_vars, *args):
     moto_stand.record_start(endpoint)
     proc = subprocess.run(
@@ -241,8 +243,9 @@ def _encrypt_topic_with_a_key_cloudwatch_cannot_use(a):
         ],
     }
     key = kms.create_key(Policy=json.dumps(root_only))["KeyMetadata"]["Arn"]
+    before = sns.get_topic_attributes(TopicArn=TOPIC)["Attributes"].get("KmsMasterKeyId", "")
     sns.set_topic_attributes(TopicArn=TOPIC, AttributeName="KmsMasterKeyId", AttributeValue=key)
-    return lambda: sns.set_topic_attributes(TopicArn=TOPIC, AttributeName="KmsMasterKeyId", AttributeValue="")
+    return lambda: sns.set_topic_attributes(TopicArn=TOPIC, AttributeName="KmsMasterKeyId", AttributeValue=before)
 
 
 def _unsubscribe_everyone(a):
@@ -269,7 +272,8 @@ BREAKS = [
     ("trail-multi-region", _single_region, "records only eu-west-1", {"trail-records-events"}),
     ("trail-records-events", _management_events_off, "records no management events"),
     ("delivery-to-logs", _conditional_trust, "CloudTrail cannot assume role"),
-    ("key", _schedule_key_deletion, "is pending deletion"),
+    # The topic is encrypted with TrailWatch's key too (issue 12): it cannot be used for the topic either.
+    ("key", _schedule_key_deletion, "is pending deletion", {"topic-key"}),
     ("key", _strip_logs_from_key_policy, f"refuses logs.{REGION}.amazonaws.com kms:Encrypt"),
     ("metric-filter", _delete_filter, f"metric filter {ALARM} is missing"),
     ("alarm", _delete_alarm, f"alarm {ALARM} does not exist", {"alarm-actions"}),

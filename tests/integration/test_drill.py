@@ -25,12 +25,6 @@ REPO = Path(__file__).resolve().parents[2]
 REGION = "eu-west-1"
 ALARM = "trailwatch-s3-bucket-created"
 SITE_VARS = json.dumps({"trailwatch_notify_emails": ["security@example.com"]})
-DOCUMENTED_TRUST = {
-    "Version": "2012-10-17",
-    "Statement": [
-        {"Effect": "Allow", "Principal": {"Service": "cloudtrail.amazonaws.com"}, "Action": "sts:AssumeRole"}
-    ],
-}
 
 
 def _env(endpoint):
@@ -59,7 +53,7 @@ class Account:
         session = boto3.session.Session(
             aws_access_key_id="testing", aws_secret_access_key="testing", region_name=REGION
         )
-        self.c = {s: session.client(s, endpoint_url=endpoint) for s in ("s3", "sqs", "sns", "cloudwatch", "iam")}
+        self.c = {s: session.client(s, endpoint_url=endpoint) for s in ("s3", "sqs", "sns", "cloudwatch")}
 
     @property
     def topic_arn(self):
@@ -84,11 +78,6 @@ def deployed(run_playbook, moto_endpoint):
     proc, _calls = run_playbook("playbooks/site.yml", SITE_VARS)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     account = Account(moto_endpoint)
-    # The delivery role's trust as the CloudTrail User Guide gives it (issue 12 makes site.yml write it): the drill's
-    # doctor would otherwise stop at delivery-to-logs, rightly.
-    account.c["iam"].update_assume_role_policy(
-        RoleName="trailwatch-cloudtrail-to-logs", PolicyDocument=json.dumps(DOCUMENTED_TRUST)
-    )
     return account, {"buckets": account.buckets(), "queues": account.queues(), "subs": account.subscriptions()}
 
 
@@ -283,3 +272,32 @@ def test_drill_refuses_a_wait_longer_than_the_assumed_role_credentials(run_playb
     assert proc.returncode != 0
     assert "must be at most 3000 with trailwatch_assume_role_arn (got 3300 + 300)" in output
     assert calls["total"] == 0
+
+
+@pytest.mark.integration
+def test_a_cleanup_failure_is_reported_with_the_drill_failure(deployed, moto_endpoint):
+    """The drill fails (its canary bucket name is taken) and its cleanup fails too (an object under an Object Lock
+    legal hold in that bucket): the report names both, and the cleanup command; the queue and subscription go."""
+    account, before = deployed
+    s3, bucket = account.c["s3"], "trailwatch-canary-abcd5678"
+    s3.create_bucket(
+        Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": REGION}, ObjectLockEnabledForBucket=True
+    )
+    s3.put_object(Bucket=bucket, Key="held", Body=b"x")
+    version = s3.list_object_versions(Bucket=bucket)["Versions"][0]["VersionId"]
+    s3.put_object_legal_hold(Bucket=bucket, Key="held", VersionId=version, LegalHold={"Status": "ON"})
+    try:
+        proc, _calls = _playbook(moto_endpoint, "playbooks/drill.yml", json.dumps({"trailwatch_drill_id": "abcd5678"}))
+        output = proc.stdout + proc.stderr
+        assert proc.returncode != 0, output
+        failure = next(line for line in output.splitlines() if "Cleanup failed too: " in line)
+        assert "BucketAlreadyOwnedByYou" in failure.split("Cleanup failed too: ")[0], failure
+        assert "canary bucket trailwatch-canary-abcd5678" in failure and "object lock" in failure.lower(), failure
+        assert "Remove the rest with: ansible-playbook playbooks/drill.yml -e trailwatch_drill_id=abcd5678" in failure
+        assert "Traceback" not in output
+        assert account.queues() == [] and account.subscriptions() == before["subs"]
+    finally:
+        s3.put_object_legal_hold(Bucket=bucket, Key="held", VersionId=version, LegalHold={"Status": "OFF"})
+        s3.delete_object(Bucket=bucket, Key="held", VersionId=version)
+        s3.delete_bucket(Bucket=bucket)
+    _assert_nothing_left(account, before)

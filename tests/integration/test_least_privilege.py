@@ -930,7 +930,7 @@ def test_policy_files_are_scoped_and_documented():
     assert READONLY - DOCTOR_ONLY <= DEPLOYER and DOCTOR_ONLY <= READONLY
     assert all(re.match(r"[a-z0-9]+:(Get|List|Describe)", action) for action in READONLY)
     # Every action is mapped in the README; every exception is explained there.
-    for action in DEPLOYER | set(NOT_REMOVABLE_ON_MOTO) | set(NOT_OBSERVABLE):
+    for action in DEPLOYER | READONLY | set(NOT_REMOVABLE_ON_MOTO) | set(NOT_OBSERVABLE):
         assert f"`{action}`" in readme, f"{action} missing from docs/iam/README.md"
     # Each action is either removal-tested (TRAILWATCH_LP_ALL=1) or listed with its reason, never both.
     tested = [action for action, _phase in ALL_CASES]

@@ -224,9 +224,12 @@ def test_trail_records_events_is_the_coverage_check(selectors, watch, first_brok
     result, found = links(state, inputs={WATCH["name"]: watch})
     assert result["first_broken"] == first_broken, found["trail-records-events"]
     if first_broken:
-        assert result["fix"] == _coverage.blind_spots(
-            watch, _coverage.recording_from_trail(state["trails"][0]["trail"], *selectors)
-        )[0].fix
+        assert (
+            result["fix"]
+            == _coverage.blind_spots(watch, _coverage.recording_from_trail(state["trails"][0]["trail"], *selectors))[
+                0
+            ].fix
+        )
 
 
 def test_unreadable_selectors_leave_trail_records_events_not_broken():
