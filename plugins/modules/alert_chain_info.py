@@ -116,6 +116,19 @@ EXAMPLES = r"""
   ansible.builtin.debug:
     msg: "{{ chain.broken }}"
   when: not chain.ok
+
+- name: An existing trail (found by its log group), a topic by ARN, and the notifier
+  trailwatch.aws.alert_chain_info:
+    log_group_name: org-trail-logs
+    topic_arn: arn:aws:sns:eu-west-1:123456789012:security-alerts
+    name_prefix: trailwatch-
+    notifier_function_name: trailwatch-notifier
+    error_window_hours: 6
+    watches:
+      - name: s3-bucket-created
+        pattern: '{ ($.eventName = "CreateBucket") }'
+        metric_name: S3BucketCreated
+  register: chain
 """
 
 RETURN = r"""
