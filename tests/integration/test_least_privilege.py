@@ -915,7 +915,7 @@ def teardown_stack(stand, deployer):
 def test_policy_files_are_scoped_and_documented():
     readme = (IAM_DOCS / "README.md").read_text()
     star_ok = {"kms:CreateKey", "kms:TagResource", "tag:GetResources", "logs:DescribeLogGroups", "sns:Unsubscribe"}
-    star_ok |= {"ssm:DescribeParameters", "cloudwatch:GetMetricStatistics"}
+    star_ok |= {"ssm:DescribeParameters", "cloudwatch:GetMetricStatistics", "cloudtrail:DescribeTrails"}
     for policy in (DEPLOYER_POLICY, READONLY_POLICY):
         assert policy["Version"] == "2012-10-17"
         sids = [s["Sid"] for s in policy["Statement"]]
