@@ -47,7 +47,7 @@ class Account:
         )
         self.c = {
             s: session.client(s, endpoint_url=endpoint)
-            for s in ("cloudtrail", "cloudwatch", "logs", "sns", "kms", "iam")
+            for s in ("cloudtrail", "cloudwatch", "logs", "sns", "kms", "iam", "sqs")
         }
 
     def key_arn(self):
@@ -112,13 +112,35 @@ def test_healthy_stack_in_check_mode_and_with_bring_your_own_variables(stack, mo
 
 
 @pytest.mark.integration
-def test_a_notifier_that_is_not_there_is_named(stack, moto_endpoint):
-    """trailwatch_notifier: true adds the notifier link to the watches it serves; without a function it is broken."""
-    proc, output, calls = _doctor(moto_endpoint, {"trailwatch_notifier": True})
+def test_the_notifier_link_missing_healthy_and_with_failed_events_waiting(stack, moto_endpoint):
+    """trailwatch_notifier: true adds the notifier link to the watches it serves: broken without a function, ok once
+    site.yml deployed it, broken while an event waits in its failed-events queue."""
+    notifier = {"trailwatch_notifier": True}
+    proc, output, calls = _doctor(moto_endpoint, notifier)
     assert proc.returncode != 0, output
     assert _links(output, "BROKEN") == {"notifier"}, output
     assert _first_broken(output) == "notifier", output
     assert "function trailwatch-notifier does not exist" in output
+    assert calls["writes"] == 0, calls["write_operations"]
+
+    deployed, _calls = playbook(moto_endpoint, "playbooks/site.yml", dict(SITE_VARS, **notifier))
+    assert deployed.returncode == 0, deployed.stdout[-3000:] + deployed.stderr
+    proc, output, calls = _doctor(moto_endpoint, notifier)
+    assert proc.returncode == 0, output
+    assert "failed-events queue trailwatch-notifier-failed empty" in output, output
+    assert calls["writes"] == 0, calls["write_operations"]
+    # ok only once the on-failure destination was read and found to be the queue, and the queue read empty.
+
+    sqs = stack.c["sqs"]
+    url = sqs.get_queue_url(QueueName="trailwatch-notifier-failed")["QueueUrl"]
+    sqs.send_message(QueueUrl=url, MessageBody='{"requestContext": {"condition": "RetriesExhausted"}}')
+    try:
+        proc, output, calls = _doctor(moto_endpoint, notifier)
+    finally:
+        sqs.purge_queue(QueueUrl=url)
+    assert proc.returncode != 0, output
+    assert _first_broken(output) == "notifier", output
+    assert "1 event(s) that failed every attempt wait in the failed-events queue" in output, output
     assert calls["writes"] == 0, calls["write_operations"]
 
 
