@@ -6,7 +6,6 @@ from pathlib import Path
 
 import boto3
 import pytest
-from moto import mock_aws
 
 runpy.run_path(str(Path(__file__).resolve().parent.parent / "conftest.py"))
 
@@ -20,17 +19,11 @@ QUEUE = "trailwatch-drill-abcd1234"
 
 
 @pytest.fixture
-def aws():
-    with mock_aws():
-        yield
-
-
-@pytest.fixture
-def run(run_module):
+def run(run_module, mocked_aws):
     return lambda args: run_module(drill_probe.main, dict({"queue_name": QUEUE, "bucket_name": BUCKET}, **args))
 
 
-def test_a_topic_in_another_account_is_refused_before_anything_is_created(aws, run, module_calls):
+def test_a_topic_in_another_account_is_refused_before_anything_is_created(run, module_calls):
     writes = module_calls(WRITES)
     other = f"arn:aws:sns:{REGION}:210987654321:trailwatch-alerts"
     result = run({"action": "start", "topic_arn": other, "alarm_name": "trailwatch-s3-bucket-created"})
@@ -40,7 +33,7 @@ def test_a_topic_in_another_account_is_refused_before_anything_is_created(aws, r
     assert writes == []
 
 
-def test_cleanup_attempts_every_part_and_names_the_one_it_could_not_remove(aws, run):
+def test_cleanup_attempts_every_part_and_names_the_one_it_could_not_remove(run):
     sns, sqs, s3 = (boto3.client(s, region_name=REGION) for s in ("sns", "sqs", "s3"))
     topic = sns.create_topic(Name="trailwatch-alerts")["TopicArn"]
     url = sqs.create_queue(QueueName=QUEUE)["QueueUrl"]
