@@ -22,6 +22,7 @@ from datetime import timedelta
 from datetime import timezone
 from typing import Any
 from typing import Callable
+from typing import cast
 from typing import Optional
 
 from . import _cloudtrail
@@ -39,7 +40,7 @@ from ._iam import get_role_policy
 from ._iam import list_attached_role_policies
 from ._iam import list_role_policies
 from ._filter_pattern import matches
-from ._notifier_logs import describe_subscription_filters
+from ._logs import describe_subscription_filters
 from ._policy_eval import evaluate
 
 LINKS = (
@@ -283,7 +284,7 @@ def read_chain(clients: Callable, spec: dict) -> dict:
 
     logs = reader.client("logs")
     state["log_group"] = reader.read("log-group", _logs.describe_log_group, logs, spec["log_group_name"])
-    keys = {}
+    keys: dict = {}
     if trail is not None and trail["trail"].get("KmsKeyId"):
         keys[trail["trail"]["KmsKeyId"]] = None
     if state["log_group"] not in (None, FAILED) and state["log_group"].get("kmsKeyId"):
@@ -416,7 +417,7 @@ def _trail_links(state: dict, spec: dict) -> list:
         )
         return [_link(n, BROKEN, where, fix) for n in ("trail-logging", "trail-multi-region", "delivery-to-logs")]
 
-    chosen = _chosen_trail(state)
+    chosen = cast(dict, _chosen_trail(state))  # trails is not empty here
     trail, status = chosen["trail"], chosen["status"]
     name, arn = trail["Name"], trail["TrailARN"]
     links = []
