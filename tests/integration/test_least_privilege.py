@@ -981,6 +981,7 @@ def test_deployer_lifecycle(stand, deployer):
         trailwatch_tags=TAGS,
         trailwatch_log_retention_days=400,
         trailwatch_notify_emails=["secops@example.com"],
+        trailwatch_purge_subscriptions=True,  # the former address is unsubscribed: sns:Unsubscribe is needed
         trailwatch_watch_presets=["s3_bucket_created", "cis"],
         trailwatch_watches=[{"name": "root-account-used", "threshold": 2}],
         trailwatch_read_write_type="All",
