@@ -81,8 +81,11 @@ extends_documentation_fragment:
   - amazon.aws.boto3
 attributes:
   check_mode:
-    description: The drill creates and deletes things by design; it does not run in check mode.
-    support: none
+    description:
+      - O(action=start) checks the topic, the alarm and the notifier and returns RV(would_create) without creating
+        anything or waiting for the alarm; O(action=wait) has nothing to wait for when start created nothing;
+        O(action=cleanup) reads what is left and returns it in RV(removed) without deleting.
+    support: full
   diff_mode:
     description: No diff.
     support: none
@@ -119,6 +122,17 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+would_create:
+  description: In check mode, with O(action=start), what a real run would create.
+  returned: check mode, action=start
+  type: list
+  elements: str
+  sample: ["queue trailwatch-drill-x1y2z3", "its subscription to the topic", "bucket trailwatch-canary-x1y2z3"]
+alarm_state:
+  description: In check mode, with O(action=start), the alarm's current state (a real run waits for OK first).
+  returned: check mode, action=start
+  type: str
+  sample: OK
 created_at:
   description: With O(action=start), when the canary bucket was created (epoch seconds, S3's clock).
   returned: action=start
@@ -153,7 +167,7 @@ report:
   type: list
   elements: str
 removed:
-  description: With O(action=cleanup), what was removed.
+  description: With O(action=cleanup), what was removed (in check mode, what would be removed).
   returned: action=cleanup
   type: list
   elements: str
@@ -176,6 +190,7 @@ from ansible_collections.trailwatch.aws.plugins.module_utils._common import Trai
 from ansible_collections.trailwatch.aws.plugins.module_utils._common import caller_identity
 from ansible_collections.trailwatch.aws.plugins.module_utils._common import retry
 from ansible_collections.trailwatch.aws.plugins.module_utils._policies import topic_arn
+from ansible_collections.trailwatch.aws.plugins.module_utils._run import UsageError
 from ansible_collections.trailwatch.aws.plugins.module_utils._s3 import create_bucket
 from ansible_collections.trailwatch.aws.plugins.module_utils._s3 import delete_bucket
 from ansible_collections.trailwatch.aws.plugins.module_utils._s3 import empty_bucket
@@ -216,9 +231,21 @@ def _epoch(value):
         return None
 
 
+class DrillFailed(UsageError):
+    """A step that cannot go on: the message says why and what to do; ``extra`` goes into the module's result."""
+
+    def __init__(self, msg, **extra):
+        super().__init__(msg)
+        self.extra = extra
+
+
 class _Drill:
+    """The three steps; each returns the module's result or raises DrillFailed. In check mode a step reads what it
+    would act on and returns what it would do, and writes nothing."""
+
     def __init__(self, module):
         self.module = module
+        self.check = module.check_mode
         self.p = module.params
         self.region = module.region
         self.clients = {}
@@ -281,8 +308,8 @@ class _Drill:
             if time.monotonic() >= deadline:
                 since = alarm.get("StateTransitionedTimestamp")
                 since = _iso(_epoch(since)) if since else "a while"
-                self.module.fail_json(
-                    msg=f"alarm {p['alarm_name']} has been in ALARM since {since} "
+                raise DrillFailed(
+                    f"alarm {p['alarm_name']} has been in ALARM since {since} "
                     f"and did not return to OK within {p['ok_wait_seconds']} s: an alarm already in ALARM makes no "
                     "transition, so the canary could prove nothing. Run the drill again once it is OK (with missing "
                     "data notBreaching it returns to OK a period after the last event); the drill created nothing"
@@ -295,25 +322,36 @@ class _Drill:
         p = self.p
         topic_account = self.topic_arn.split(":")[4]
         if topic_account != self.account:
-            self.module.fail_json(
-                msg=f"topic {self.topic_arn} is in account {topic_account}, the drill runs in {self.account}: SNS "
+            raise DrillFailed(
+                f"topic {self.topic_arn} is in account {topic_account}, the drill runs in {self.account}: SNS "
                 "delivers from a topic in another account to this account's queue only once the subscription is "
                 "confirmed by the topic's side, so the drill cannot prove that path; run playbooks/doctor.yml for the "
                 "chain and ask the topic's owner to confirm delivery; the drill created nothing"
             )
         if not self.topic_exists():
-            self.module.fail_json(
-                msg=f"topic {self.topic_arn} does not exist: deploy TrailWatch first "
+            raise DrillFailed(
+                f"topic {self.topic_arn} does not exist: deploy TrailWatch first "
                 "(playbooks/site.yml) or set trailwatch_topic_arn; the drill created nothing"
             )
         alarm = self.alarm()
         if alarm is None:
-            self.module.fail_json(
-                msg=f"alarm {p['alarm_name']} does not exist in {self.region}: deploy TrailWatch first "
+            raise DrillFailed(
+                f"alarm {p['alarm_name']} does not exist in {self.region}: deploy TrailWatch first "
                 "(playbooks/site.yml) or set trailwatch_drill_alarm_name; the drill created nothing"
             )
-        self._wait_for_ok(alarm)
         notifier = self.notifier_exists()
+        if self.check:
+            return {
+                "changed": True,
+                "would_create": [
+                    f"queue {p['queue_name']}",
+                    "its subscription to the topic",
+                    f"bucket {p['bucket_name']}",
+                ],
+                "alarm_state": alarm.get("StateValue"),
+                "notifier_expected": notifier,
+            }
+        self._wait_for_ok(alarm)
         policy = {
             "Version": "2012-10-17",
             "Statement": [
@@ -343,15 +381,15 @@ class _Drill:
         before = time.time()
         create_bucket(self.client("s3"), p["bucket_name"], self.region)
         created_at = self._creation_time(p["bucket_name"]) or before
-        self.module.exit_json(
-            changed=True,
-            created_at=created_at,
-            created_at_iso=_iso(created_at),
-            queue_url=queue_url,
-            queue_arn=self.queue_arn,
-            subscription_arn=subscription,
-            notifier_expected=notifier,
-        )
+        return {
+            "changed": True,
+            "created_at": created_at,
+            "created_at_iso": _iso(created_at),
+            "queue_url": queue_url,
+            "queue_arn": self.queue_arn,
+            "subscription_arn": subscription,
+            "notifier_expected": notifier,
+        }
 
     def _creation_time(self, bucket):
         """The bucket's CreationDate as S3 reports it (AWS's clock), epoch seconds; None if not listed."""
@@ -400,8 +438,13 @@ class _Drill:
         created_at = p["created_at"]
         notifier = self.notifier_exists()
         queue_url = self.queue_url()
+        if queue_url is None and self.check:
+            return {
+                "changed": False,
+                "msg": "check mode: the start step created nothing, so there is nothing to wait for",
+            }
         if queue_url is None:
-            self.module.fail_json(msg=f"queue {p['queue_name']} does not exist: run the drill's start step first")
+            raise DrillFailed(f"queue {p['queue_name']} does not exist: run the drill's start step first")
         wanted = ["alarm_state", "alarm_message"] + (["notifier_message"] if notifier else [])
         seen = {}
         deadline = time.monotonic() + p["timeout_seconds"]
@@ -428,8 +471,8 @@ class _Drill:
         missing = [k for k in wanted if k not in seen]
         if missing:
             arrived = [f"{_SEEN[k].format(**p)} after {_fmt(latencies[k])}" for k in wanted if k in seen]
-            self.module.fail_json(
-                msg=f"TrailWatch drill timed out after {p['timeout_seconds']} s: "
+            raise DrillFailed(
+                f"TrailWatch drill timed out after {p['timeout_seconds']} s: "
                 + "; ".join(_MISSING[k].format(**p) for k in missing)
                 + (f" (seen: {'; '.join(arrived)})" if arrived else "")
                 + f". Canary bucket {p['bucket_name']} was created {_iso(created_at)}. {HINT}",
@@ -437,7 +480,7 @@ class _Drill:
                 report=report,
                 notifier_expected=notifier,
             )
-        self.module.exit_json(changed=False, latencies=latencies, report=report, notifier_expected=notifier)
+        return {"changed": False, "latencies": latencies, "report": report, "notifier_expected": notifier}
 
     # --- cleanup -------------------------------------------------------------------------------------------------
 
@@ -456,12 +499,12 @@ class _Drill:
             except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as e:
                 errors.append(f"{part}: {e}")
         if errors:
-            self.module.fail_json(
-                msg="TrailWatch drill cleanup left things behind: " + "; ".join(errors),
+            raise DrillFailed(
+                "TrailWatch drill cleanup left things behind: " + "; ".join(errors),
                 removed=removed,
                 changed=bool(removed),
             )
-        self.module.exit_json(changed=bool(removed), removed=removed)
+        return {"changed": bool(removed), "removed": removed}
 
     def _unsubscribe(self):
         try:
@@ -472,6 +515,9 @@ class _Drill:
         removed = []
         for sub in subscriptions:
             if sub.get("Endpoint") == self.queue_arn and sub["SubscriptionArn"].startswith("arn:"):
+                if self.check:
+                    removed.append(f"subscription {sub['SubscriptionArn']}")
+                    continue
                 try:
                     self.sns().unsubscribe(SubscriptionArn=sub["SubscriptionArn"], aws_retry=True)
                     removed.append(f"subscription {sub['SubscriptionArn']}")
@@ -483,6 +529,8 @@ class _Drill:
         queue_url = self.queue_url()
         if not queue_url:
             return []
+        if self.check:
+            return [f"queue {self.p['queue_name']}"]
         try:
             self.client("sqs").delete_queue(QueueUrl=queue_url, aws_retry=True)
         except is_boto3_error_code(["AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist"]):
@@ -492,6 +540,12 @@ class _Drill:
     def _delete_bucket(self):
         """The collection's S3 wrappers: every version and delete marker, per-object errors checked, then the bucket."""
         s3, bucket = self.client("s3"), self.p["bucket_name"]
+        if self.check:
+            try:
+                s3.head_bucket(Bucket=bucket, aws_retry=True)
+            except is_boto3_error_code(["404", "NoSuchBucket", "NotFound"]):
+                return []
+            return [f"canary bucket {bucket}"]
         if empty_bucket(s3, bucket) is False:
             return []  # no such bucket
         return [f"canary bucket {bucket}"] if delete_bucket(s3, bucket) else []
@@ -544,7 +598,7 @@ def main():
     )
     module = AnsibleAWSModule(
         argument_spec=argument_spec,
-        supports_check_mode=False,
+        supports_check_mode=True,
         required_one_of=[["topic_name", "topic_arn"]],
         mutually_exclusive=[["topic_name", "topic_arn"]],
         required_if=[
@@ -560,11 +614,14 @@ def main():
         module.fail_json(msg="timeout_seconds and ok_wait_seconds must be 0 or more and poll_seconds at least 1")
     try:
         drill = _Drill(module)
-        getattr(drill, module.params["action"])()
+        result = getattr(drill, module.params["action"])()
+    except DrillFailed as e:
+        module.fail_json(msg=str(e), **e.extra)
     except TrailWatchError as e:
         module.fail_json_aws_error(e)
     except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as e:
         module.fail_json_aws(e, msg=f"TrailWatch drill, step {module.params['action']}")
+    module.exit_json(**result)
 
 
 if __name__ == "__main__":

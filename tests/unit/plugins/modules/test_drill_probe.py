@@ -20,7 +20,9 @@ QUEUE = "trailwatch-drill-abcd1234"
 
 @pytest.fixture
 def run(run_module, mocked_aws):
-    return lambda args: run_module(drill_probe.main, dict({"queue_name": QUEUE, "bucket_name": BUCKET}, **args))
+    return lambda args, check_mode=False: run_module(
+        drill_probe.main, dict({"queue_name": QUEUE, "bucket_name": BUCKET}, **args), check_mode
+    )
 
 
 def test_a_topic_in_another_account_is_refused_before_anything_is_created(run, module_calls):
@@ -53,3 +55,35 @@ def test_cleanup_attempts_every_part_and_names_the_one_it_could_not_remove(run):
     assert result["removed"][0].startswith("subscription arn:aws:sns:")
     assert sqs.list_queues().get("QueueUrls", []) == []
     assert sns.list_subscriptions_by_topic(TopicArn=topic)["Subscriptions"] == []
+
+
+def test_check_mode_says_what_each_step_would_do_and_writes_nothing(run, module_calls):
+    """Every module supports check mode (issue 10): start and cleanup read, predict, and write nothing."""
+    sns, cloudwatch = boto3.client("sns", region_name=REGION), boto3.client("cloudwatch", region_name=REGION)
+    topic = sns.create_topic(Name="trailwatch-alerts")["TopicArn"]
+    cloudwatch.put_metric_alarm(
+        AlarmName="trailwatch-s3-bucket-created",
+        MetricName="S3BucketCreated",
+        Namespace="TrailWatch",
+        Statistic="Sum",
+        Period=60,
+        EvaluationPeriods=1,
+        Threshold=1,
+        ComparisonOperator="GreaterThanOrEqualToThreshold",
+        AlarmActions=[topic],
+    )
+    writes = module_calls(WRITES)
+    args = {"topic_name": "trailwatch-alerts", "alarm_name": "trailwatch-s3-bucket-created"}
+    start = run(dict(args, action="start"), check_mode=True)
+    assert start["changed"] and not start.get("failed"), start
+    assert start["would_create"] == [f"queue {QUEUE}", "its subscription to the topic", f"bucket {BUCKET}"]
+    wait = run(dict(args, action="wait", created_at=0.0), check_mode=True)
+    assert not wait["changed"] and not wait.get("failed"), wait
+    assert run(dict(args, action="cleanup"), check_mode=True) == dict(
+        run(dict(args, action="cleanup"), check_mode=True), changed=False, removed=[]
+    )
+    boto3.client("s3", region_name=REGION).create_bucket(Bucket=BUCKET)
+    cleanup = run(dict(args, action="cleanup"), check_mode=True)
+    assert cleanup["changed"] and cleanup["removed"] == [f"canary bucket {BUCKET}"], cleanup
+    assert writes == []
+    assert boto3.client("s3", region_name=REGION).head_bucket(Bucket=BUCKET)
