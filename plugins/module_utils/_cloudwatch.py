@@ -108,3 +108,22 @@ def alarm_spec(alarm):
     if spec["Threshold"] is not None:
         spec["Threshold"] = float(spec["Threshold"])
     return spec
+
+
+# --- read-only helpers of the doctor (alert_chain_info) ---------------------------------------------------------
+
+
+@CloudWatchErrorHandler.common_error_handler("read a metric's statistics")
+@retry()
+def metric_sum(client, namespace, metric, dimensions, start, end, period):
+    """The Sum of a metric between start and end (datetimes), over one period of ``period`` seconds; 0 without data."""
+    points = client.get_metric_statistics(
+        Namespace=namespace,
+        MetricName=metric,
+        Dimensions=[{"Name": k, "Value": v} for k, v in sorted(dimensions.items())],
+        StartTime=start,
+        EndTime=end,
+        Period=period,
+        Statistics=["Sum"],
+    ).get("Datapoints", [])
+    return sum(p.get("Sum", 0) for p in points)

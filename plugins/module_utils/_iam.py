@@ -4,6 +4,9 @@
 """Private to trailwatch.aws: IAM wrappers and the role CloudTrail assumes to write to CloudWatch Logs."""
 
 import json
+from typing import Any
+from typing import Dict
+from typing import List
 from urllib.parse import unquote
 
 from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
@@ -49,6 +52,28 @@ def get_role(client, name):
 @retry()
 def get_role_policy(client, role, policy_name):
     return _document(client.get_role_policy(RoleName=role, PolicyName=policy_name)["PolicyDocument"])
+
+
+@IamErrorHandler.common_error_handler("list the IAM role's inline policies")
+@retry()
+def list_role_policies(client, role: str) -> List[str]:
+    return client.get_paginator("list_role_policies").paginate(RoleName=role).build_full_result()["PolicyNames"]
+
+
+@IamErrorHandler.common_error_handler("list the IAM role's attached policies")
+@retry()
+def list_attached_role_policies(client, role: str) -> List[str]:
+    """The ARNs of the managed policies attached to the role."""
+    pages = client.get_paginator("list_attached_role_policies").paginate(RoleName=role).build_full_result()
+    return [p["PolicyArn"] for p in pages.get("AttachedPolicies", [])]
+
+
+@IamErrorHandler.common_error_handler("read a managed IAM policy")
+@retry()
+def get_managed_policy_document(client, arn: str) -> Dict[str, Any]:
+    """The default version's document of a managed policy (GetPolicy, then GetPolicyVersion)."""
+    version = client.get_policy(PolicyArn=arn)["Policy"]["DefaultVersionId"]
+    return _document(client.get_policy_version(PolicyArn=arn, VersionId=version)["PolicyVersion"]["Document"])
 
 
 @IamErrorHandler.common_error_handler("create the IAM role")

@@ -19,8 +19,12 @@ description:
     naming the canary bucket. It returns the measured latencies, or fails naming what did not arrive.
   - O(action=cleanup) removes the queue's subscriptions to the topic, the queue and the canary bucket (with any
     object versions in it). Each part may already be gone; cleanup never fails because of that.
-  - All times come from AWS (the S3 response's C(Date), the alarm's C(StateUpdatedTimestamp), the alarm message's
-    C(StateChangeTime), SQS's C(SentTimestamp)), so the control node's clock does not matter.
+  - All times come from AWS (the bucket's C(CreationDate) in C(ListBuckets), the alarm's
+    C(StateTransitionedTimestamp), the alarm message's C(StateChangeTime), SQS's C(SentTimestamp)), so the control
+    node's clock does not matter. C(StateUpdatedTimestamp) is not used, it also moves without a state transition.
+  - The canary bucket is created and removed with the collection's S3 wrappers (the log bucket's), so emptying it
+    checks DeleteObjects' per-object errors. O(action=cleanup) attempts every part even when one fails, and fails
+    at the end naming each part it could not remove.
 author:
   - TrailWatch contributors (@trailwatch)
 options:
@@ -30,9 +34,14 @@ options:
     choices: [start, wait, cleanup]
     required: true
   topic_name:
-    description: The TrailWatch SNS topic.
+    description: The TrailWatch SNS topic in this account and region. Either this or O(topic_arn).
     type: str
-    required: true
+  topic_arn:
+    description:
+      - The topic the alarm notifies, when it is not O(topic_name) in this account and region (C(trailwatch_topic_arn)).
+      - A topic in another account is refused before anything is created; SNS delivers from it to this account's
+        queue only once the subscription is confirmed, which the drill cannot prove on its own.
+    type: str
   queue_name:
     description: Name of the temporary SQS queue.
     type: str
@@ -59,14 +68,24 @@ options:
     description: With O(action=wait), the longest a single wait for messages lasts (SQS long polling, at most 20).
     type: int
     default: 20
+  ok_wait_seconds:
+    description:
+      - With O(action=start), how long to wait at most for an alarm that is in ALARM (another event a moment ago) to
+        return to OK before the canary is created. An alarm already in ALARM makes no transition, so it would send
+        no message. Still in ALARM after this, the drill fails and creates nothing.
+    type: int
+    default: 300
 extends_documentation_fragment:
   - amazon.aws.common.modules
   - amazon.aws.region.modules
   - amazon.aws.boto3
 attributes:
   check_mode:
-    description: The drill creates and deletes things by design; it does not run in check mode.
-    support: none
+    description:
+      - O(action=start) checks the topic, the alarm and the notifier and returns RV(would_create) without creating
+        anything or waiting for the alarm; O(action=wait) has nothing to wait for when start created nothing;
+        O(action=cleanup) reads what is left and returns it in RV(removed) without deleting.
+    support: full
   diff_mode:
     description: No diff.
     support: none
@@ -103,6 +122,17 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+would_create:
+  description: In check mode, with O(action=start), what a real run would create.
+  returned: check mode, action=start
+  type: list
+  elements: str
+  sample: ["queue trailwatch-drill-x1y2z3", "its subscription to the topic", "bucket trailwatch-canary-x1y2z3"]
+alarm_state:
+  description: In check mode, with O(action=start), the alarm's current state (a real run waits for OK first).
+  returned: check mode, action=start
+  type: str
+  sample: OK
 created_at:
   description: With O(action=start), when the canary bucket was created (epoch seconds, S3's clock).
   returned: action=start
@@ -137,7 +167,7 @@ report:
   type: list
   elements: str
 removed:
-  description: With O(action=cleanup), what was removed.
+  description: With O(action=cleanup), what was removed (in check mode, what would be removed).
   returned: action=cleanup
   type: list
   elements: str
@@ -147,7 +177,6 @@ import json
 import time
 from datetime import datetime
 from datetime import timezone
-from email.utils import parsedate_to_datetime
 
 try:
     import botocore
@@ -161,6 +190,10 @@ from ansible_collections.trailwatch.aws.plugins.module_utils._common import Trai
 from ansible_collections.trailwatch.aws.plugins.module_utils._common import caller_identity
 from ansible_collections.trailwatch.aws.plugins.module_utils._common import retry
 from ansible_collections.trailwatch.aws.plugins.module_utils._policies import topic_arn
+from ansible_collections.trailwatch.aws.plugins.module_utils._run import UsageError
+from ansible_collections.trailwatch.aws.plugins.module_utils._s3 import create_bucket
+from ansible_collections.trailwatch.aws.plugins.module_utils._s3 import delete_bucket
+from ansible_collections.trailwatch.aws.plugins.module_utils._s3 import empty_bucket
 
 HINT = (
     "CloudTrail delivers events to CloudWatch Logs about 5 to 15 minutes after the call: raise "
@@ -198,14 +231,29 @@ def _epoch(value):
         return None
 
 
+class DrillFailed(UsageError):
+    """A step that cannot go on: the message says why and what to do; ``extra`` goes into the module's result."""
+
+    def __init__(self, msg, **extra):
+        super().__init__(msg)
+        self.extra = extra
+
+
 class _Drill:
+    """The three steps; each returns the module's result or raises DrillFailed. In check mode a step reads what it
+    would act on and returns what it would do, and writes nothing."""
+
     def __init__(self, module):
         self.module = module
+        self.check = module.check_mode
         self.p = module.params
         self.region = module.region
         self.clients = {}
         self.account, self.partition = caller_identity(self.client("sts"))
-        self.topic_arn = topic_arn(self.partition, self.region, self.account, self.p["topic_name"])
+        self.topic_arn = self.p["topic_arn"] or topic_arn(
+            self.partition, self.region, self.account, self.p["topic_name"]
+        )
+        self.topic_name = self.topic_arn.rsplit(":", 1)[-1]
         self.queue_arn = f"arn:{self.partition}:sqs:{self.region}:{self.account}:{self.p['queue_name']}"
 
     def client(self, name):
@@ -215,9 +263,17 @@ class _Drill:
 
     # --- reads ---------------------------------------------------------------------------------------------------
 
+    def sns(self):
+        """SNS where the topic lives (trailwatch_topic_arn may name another region)."""
+        region = self.topic_arn.split(":")[3]
+        key = f"sns:{region}"
+        if key not in self.clients:
+            self.clients[key] = self.module.client("sns", region=region, retry_decorator=retry())
+        return self.clients[key]
+
     def topic_exists(self):
         try:
-            self.client("sns").get_topic_attributes(TopicArn=self.topic_arn, aws_retry=True)
+            self.sns().get_topic_attributes(TopicArn=self.topic_arn, aws_retry=True)
             return True
         except is_boto3_error_code("NotFound"):
             return False
@@ -244,19 +300,58 @@ class _Drill:
 
     # --- start ---------------------------------------------------------------------------------------------------
 
+    def _wait_for_ok(self, alarm):
+        """An alarm in ALARM makes no transition when the canary's event comes: wait (bounded) for it to leave ALARM."""
+        p = self.p
+        deadline = time.monotonic() + p["ok_wait_seconds"]
+        while alarm.get("StateValue") == "ALARM":
+            if time.monotonic() >= deadline:
+                since = alarm.get("StateTransitionedTimestamp")
+                since = _iso(_epoch(since)) if since else "a while"
+                raise DrillFailed(
+                    f"alarm {p['alarm_name']} has been in ALARM since {since} "
+                    f"and did not return to OK within {p['ok_wait_seconds']} s: an alarm already in ALARM makes no "
+                    "transition, so the canary could prove nothing. Run the drill again once it is OK (with missing "
+                    "data notBreaching it returns to OK a period after the last event); the drill created nothing"
+                )
+            time.sleep(min(p["poll_seconds"], max(1.0, deadline - time.monotonic())))
+            alarm = self.alarm() or {}
+        return alarm
+
     def start(self):
         p = self.p
-        if not self.topic_exists():
-            self.module.fail_json(
-                msg=f"topic {p['topic_name']} does not exist in {self.region}: deploy TrailWatch first "
-                "(playbooks/site.yml); the drill created nothing"
+        topic_account = self.topic_arn.split(":")[4]
+        if topic_account != self.account:
+            raise DrillFailed(
+                f"topic {self.topic_arn} is in account {topic_account}, the drill runs in {self.account}: SNS "
+                "delivers from a topic in another account to this account's queue only once the subscription is "
+                "confirmed by the topic's side, so the drill cannot prove that path; run playbooks/doctor.yml for the "
+                "chain and ask the topic's owner to confirm delivery; the drill created nothing"
             )
-        if self.alarm() is None:
-            self.module.fail_json(
-                msg=f"alarm {p['alarm_name']} does not exist in {self.region}: deploy TrailWatch first "
+        if not self.topic_exists():
+            raise DrillFailed(
+                f"topic {self.topic_arn} does not exist: deploy TrailWatch first "
+                "(playbooks/site.yml) or set trailwatch_topic_arn; the drill created nothing"
+            )
+        alarm = self.alarm()
+        if alarm is None:
+            raise DrillFailed(
+                f"alarm {p['alarm_name']} does not exist in {self.region}: deploy TrailWatch first "
                 "(playbooks/site.yml) or set trailwatch_drill_alarm_name; the drill created nothing"
             )
         notifier = self.notifier_exists()
+        if self.check:
+            return {
+                "changed": True,
+                "would_create": [
+                    f"queue {p['queue_name']}",
+                    "its subscription to the topic",
+                    f"bucket {p['bucket_name']}",
+                ],
+                "alarm_state": alarm.get("StateValue"),
+                "notifier_expected": notifier,
+            }
+        self._wait_for_ok(alarm)
         policy = {
             "Version": "2012-10-17",
             "Statement": [
@@ -280,29 +375,28 @@ class _Drill:
             },
             aws_retry=True,
         )["QueueUrl"]
-        subscription = self.client("sns").subscribe(
+        subscription = self.sns().subscribe(
             TopicArn=self.topic_arn, Protocol="sqs", Endpoint=self.queue_arn, ReturnSubscriptionArn=True, aws_retry=True
         )["SubscriptionArn"]
-        params = {"Bucket": p["bucket_name"]}
-        if self.region != "us-east-1":
-            params["CreateBucketConfiguration"] = {"LocationConstraint": self.region}
-        response = self.client("s3").create_bucket(**params)
-        created_at = time.time()
-        date = response.get("ResponseMetadata", {}).get("HTTPHeaders", {}).get("date")
-        if date:
-            try:
-                created_at = parsedate_to_datetime(date).timestamp()
-            except (TypeError, ValueError):
-                pass
-        self.module.exit_json(
-            changed=True,
-            created_at=created_at,
-            created_at_iso=_iso(created_at),
-            queue_url=queue_url,
-            queue_arn=self.queue_arn,
-            subscription_arn=subscription,
-            notifier_expected=notifier,
-        )
+        before = time.time()
+        create_bucket(self.client("s3"), p["bucket_name"], self.region)
+        created_at = self._creation_time(p["bucket_name"]) or before
+        return {
+            "changed": True,
+            "created_at": created_at,
+            "created_at_iso": _iso(created_at),
+            "queue_url": queue_url,
+            "queue_arn": self.queue_arn,
+            "subscription_arn": subscription,
+            "notifier_expected": notifier,
+        }
+
+    def _creation_time(self, bucket):
+        """The bucket's CreationDate as S3 reports it (AWS's clock), epoch seconds; None if not listed."""
+        for found in self.client("s3").list_buckets(aws_retry=True).get("Buckets", []):
+            if found["Name"] == bucket:
+                return _epoch(found.get("CreationDate"))
+        return None
 
     # --- wait ----------------------------------------------------------------------------------------------------
 
@@ -344,17 +438,24 @@ class _Drill:
         created_at = p["created_at"]
         notifier = self.notifier_exists()
         queue_url = self.queue_url()
+        if queue_url is None and self.check:
+            return {
+                "changed": False,
+                "msg": "check mode: the start step created nothing, so there is nothing to wait for",
+            }
         if queue_url is None:
-            self.module.fail_json(msg=f"queue {p['queue_name']} does not exist: run the drill's start step first")
+            raise DrillFailed(f"queue {p['queue_name']} does not exist: run the drill's start step first")
         wanted = ["alarm_state", "alarm_message"] + (["notifier_message"] if notifier else [])
         seen = {}
         deadline = time.monotonic() + p["timeout_seconds"]
         while True:
             if "alarm_state" not in seen:
                 alarm = self.alarm() or {}
-                updated = _epoch(alarm.get("StateUpdatedTimestamp"))
-                if alarm.get("StateValue") == "ALARM" and updated is not None and updated >= created_at - 1:
-                    seen["alarm_state"] = updated
+                # A transition into ALARM, not an update: StateUpdatedTimestamp also moves when only the reason
+                # changes (CloudWatch API Reference, MetricAlarm).
+                moved = _epoch(alarm.get("StateTransitionedTimestamp"))
+                if alarm.get("StateValue") == "ALARM" and moved is not None and moved >= created_at - 1:
+                    seen["alarm_state"] = moved
             if all(k in seen for k in wanted):
                 break
             remaining = deadline - time.monotonic()
@@ -370,8 +471,8 @@ class _Drill:
         missing = [k for k in wanted if k not in seen]
         if missing:
             arrived = [f"{_SEEN[k].format(**p)} after {_fmt(latencies[k])}" for k in wanted if k in seen]
-            self.module.fail_json(
-                msg=f"TrailWatch drill timed out after {p['timeout_seconds']} s: "
+            raise DrillFailed(
+                f"TrailWatch drill timed out after {p['timeout_seconds']} s: "
                 + "; ".join(_MISSING[k].format(**p) for k in missing)
                 + (f" (seen: {'; '.join(arrived)})" if arrived else "")
                 + f". Canary bucket {p['bucket_name']} was created {_iso(created_at)}. {HINT}",
@@ -379,51 +480,75 @@ class _Drill:
                 report=report,
                 notifier_expected=notifier,
             )
-        self.module.exit_json(changed=False, latencies=latencies, report=report, notifier_expected=notifier)
+        return {"changed": False, "latencies": latencies, "report": report, "notifier_expected": notifier}
 
     # --- cleanup -------------------------------------------------------------------------------------------------
 
     def cleanup(self):
-        removed = []
+        """Every part is attempted even when another fails; the failures are reported together at the end."""
+        removed, errors = [], []
+        for part, step in (
+            ("subscription", self._unsubscribe),
+            (f"queue {self.p['queue_name']}", self._delete_queue),
+            (f"canary bucket {self.p['bucket_name']}", self._delete_bucket),
+        ):
+            try:
+                removed.extend(step())
+            except TrailWatchError as e:
+                errors.append(f"{part}: {e.message}: {getattr(e, 'exception', '')}")
+            except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as e:
+                errors.append(f"{part}: {e}")
+        if errors:
+            raise DrillFailed(
+                "TrailWatch drill cleanup left things behind: " + "; ".join(errors),
+                removed=removed,
+                changed=bool(removed),
+            )
+        return {"changed": bool(removed), "removed": removed}
+
+    def _unsubscribe(self):
         try:
-            pages = self.client("sns").get_paginator("list_subscriptions_by_topic").paginate(TopicArn=self.topic_arn)
+            pages = self.sns().get_paginator("list_subscriptions_by_topic").paginate(TopicArn=self.topic_arn)
             subscriptions = pages.build_full_result().get("Subscriptions", [])
         except is_boto3_error_code("NotFound"):
-            subscriptions = []
+            return []
+        removed = []
         for sub in subscriptions:
             if sub.get("Endpoint") == self.queue_arn and sub["SubscriptionArn"].startswith("arn:"):
+                if self.check:
+                    removed.append(f"subscription {sub['SubscriptionArn']}")
+                    continue
                 try:
-                    self.client("sns").unsubscribe(SubscriptionArn=sub["SubscriptionArn"], aws_retry=True)
+                    self.sns().unsubscribe(SubscriptionArn=sub["SubscriptionArn"], aws_retry=True)
                     removed.append(f"subscription {sub['SubscriptionArn']}")
                 except is_boto3_error_code("NotFound"):
                     pass
+        return removed
+
+    def _delete_queue(self):
         queue_url = self.queue_url()
-        if queue_url:
-            try:
-                self.client("sqs").delete_queue(QueueUrl=queue_url, aws_retry=True)
-                removed.append(f"queue {self.p['queue_name']}")
-            except is_boto3_error_code(["AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist"]):
-                pass
-        if self._delete_bucket():
-            removed.append(f"canary bucket {self.p['bucket_name']}")
-        self.module.exit_json(changed=bool(removed), removed=removed)
+        if not queue_url:
+            return []
+        if self.check:
+            return [f"queue {self.p['queue_name']}"]
+        try:
+            self.client("sqs").delete_queue(QueueUrl=queue_url, aws_retry=True)
+        except is_boto3_error_code(["AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist"]):
+            return []
+        return [f"queue {self.p['queue_name']}"]
 
     def _delete_bucket(self):
-        s3 = self.client("s3")
-        bucket = self.p["bucket_name"]
-        try:
-            pages = s3.get_paginator("list_object_versions").paginate(Bucket=bucket)
-            for page in pages:
-                keys = [
-                    {"Key": v["Key"], "VersionId": v["VersionId"]}
-                    for v in page.get("Versions", []) + page.get("DeleteMarkers", [])
-                ]
-                if keys:
-                    s3.delete_objects(Bucket=bucket, Delete={"Objects": keys, "Quiet": True})
-            s3.delete_bucket(Bucket=bucket)
-            return True
-        except is_boto3_error_code("NoSuchBucket"):
-            return False
+        """The collection's S3 wrappers: every version and delete marker, per-object errors checked, then the bucket."""
+        s3, bucket = self.client("s3"), self.p["bucket_name"]
+        if self.check:
+            try:
+                s3.head_bucket(Bucket=bucket, aws_retry=True)
+            except is_boto3_error_code(["404", "NoSuchBucket", "NotFound"]):
+                return []
+            return [f"canary bucket {bucket}"]
+        if empty_bucket(s3, bucket) is False:
+            return []  # no such bucket
+        return [f"canary bucket {bucket}"] if delete_bucket(s3, bucket) else []
 
 
 _LABELS = {
@@ -460,7 +585,8 @@ def _report(p, created_at, latencies, notifier):
 def main():
     argument_spec = dict(
         action=dict(choices=["start", "wait", "cleanup"], required=True),
-        topic_name=dict(required=True),
+        topic_name=dict(),
+        topic_arn=dict(),
         queue_name=dict(required=True),
         bucket_name=dict(required=True),
         alarm_name=dict(),
@@ -468,24 +594,34 @@ def main():
         created_at=dict(type="float"),
         timeout_seconds=dict(type="int", default=1200),
         poll_seconds=dict(type="int", default=20),
+        ok_wait_seconds=dict(type="int", default=300),
     )
     module = AnsibleAWSModule(
         argument_spec=argument_spec,
-        supports_check_mode=False,
+        supports_check_mode=True,
+        required_one_of=[["topic_name", "topic_arn"]],
+        mutually_exclusive=[["topic_name", "topic_arn"]],
         required_if=[
             ["action", "start", ["alarm_name"]],
             ["action", "wait", ["alarm_name", "created_at"]],
         ],
     )
-    if module.params["timeout_seconds"] < 0 or module.params["poll_seconds"] < 1:
-        module.fail_json(msg="timeout_seconds must be 0 or more and poll_seconds at least 1")
+    if (
+        module.params["timeout_seconds"] < 0
+        or module.params["poll_seconds"] < 1
+        or module.params["ok_wait_seconds"] < 0
+    ):
+        module.fail_json(msg="timeout_seconds and ok_wait_seconds must be 0 or more and poll_seconds at least 1")
     try:
         drill = _Drill(module)
-        getattr(drill, module.params["action"])()
+        result = getattr(drill, module.params["action"])()
+    except DrillFailed as e:
+        module.fail_json(msg=str(e), **e.extra)
     except TrailWatchError as e:
         module.fail_json_aws_error(e)
     except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as e:
         module.fail_json_aws(e, msg=f"TrailWatch drill, step {module.params['action']}")
+    module.exit_json(**result)
 
 
 if __name__ == "__main__":

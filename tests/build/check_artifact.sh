@@ -3,7 +3,8 @@
 # <artifact>` into the default ~/.ansible/collections, from a directory without an ansible.cfg, no ANSIBLE_* settings),
 # then proves it works from there, with the README's commands as typed (no inventory, no -i/-c, key=value extra vars):
 # ansible-doc renders every module and role; trailwatch.aws.site deploys into a throwaway moto_server, a second run
-# changes nothing; trailwatch.aws.drill (cleanup only) and trailwatch.aws.teardown run without an inventory too.
+# changes nothing; trailwatch.aws.doctor (every link ok), trailwatch.aws.drill (cleanup only) and
+# trailwatch.aws.teardown run without an inventory too.
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 bin="$repo/.venv/bin"
@@ -46,7 +47,9 @@ grep -q "subscribers  me@example.com" "$work/first.log" || { tail -40 "$work/fir
 run second.log trailwatch.aws.site -e trailwatch_notify_emails=me@example.com
 grep -q "changed=0 " "$work/second.log" || { tail -40 "$work/second.log"; echo "second run changed something"; exit 1; }
 echo "installed playbook trailwatch.aws.site deploys without an inventory; the second run changes nothing"
+run doctor.log trailwatch.aws.doctor -e trailwatch_notify_emails=me@example.com
+grep -q "every link ok" "$work/doctor.log" || { tail -40 "$work/doctor.log"; echo "the doctor found a broken link"; exit 1; }
 run drill.log trailwatch.aws.drill -e trailwatch_drill_id=artifact1 -e trailwatch_drill_cleanup_only=true
 run teardown.log trailwatch.aws.teardown
 grep -q "removed        topic" "$work/teardown.log" || { tail -30 "$work/teardown.log"; echo "teardown removed nothing"; exit 1; }
-echo "installed playbooks trailwatch.aws.drill (cleanup only) and trailwatch.aws.teardown run without an inventory"
+echo "installed playbooks trailwatch.aws.doctor, trailwatch.aws.drill (cleanup only) and trailwatch.aws.teardown run without an inventory"

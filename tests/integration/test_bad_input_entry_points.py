@@ -26,6 +26,8 @@ ENTRY_POINTS = {
     "site.yml": "playbooks/site.yml",
     "roles one by one": "tests/integration/playbooks/roles_one_by_one.yml",
     "tasks_from: validate.yml": "tests/integration/playbooks/validate_spelled_yml.yml",
+    "doctor.yml": "playbooks/doctor.yml",
+    "drill.yml": "playbooks/drill.yml",
 }
 WATCH = '{ $.eventName = "CreateBucket" }'
 # Each refused before the first write on every entry point; the first four used to fail only when the alerts role
@@ -76,6 +78,9 @@ CASES = [("roles one by one", case) for case in BAD_INPUT] + [
     ("site.yml", "tag key with aws: prefix"),
     ("tasks_from: validate.yml", "subscription protocol unknown"),
     ("tasks_from: validate.yml", "region botocore does not know"),
+    ("doctor.yml", "watch period 45"),
+    ("doctor.yml", "region botocore does not know"),
+    ("drill.yml", "watch name with a space"),
 ]
 
 

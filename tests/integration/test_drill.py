@@ -111,7 +111,9 @@ def test_drill_on_an_account_without_trailwatch_creates_nothing(run_playbook):
     proc, calls = run_playbook("playbooks/drill.yml", json.dumps({"trailwatch_drill_timeout_seconds": 5}))
     output = proc.stdout + proc.stderr
     assert proc.returncode != 0, output
-    assert "topic trailwatch-alerts does not exist in eu-west-1: deploy TrailWatch first" in output
+    # The doctor runs first and stops the drill: no trail, no topic.
+    assert "TrailWatch drill stopped before creating anything" in output
+    assert "trail-logging is broken" in output
     assert calls["writes"] == 0, calls["write_operations"]
 
 
@@ -224,4 +226,78 @@ def test_drill_cleanup_only_removes_what_an_interrupted_drill_left(deployed, mot
     assert proc.returncode == 0, output
     assert "canary bucket trailwatch-canary-abcd1234" in output
     assert "s3:PUT" not in calls["write_operations"]
+    _assert_nothing_left(account, before)
+
+
+@pytest.mark.integration
+def test_drill_stops_at_a_broken_link_before_creating_anything(deployed, moto_endpoint):
+    account, before = deployed
+    account.c["cloudwatch"].disable_alarm_actions(AlarmNames=[ALARM])
+    proc, calls = _playbook(moto_endpoint, "playbooks/drill.yml", json.dumps({"trailwatch_drill_timeout_seconds": 60}))
+    output = proc.stdout + proc.stderr
+    assert proc.returncode != 0, output
+    assert "TrailWatch drill stopped before creating anything" in output
+    assert (
+        "watch s3-bucket-created: alarm-actions is broken (alarm trailwatch-s3-bucket-created has its actions" in output
+    )
+    assert "interrupted? clean up with: ansible-playbook playbooks/drill.yml -e trailwatch_drill_id=" in output
+    assert calls["writes"] == 0, calls["write_operations"]
+    _assert_nothing_left(account, before)
+
+
+@pytest.mark.integration
+def test_drill_waits_for_an_alarm_already_in_alarm_and_refuses_when_it_stays(deployed, moto_endpoint):
+    account, before = deployed
+    account.c["cloudwatch"].set_alarm_state(AlarmName=ALARM, StateValue="ALARM", StateReason="a bucket a minute ago")
+    extra = {"trailwatch_drill_ok_wait_seconds": 3, "trailwatch_drill_poll_seconds": 1}
+    proc, calls = _playbook(moto_endpoint, "playbooks/drill.yml", json.dumps(extra))
+    output = proc.stdout + proc.stderr
+    assert proc.returncode != 0, output
+    assert f"alarm {ALARM} has been in ALARM since" in output
+    assert "did not return to OK within 3 s" in output
+    # Nothing was created, so nothing was removed either.
+    for made in ("sqs:CreateQueue", "sns:Subscribe", "s3:PUT"):
+        assert made not in calls["write_operations"], calls["write_operations"]
+    _assert_nothing_left(account, before)
+
+
+@pytest.mark.integration
+def test_drill_refuses_a_wait_longer_than_the_assumed_role_credentials(run_playbook):
+    extra = {
+        "trailwatch_assume_role_arn": "arn:aws:iam::111111111111:role/trailwatch-deployer",
+        "trailwatch_drill_timeout_seconds": 3300,
+    }
+    proc, calls = run_playbook("playbooks/drill.yml", json.dumps(extra))
+    output = proc.stdout + proc.stderr
+    assert proc.returncode != 0
+    assert "must be at most 3000 with trailwatch_assume_role_arn (got 3300 + 300)" in output
+    assert calls["total"] == 0
+
+
+@pytest.mark.integration
+def test_a_cleanup_failure_is_reported_with_the_drill_failure(deployed, moto_endpoint):
+    """The drill fails (its canary bucket name is taken) and its cleanup fails too (an object under an Object Lock
+    legal hold in that bucket): the report names both, and the cleanup command; the queue and subscription go."""
+    account, before = deployed
+    s3, bucket = account.c["s3"], "trailwatch-canary-abcd5678"
+    s3.create_bucket(
+        Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": REGION}, ObjectLockEnabledForBucket=True
+    )
+    s3.put_object(Bucket=bucket, Key="held", Body=b"x")
+    version = s3.list_object_versions(Bucket=bucket)["Versions"][0]["VersionId"]
+    s3.put_object_legal_hold(Bucket=bucket, Key="held", VersionId=version, LegalHold={"Status": "ON"})
+    try:
+        proc, _calls = _playbook(moto_endpoint, "playbooks/drill.yml", json.dumps({"trailwatch_drill_id": "abcd5678"}))
+        output = proc.stdout + proc.stderr
+        assert proc.returncode != 0, output
+        failure = next(line for line in output.splitlines() if "Cleanup failed too: " in line)
+        assert "BucketAlreadyOwnedByYou" in failure.split("Cleanup failed too: ")[0], failure
+        assert "canary bucket trailwatch-canary-abcd5678" in failure and "object lock" in failure.lower(), failure
+        assert "Remove the rest with: ansible-playbook playbooks/drill.yml -e trailwatch_drill_id=abcd5678" in failure
+        assert "Traceback" not in output
+        assert account.queues() == [] and account.subscriptions() == before["subs"]
+    finally:
+        s3.put_object_legal_hold(Bucket=bucket, Key="held", VersionId=version, LegalHold={"Status": "OFF"})
+        s3.delete_object(Bucket=bucket, Key="held", VersionId=version)
+        s3.delete_bucket(Bucket=bucket)
     _assert_nothing_left(account, before)

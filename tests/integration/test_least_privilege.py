@@ -48,6 +48,7 @@ DEPLOYER_POLICY = json.loads((IAM_DOCS / "deployer-policy.json").read_text())
 READONLY_POLICY = json.loads((IAM_DOCS / "readonly-check-policy.json").read_text())
 SITE = "playbooks/site.yml"
 TEARDOWN = "playbooks/teardown.yml"
+DOCTOR = "playbooks/doctor.yml"
 REGION = "eu-west-1"
 ACCOUNT = "123456789012"
 ALL_PRESETS = ["s3_bucket_created", "cis", "platform"]
@@ -65,6 +66,20 @@ def policy_actions(policy):
 
 DEPLOYER = policy_actions(DEPLOYER_POLICY)
 READONLY = policy_actions(READONLY_POLICY)
+# Reads only the doctor (playbooks/doctor.yml) makes: in the read-only policy, not needed by the deployer.
+DOCTOR_ONLY = {
+    "cloudtrail:DescribeTrails",  # an existing trail (trailwatch_trail_create: false) is found by its log group
+    "iam:ListRolePolicies",
+    "iam:ListAttachedRolePolicies",
+    "iam:GetPolicy",  # the delivery role's managed policies, when it has any
+    "iam:GetPolicyVersion",
+    "cloudwatch:GetMetricStatistics",  # the notifier's invocation errors
+    "lambda:GetFunctionEventInvokeConfig",  # the notifier's on-failure destination
+    "sqs:GetQueueAttributes",  # messages waiting in the notifier's failed-events queue
+}
+# Of those, the ones the doctor's runs below cannot show on moto (no managed policy on the role, no notifier).
+DOCTOR_NOT_OBSERVED = {"iam:GetPolicy", "iam:GetPolicyVersion", "cloudwatch:GetMetricStatistics"}
+DOCTOR_NOT_OBSERVED |= {"lambda:GetFunctionEventInvokeConfig", "sqs:GetQueueAttributes"}
 
 # --------------------------------------------------------------------------------------------------------------
 # moto conversion
@@ -146,6 +161,10 @@ NOT_REMOVABLE_ON_MOTO = {
 # cloudwatch:TagResource) are not listed: they apply only with trailwatch_tags, and the tag update calls them.
 OPERATION_ACTIONS = {
     "sts:GetCallerIdentity": [],  # no permission needed on AWS (always allowed, also on moto)
+    # The doctor's own reads (DOCTOR_ONLY)
+    "cloudtrail:DescribeTrails": ["cloudtrail:DescribeTrails"],
+    "iam:ListRolePolicies": ["iam:ListRolePolicies"],
+    "iam:ListAttachedRolePolicies": ["iam:ListAttachedRolePolicies"],
     # KMS
     # CreateKey: the policy lockout check needs PutKeyPolicy; Tags (always: the trailwatch:alias tag) TagResource.
     "kms:CreateKey": ["kms:CreateKey", "kms:PutKeyPolicy", "kms:TagResource"],
@@ -903,7 +922,7 @@ def teardown_stack(stand, deployer):
 def test_policy_files_are_scoped_and_documented():
     readme = (IAM_DOCS / "README.md").read_text()
     star_ok = {"kms:CreateKey", "kms:TagResource", "tag:GetResources", "logs:DescribeLogGroups", "sns:Unsubscribe"}
-    star_ok.add("ssm:DescribeParameters")
+    star_ok |= {"ssm:DescribeParameters", "cloudwatch:GetMetricStatistics", "cloudtrail:DescribeTrails"}
     for policy in (DEPLOYER_POLICY, READONLY_POLICY):
         assert policy["Version"] == "2012-10-17"
         sids = [s["Sid"] for s in policy["Statement"]]
@@ -915,10 +934,10 @@ def test_policy_files_are_scoped_and_documented():
                 assert re.fullmatch(r"[a-z0-9-]+:[A-Z][A-Za-z0-9]+", action), action
             if statement["Resource"] == "*":
                 assert set(statement["Action"]) <= star_ok, statement["Sid"]
-    assert READONLY <= DEPLOYER
+    assert READONLY - DOCTOR_ONLY <= DEPLOYER and DOCTOR_ONLY <= READONLY
     assert all(re.match(r"[a-z0-9]+:(Get|List|Describe)", action) for action in READONLY)
     # Every action is mapped in the README; every exception is explained there.
-    for action in DEPLOYER | set(NOT_REMOVABLE_ON_MOTO) | set(NOT_OBSERVABLE):
+    for action in DEPLOYER | READONLY | set(NOT_REMOVABLE_ON_MOTO) | set(NOT_OBSERVABLE):
         assert f"`{action}`" in readme, f"{action} missing from docs/iam/README.md"
     # Each action is either removal-tested (TRAILWATCH_LP_ALL=1) or listed with its reason, never both.
     tested = [action for action, _phase in ALL_CASES]
@@ -933,7 +952,7 @@ def test_policy_files_are_scoped_and_documented():
     assert {a.split(":")[0] for a in REPRESENTATIVE} == {a.split(":")[0] for a in DEPLOYER}
     assert {phases[a] for a in REPRESENTATIVE} >= {"create", "read", "update", "teardown", "purge"}
     # Mapped actions are all in the policy.
-    assert set().union(*map(set, OPERATION_ACTIONS.values())) <= DEPLOYER
+    assert set().union(*map(set, OPERATION_ACTIONS.values())) <= DEPLOYER | DOCTOR_ONLY
 
 
 def _actions_of(calls):
@@ -999,7 +1018,23 @@ def test_readonly_policy_checks_a_deployed_stack_and_a_first_deploy(stand, reado
     )
     assert_ok(run, "teardown.yml --check with the read-only policy")
     reads |= _actions_of(run.calls)
-    assert reads == READONLY, "the read-only policy is exactly what check runs read"
+    assert reads == READONLY - DOCTOR_ONLY, "the read-only policy is exactly what check runs (and the doctor) read"
+
+
+def test_readonly_policy_runs_the_doctor(stand, readonly, ro_stack):
+    """The doctor needs nothing but the read-only policy, for TrailWatch's trail and for an existing one."""
+    reads = set()
+    for label, extra in (
+        ("doctor", {}),
+        ("doctor, existing trail, notifier", {"trailwatch_trail_create": False, "trailwatch_notifier": True}),
+    ):
+        run = stand.playbook(DOCTOR, readonly, stack_vars(ro_stack, **extra), record=True, label=label)
+        # The chain may be broken on moto (the doctor then fails); what matters is that every read was allowed.
+        assert "Each link of each watch is shown" in run.output and not run.denied(), run.tail()
+        assert "Traceback" not in run.output and run.calls["writes"] == 0, run.tail()
+        reads |= _actions_of(run.calls)
+    assert reads <= READONLY
+    assert reads >= DOCTOR_ONLY - DOCTOR_NOT_OBSERVED
 
 
 def test_readonly_policy_cannot_change_anything(stand, readonly, ro_stack):

@@ -4,6 +4,7 @@ import json
 
 import pytest
 from ansible.module_utils.common import warnings as ansible_warnings
+from moto import mock_aws
 from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
@@ -21,6 +22,13 @@ def aws_env(monkeypatch, tmp_path):
     monkeypatch.setenv("AWS_REGION", REGION)
     monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-aws-config"))
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-aws-credentials"))
+
+
+@pytest.fixture
+def mocked_aws():
+    """moto's mock_aws for the whole test (the module runs in-process against it)."""
+    with mock_aws():
+        yield
 
 
 @pytest.fixture
