@@ -8,6 +8,8 @@ The functions' log groups are not encrypted with the trail key (the key policy a
 trail's log group only): ensure_log_group_present(encrypted=False) leaves their encryption alone.
 """
 
+from typing import Optional
+
 from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
 from ansible_collections.amazon.aws.plugins.module_utils.errors import AWSErrorHandler
 
@@ -46,6 +48,13 @@ RETENTION_DAYS = (
     3288,
     3653,
 )
+
+
+def retention_problem(option: str, days: int) -> Optional[str]:
+    """The message for a retention CloudWatch Logs would refuse (PutRetentionPolicy: retentionInDays), else None."""
+    if days in RETENTION_DAYS:
+        return None
+    return f"{option}: {days} is not a value CloudWatch Logs accepts; use one of {', '.join(map(str, RETENTION_DAYS))}"
 
 
 class LogsError(TrailWatchError):

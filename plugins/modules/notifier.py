@@ -377,7 +377,7 @@ from ansible_collections.trailwatch.aws.plugins.module_utils._lambda import read
 from ansible_collections.trailwatch.aws.plugins.module_utils._lambda import read_permissions
 from ansible_collections.trailwatch.aws.plugins.module_utils._lambda import read_url
 from ansible_collections.trailwatch.aws.plugins.module_utils._lambda import read_zip
-from ansible_collections.trailwatch.aws.plugins.module_utils._logs import RETENTION_DAYS
+from ansible_collections.trailwatch.aws.plugins.module_utils._logs import retention_problem
 from ansible_collections.trailwatch.aws.plugins.module_utils._iam import ensure_role_absent
 from ansible_collections.trailwatch.aws.plugins.module_utils._iam import ensure_role_present
 from ansible_collections.trailwatch.aws.plugins.module_utils._iam import read_role
@@ -902,11 +902,9 @@ def _absent(run, before):
 
 def _validate(module):
     p = module.params
-    if p["log_retention_days"] not in RETENTION_DAYS:
-        module.fail_json(
-            msg=f"log_retention_days: {p['log_retention_days']} is not a value CloudWatch Logs accepts; "
-            f"use one of {', '.join(map(str, RETENTION_DAYS))}"
-        )
+    problem = retention_problem("log_retention_days", p["log_retention_days"])
+    if problem:
+        module.fail_json(msg=problem)
     if not 1 <= p["lock_days"] <= 36500:
         module.fail_json(msg=f"lock_days must be between 1 and 36500 (got {p['lock_days']})")
     if p["lock_reserved_concurrency"] != NO_RESERVATION and p["lock_reserved_concurrency"] < 1:

@@ -225,7 +225,7 @@ from ansible_collections.trailwatch.aws.plugins.module_utils._kms import ensure_
 from ansible_collections.trailwatch.aws.plugins.module_utils._kms import ensure_key_present
 from ansible_collections.trailwatch.aws.plugins.module_utils._kms import read_managed_key
 from ansible_collections.trailwatch.aws.plugins.module_utils._kms import unusable
-from ansible_collections.trailwatch.aws.plugins.module_utils._logs import RETENTION_DAYS
+from ansible_collections.trailwatch.aws.plugins.module_utils._logs import retention_problem
 from ansible_collections.trailwatch.aws.plugins.module_utils._logs import delete_log_group
 from ansible_collections.trailwatch.aws.plugins.module_utils._logs import ensure_log_group_present
 from ansible_collections.trailwatch.aws.plugins.module_utils._logs import read_log_group
@@ -464,11 +464,9 @@ def _absent(run, before):
 
 def _validate(module):
     p = module.params
-    if p["log_retention_days"] not in RETENTION_DAYS:
-        module.fail_json(
-            msg=f"log_retention_days: {p['log_retention_days']} is not a value CloudWatch Logs accepts; "
-            f"use one of {', '.join(map(str, RETENTION_DAYS))}"
-        )
+    problem = retention_problem("log_retention_days", p["log_retention_days"])
+    if problem:
+        module.fail_json(msg=problem)
     alias = p["kms_key_alias"]
     if alias and (not alias.startswith("alias/") or alias.startswith("alias/aws/")):
         module.fail_json(

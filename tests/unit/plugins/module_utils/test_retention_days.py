@@ -30,3 +30,11 @@ def test_every_retention_option_of_the_roles_is_checked():
         for spec in yaml.safe_load(path.read_text())["argument_specs"].values():
             declared |= {(path.parts[-3], o) for o in spec.get("options", {}) if o.endswith("retention_days")}
     assert declared == set(RETENTION_OPTIONS)
+
+
+@pytest.mark.parametrize("days, problem", [(365, None), (3653, None), (8, "log_retention_days: 8 is not a value")])
+def test_the_modules_refuse_a_retention_cloudwatch_logs_would_refuse(days, problem):
+    from ansible_collections.trailwatch.aws.plugins.module_utils._logs import retention_problem
+
+    found = retention_problem("log_retention_days", days)
+    assert (found is None) if problem is None else found.startswith(problem)
