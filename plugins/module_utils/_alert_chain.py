@@ -398,6 +398,12 @@ def _unverified(name: str, state: dict, *keys: str) -> dict:
     )
 
 
+def _region_of(arn: str) -> str:
+    """The region of an ARN (arn:partition:service:region:account:...): a printed aws command must name it, the CLI
+    does not read every variable the SDKs do (AWS_REGION) and the doctor may look at another region than the shell's."""
+    return arn.split(":")[3]
+
+
 def _trail_links(state: dict, spec: dict) -> list:
     trails = state["trails"]
     site = "re-run playbooks/site.yml" if spec.get("trail_name") else None
@@ -433,7 +439,7 @@ def _trail_links(state: dict, spec: dict) -> list:
                 "trail-logging",
                 BROKEN,
                 f"trail {name} is not logging (stopped {_iso(status.get('StopLoggingTime')) or 'at an unknown time'})",
-                site or f"start it: aws cloudtrail start-logging --name {arn}",
+                site or f"start it: aws cloudtrail start-logging --name {arn} --region {_region_of(arn)}",
             )
         )
     if trail.get("IsMultiRegionTrail"):
@@ -452,7 +458,8 @@ def _trail_links(state: dict, spec: dict) -> list:
                 f"trail {name} records only {trail.get('HomeRegion') or _arn_part(arn, 3)}: "
                 "a bucket created in another region is never seen",
                 site
-                or f"aws cloudtrail update-trail --name {arn} --is-multi-region-trail --include-global-service-events",
+                or f"aws cloudtrail update-trail --name {arn} --is-multi-region-trail --include-global-service-events "
+                f"--region {_region_of(arn)}",
             )
         )
     links.append(_delivery_link(state, spec, trail, status))
@@ -470,7 +477,7 @@ def _delivery_link(state: dict, spec: dict, trail: dict, status: Any) -> dict:
             f"trail {name} delivers to {group_arn or 'no log group'}, not to {spec['log_group_name']}",
             site
             or f"aws cloudtrail update-trail --name {arn} --cloud-watch-logs-log-group-arn {state['log_group_arn']}:* "
-            "--cloud-watch-logs-role-arn <role>",
+            f"--cloud-watch-logs-role-arn <role> --region {_region_of(arn)}",
         )
     role_arn = trail.get("CloudWatchLogsRoleArn")
     if not role_arn:
@@ -560,14 +567,15 @@ def _key_usable(name: str, state: dict, key_id: str, who: str) -> Optional[dict]
             BROKEN,
             f"key {meta['Arn']} ({who}) is pending deletion (on {_iso(meta.get('DeletionDate'))}): nothing encrypted "
             "with it can be written or read",
-            f"aws kms cancel-key-deletion --key-id {meta['Arn']} && aws kms enable-key --key-id {meta['Arn']}",
+            f"aws kms cancel-key-deletion --key-id {meta['Arn']} --region {_region_of(meta['Arn'])} && "
+            f"aws kms enable-key --key-id {meta['Arn']} --region {_region_of(meta['Arn'])}",
         )
     if meta.get("KeyState") != "Enabled":
         return _link(
             name,
             BROKEN,
             f"key {meta['Arn']} ({who}) is {meta.get('KeyState')}",
-            f"aws kms enable-key --key-id {meta['Arn']}",
+            f"aws kms enable-key --key-id {meta['Arn']} --region {_region_of(meta['Arn'])}",
         )
     return None
 
@@ -606,6 +614,14 @@ def _key_link(state: dict, spec: dict) -> dict:
                 f"log group {spec['log_group_name']}",
                 logs_key_requests(key_arn, spec["region"], state["log_group_arn"]),
             )
+        )
+    if not checks and trail is None and not group:
+        # Nothing to judge: saying "AWS owned encryption" of resources that do not exist would be a false ok.
+        return _link(
+            "key",
+            UNVERIFIED,
+            "not checked: there is neither a trail delivering to the log group nor the log group",
+            "fix trail-logging and log-group first",
         )
     if not checks:
         return _link("key", OK, "no customer managed key: trail and log group use AWS owned encryption")
@@ -724,7 +740,8 @@ def _alarm_links(state: dict, spec: dict, watch: dict) -> tuple:
             "alarm-actions",
             BROKEN,
             f"alarm {name} has its actions disabled: it changes state but notifies nobody",
-            f"aws cloudwatch enable-alarm-actions --alarm-names {name} (or re-run playbooks/site.yml)",
+            f"aws cloudwatch enable-alarm-actions --alarm-names {name} --region {spec['region']} "
+            "(or re-run playbooks/site.yml)",
         )
     elif topic not in (alarm.get("AlarmActions") or []):
         actions = _link(

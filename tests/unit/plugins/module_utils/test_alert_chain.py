@@ -434,3 +434,29 @@ def test_read_chain_reads_the_notifier_async_config_and_failed_events_queue(stub
     assert notifier["invoke_config"]["on_failure"] == QUEUE_ARN
     assert notifier["failed_events_queue"] == {"arn": QUEUE_ARN, "messages": 4}
     assert notifier["errors"] == 1.0
+
+
+@pytest.mark.parametrize(
+    "break_it, link",
+    [
+        (lambda s: s["trails"][0]["status"].update(IsLogging=False), "trail-logging"),
+        (lambda s: s["alarms"]["trailwatch-s3-bucket-created"].update(ActionsEnabled=False), "alarm-actions"),
+        (lambda s: s["keys"][KEY]["meta"].update(KeyState="Disabled"), "key"),
+    ],
+)
+def test_a_printed_aws_command_names_the_region(break_it, link):
+    """The aws CLI does not read AWS_REGION (found by a fresh-user rehearsal: 'You must specify a region'), and the
+    doctor may check another region than the shell's: a fix to paste must carry --region."""
+    state = healthy_state()
+    break_it(state)
+    _watch, found = links(state, trail_name=None)
+    fix = found[link]["fix"]
+    assert "aws " in fix and f"--region {REGION}" in fix, fix
+
+
+def test_with_nothing_deployed_the_key_is_not_called_ok():
+    state = healthy_state()
+    state.update(trails=[], log_group=None, keys={})
+    _watch, found = links(state)
+    assert found["key"]["status"] == "unverified", found["key"]
+    assert "AWS owned encryption" not in found["key"]["detail"]
