@@ -29,7 +29,7 @@ def _endpoints(moto_endpoint):
 
 
 def test_a_run_without_the_address_keeps_the_subscriber_until_purge_is_asked(run_playbook, moto_endpoint):
-    proc, _ = run_playbook("playbooks/site.yml", json.dumps({"trailwatch_notify_emails": ["oncall@example.com"]}))
+    proc, _calls = run_playbook("playbooks/site.yml", json.dumps({"trailwatch_notify_emails": ["oncall@example.com"]}))
     assert proc.returncode == 0, (proc.stdout + proc.stderr)[-4000:]
     assert _endpoints(moto_endpoint) == ["oncall@example.com"]
 
