@@ -27,7 +27,11 @@ CASES = [
         {"trailwatch_watches": [{"name": f"re{n}", "pattern": "{ $.eventName = %^Delete% }"} for n in range(6)]},
         "watch 6 (re5): pattern: a log group holds at most 5 filter patterns with a regular expression",
     ),
-    ("no watches", {"trailwatch_watches": [], "trailwatch_watch_presets": []}, "trailwatch_watches"),
+    (
+        "no watches",
+        {"trailwatch_watches": [{"name": "s3-bucket-created", "enabled": False}], "trailwatch_watch_presets": []},
+        "trailwatch_watches",
+    ),
     ("unknown preset", {"trailwatch_watch_presets": ["nist"]}, "trailwatch_watch_presets"),
     ("new watch without pattern", {"trailwatch_watches": [{"name": "mine"}]}, "trailwatch_watches"),
     (
