@@ -22,7 +22,6 @@ from moto import mock_aws
 
 runpy.run_path(str(Path(__file__).resolve().parent.parent / "conftest.py"))
 
-from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 from ansible_collections.trailwatch.aws.plugins.module_utils import _lambda
 from ansible_collections.trailwatch.aws.plugins.modules import notifier
 
@@ -66,22 +65,9 @@ def stack(aws):
 
 
 @pytest.fixture
-def calls(monkeypatch):
-    """Every operation the module's clients perform, in order (waiters included)."""
-    names = []
-
-    def record(model, **_kwargs):
-        names.append(model.name)
-
-    original = AnsibleAWSModule.client
-
-    def client(self, *args, **kwargs):
-        conn = original(self, *args, **kwargs)
-        conn.meta.events.register("before-parameter-build.*.*", record)
-        return conn
-
-    monkeypatch.setattr(AnsibleAWSModule, "client", client)
-    return names
+def calls(module_calls):
+    """Every operation the module's clients perform, in order (waiters included): the conftest's recorder."""
+    return module_calls()
 
 
 def writes(names):
