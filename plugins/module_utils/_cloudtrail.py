@@ -15,6 +15,7 @@ from ._common import converge_tags
 from ._common import retry
 from ._common import log_prefix
 from ._common import retry_while
+from ._common import tag_dict
 
 # Real CloudTrail refuses a role or key policy it cannot use yet: IAM and KMS changes take seconds to
 # propagate. Terraform waits up to two minutes for these; so do we.
@@ -89,7 +90,7 @@ def trails_delivering_to(trails, log_group_arn):
 @retry()
 def get_tags(client, arn):
     found = client.list_tags(ResourceIdList=[arn]).get("ResourceTagList") or [{}]
-    return {t["Key"]: t["Value"] for t in found[0].get("TagsList") or []}
+    return tag_dict(found[0].get("TagsList") or [])
 
 
 @CloudTrailErrorHandler.common_error_handler(

@@ -9,6 +9,7 @@ from ansible_collections.amazon.aws.plugins.module_utils.tagging import ansible_
 
 from ._common import TrailWatchError
 from ._common import retry
+from ._common import tag_dict
 
 
 class CloudWatchError(TrailWatchError):
@@ -47,7 +48,7 @@ def describe_alarms_by_prefix(client, prefix):
 @CloudWatchErrorHandler.list_error_handler("read the alarm tags", {})
 @retry()
 def get_tags(client, arn):
-    return {t["Key"]: t["Value"] for t in client.list_tags_for_resource(ResourceARN=arn).get("Tags", [])}
+    return tag_dict(client.list_tags_for_resource(ResourceARN=arn).get("Tags", []))
 
 
 @CloudWatchErrorHandler.common_error_handler("create or update the alarm")

@@ -221,6 +221,11 @@ def retry_while_message(call: Callable[[], T], code: str, text: str, timeout: fl
         raise e.error from None
 
 
+def tag_dict(tag_list: Optional[Iterable[Dict[str, Any]]]) -> Dict[str, str]:
+    """[{"Key": k, "Value": v}, ...] as AWS returns tags -> {k: v}; a tag listed without a value has the value ""."""
+    return {t["Key"]: t.get("Value", "") for t in tag_list or []}
+
+
 def text_tags(tags: Optional[Dict[Any, Any]]) -> Dict[str, str]:
     """Tag values as AWS stores them: text (YAML gives ints and booleans for `cost-center: 1234`)."""
     return {to_text(k): to_text(v) for k, v in (tags or {}).items()}

@@ -27,6 +27,7 @@ from ._common import converged
 from ._common import created
 from ._common import converge_tags
 from ._common import retry
+from ._common import tag_dict
 
 KEY = "id"
 EXPIRES = "expires_at"
@@ -83,7 +84,7 @@ def get_tags(client, arn: str) -> Dict[str, str]:
     kwargs = {"ResourceArn": arn}
     while True:
         response = client.list_tags_of_resource(**kwargs)
-        tags.update({t["Key"]: t["Value"] for t in response.get("Tags", [])})
+        tags.update(tag_dict(response.get("Tags", [])))
         if not response.get("NextToken"):
             return tags
         kwargs["NextToken"] = response["NextToken"]

@@ -20,6 +20,7 @@ from ._common import converged
 from ._common import created
 from ._common import deleted
 from ._common import retry
+from ._common import tag_dict
 
 INLINE_POLICY_NAME = "trailwatch-cloudtrail-to-logs"
 CLOUDTRAIL_ROLE_DESCRIPTION = "CloudTrail delivers the TrailWatch trail to CloudWatch Logs"
@@ -135,7 +136,7 @@ def read_role(client, name, policy_name=INLINE_POLICY_NAME):
         "arn": role["Arn"],
         "trust_policy": _document(role.get("AssumeRolePolicyDocument")),
         "permissions_policy": get_role_policy(client, name, policy_name),
-        "tags": {t["Key"]: t["Value"] for t in role.get("Tags", [])},
+        "tags": tag_dict(role.get("Tags", [])),
     }
 
 

@@ -17,6 +17,7 @@ from ._common import created
 from ._common import converged
 from ._common import retry
 from ._common import retry_while
+from ._common import tag_dict
 from ._common import text_tags
 
 PUBLIC_ACCESS_BLOCK = {
@@ -101,7 +102,7 @@ def get_ownership(client, bucket):
 @retry()
 def get_tags(client, bucket):
     tags = _optional("NoSuchTagSet", lambda: client.get_bucket_tagging(Bucket=bucket)["TagSet"])
-    return {t["Key"]: t["Value"] for t in tags or []}
+    return tag_dict(tags or [])
 
 
 @S3ErrorHandler.common_error_handler("create the bucket (is the name taken by another account?)")

@@ -17,6 +17,7 @@ from ._common import converged
 from ._common import created
 from ._common import converge_tags
 from ._common import retry
+from ._common import tag_dict
 
 PENDING = "PendingConfirmation"
 
@@ -49,7 +50,7 @@ def list_subscriptions(client, arn):
 @SnsErrorHandler.list_error_handler("read the topic tags", {})
 @retry()
 def get_tags(client, arn):
-    return {t["Key"]: t["Value"] for t in client.list_tags_for_resource(ResourceArn=arn).get("Tags", [])}
+    return tag_dict(client.list_tags_for_resource(ResourceArn=arn).get("Tags", []))
 
 
 @SnsErrorHandler.common_error_handler("create the topic")

@@ -20,6 +20,7 @@ from ._common import Ensured
 from ._common import created
 from ._common import converge_tags
 from ._common import retry
+from ._common import tag_dict
 
 SECURE_STRING = "SecureString"
 # 48 random bytes, URL-safe base64 (64 characters): well above the 16 bytes the lock code requires.
@@ -56,7 +57,7 @@ def describe_parameter(client, name):
 @retry()
 def get_tags(client, name):
     response = client.list_tags_for_resource(ResourceType="Parameter", ResourceId=name)
-    return {t["Key"]: t["Value"] for t in response.get("TagList", [])}
+    return tag_dict(response.get("TagList", []))
 
 
 @SsmErrorHandler.common_error_handler("create the SSM SecureString parameter")

@@ -380,3 +380,16 @@ def test_converge_tags_sends_tag_values_as_strings():
     assert changed is True
     assert tagged == [{"cost-center": "1234", "critical": "True"}]
     assert after == {"cost-center": "1234", "critical": "True"}
+
+
+@pytest.mark.parametrize(
+    "tag_list, expected",
+    [
+        (None, {}),
+        ([], {}),
+        ([{"Key": "team", "Value": "audit"}], {"team": "audit"}),
+        ([{"Key": "empty"}], {"empty": ""}),  # a tag listed without a value must not crash the reader
+    ],
+)
+def test_tag_dict_reads_every_services_tag_list(tag_list, expected):
+    assert _common.tag_dict(tag_list) == expected
