@@ -18,9 +18,23 @@ from typing import Callable
 from typing import Dict
 from typing import Iterable
 from typing import List
+from typing import Optional
 from typing import Tuple
 from typing import TypeVar
 from typing import Union
+
+try:
+    import boto3
+    import botocore.config
+    from botocore.exceptions import BotoCoreError
+    from botocore.exceptions import NoRegionError
+except ImportError:
+    pass  # AnsibleAWSModule reports the missing library
+
+from ansible.module_utils.ansible_release import __version__ as _ANSIBLE_VERSION
+from ansible_collections.amazon.aws.plugins.module_utils.botocore import get_aws_connection_info
+from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
+from ansible_collections.amazon.aws.plugins.module_utils.retries import RetryingBotoClientWrapper
 
 from ._common import Ensured
 from ._common import TrailWatchError
@@ -41,8 +55,56 @@ class UsageError(Exception):
     """The module's input cannot work with what AWS answered; the message says which parameter and what to do."""
 
 
+class TrailWatchModule(AnsibleAWSModule):
+    """AnsibleAWSModule whose clients share one boto3 session.
+
+    ``AnsibleAWSModule.client`` starts a new boto3 session for every client, and each session lists botocore's
+    service data and parses the endpoint and service models again: about a third of a no-op ``trail`` invocation
+    (6 clients) went there (docs/benchmarks.md). Here the connection settings are read the same way
+    (``get_aws_connection_info``: profile, keys, endpoint, CA bundle, ``aws_config``) and every client of the
+    invocation comes from the one session of its profile; the parsed models are then cached by that session.
+    """
+
+    _USER_AGENT = f"APN/1.0 Ansible/{_ANSIBLE_VERSION} trailwatch.aws"
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._sessions: Dict[Optional[str], Any] = {}
+
+    def client(self, service: str, retry_decorator: Any = None, **extra_params: Any) -> Any:
+        region, endpoint_url, params = get_aws_connection_info(self)
+        params = dict(params, region=region, endpoint=endpoint_url)
+        params.update(extra_params)
+        profile = params.pop("profile_name", None)
+        config = botocore.config.Config(user_agent_extra=self._USER_AGENT)
+        for name in ("config", "aws_config"):
+            extra = params.pop(name, None)
+            if extra:
+                config = config.merge(
+                    extra if isinstance(extra, botocore.config.Config) else botocore.config.Config(**extra)
+                )
+        try:
+            if profile not in self._sessions:
+                self._sessions[profile] = boto3.session.Session(profile_name=profile)
+            conn = self._sessions[profile].client(
+                service,
+                config=config,
+                region_name=params.pop("region"),
+                endpoint_url=params.pop("endpoint"),
+                **params,
+            )
+        except NoRegionError:
+            self.fail_json(
+                msg=f"The {self._name} module requires a region and none was found in configuration, "
+                "environment variables or module parameters"
+            )
+        except (ValueError, BotoCoreError) as e:
+            self.fail_json_aws(e, msg="Couldn't connect to AWS")
+        return conn if retry_decorator is None else RetryingBotoClientWrapper(conn, retry_decorator)
+
+
 class Clients(Dict[str, Any]):
-    """Clients made on first use: each costs a fresh botocore session, and some runs never need some services."""
+    """Clients made on first use: some runs never need some services."""
 
     def __init__(self, module: Any) -> None:
         super().__init__()
@@ -62,12 +124,37 @@ class ModuleRun:
         self.check: bool = module.check_mode
         self.region: str = module.region
         self.clients = Clients(module)
-        self.account, self.partition = caller_identity(self.clients["sts"])
+        self._identity: Optional[Tuple[str, str]] = None
         tags = self.p.get("tags")
         self.tags: Dict[str, Any] = tags or {}
         # Without tags given, the resource's tags are left alone.
         self.purge_tags: bool = bool(self.p.get("purge_tags")) if tags is not None else False
         self.changes: List[str] = []
+
+    @property
+    def account(self) -> str:
+        """The caller's account ID: learned from an ARN a read returned (learn_identity), else sts:GetCallerIdentity."""
+        return self._caller()[0]
+
+    @property
+    def partition(self) -> str:
+        """The caller's partition (aws, aws-cn, aws-us-gov), found the same way as the account."""
+        return self._caller()[1]
+
+    def _caller(self) -> Tuple[str, str]:
+        if self._identity is None:
+            self._identity = caller_identity(self.clients["sts"])
+        return self._identity
+
+    def learn_identity(self, arn: Optional[str]) -> None:
+        """Takes account and partition from the ARN of a resource the caller's own account holds, so that no
+        GetCallerIdentity call is needed: a role read by name (IAM names are per account), a key found by an alias
+        name or a key ID (KMS resolves those in the caller's account only; docs/aws-rules.md). None: nothing learned.
+        """
+        if self._identity is None and arn:
+            parts = arn.split(":")
+            if len(parts) > 4 and parts[0] == "arn" and parts[4]:
+                self._identity = (parts[4], parts[1])
 
     def changed(self, part: str, result: Union[bool, Ensured]) -> None:
         """Records part as changed when result (an ensure_* helper's Ensured, or a bool) says so."""

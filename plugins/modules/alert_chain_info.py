@@ -193,9 +193,9 @@ report:
 try:
     import botocore
 except ImportError:
-    pass  # handled by AnsibleAWSModule
+    pass  # handled by TrailWatchModule (AnsibleAWSModule)
 
-from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
+from ansible_collections.trailwatch.aws.plugins.module_utils._run import TrailWatchModule
 
 from ansible_collections.trailwatch.aws.plugins.module_utils._alert_chain import diagnose
 from ansible_collections.trailwatch.aws.plugins.module_utils._alert_chain import notifier_serves
@@ -233,7 +233,7 @@ def main():
         notifier_function_name=dict(),
         error_window_hours=dict(type="int", default=24),
     )
-    module = AnsibleAWSModule(
+    module = TrailWatchModule(
         argument_spec=argument_spec,
         supports_check_mode=True,
         required_one_of=[["topic_arn", "topic_name"]],

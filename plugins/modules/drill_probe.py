@@ -181,10 +181,10 @@ from datetime import timezone
 try:
     import botocore
 except ImportError:
-    pass  # handled by AnsibleAWSModule
+    pass  # handled by TrailWatchModule (AnsibleAWSModule)
 
 from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
-from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
+from ansible_collections.trailwatch.aws.plugins.module_utils._run import TrailWatchModule
 
 from ansible_collections.trailwatch.aws.plugins.module_utils._common import TrailWatchError
 from ansible_collections.trailwatch.aws.plugins.module_utils._common import caller_identity
@@ -596,7 +596,7 @@ def main():
         poll_seconds=dict(type="int", default=20),
         ok_wait_seconds=dict(type="int", default=300),
     )
-    module = AnsibleAWSModule(
+    module = TrailWatchModule(
         argument_spec=argument_spec,
         supports_check_mode=True,
         required_one_of=[["topic_name", "topic_arn"]],

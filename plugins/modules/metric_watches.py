@@ -138,7 +138,7 @@ removed_watches:
   sample: [trailwatch-old-watch]
 """
 
-from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
+from ansible_collections.trailwatch.aws.plugins.module_utils._run import TrailWatchModule
 
 from ansible_collections.trailwatch.aws.plugins.module_utils._common import TrailWatchError
 from ansible_collections.trailwatch.aws.plugins.module_utils._watch_sync import ensure_watches_absent
@@ -166,7 +166,7 @@ def main():
         tags=dict(type="dict", aliases=["resource_tags"]),
         purge_tags=dict(type="bool", default=True),
     )
-    module = AnsibleAWSModule(argument_spec=argument_spec, supports_check_mode=True)
+    module = TrailWatchModule(argument_spec=argument_spec, supports_check_mode=True)
     p = module.params
     errors = validation_errors(p["watches"])
     if p["state"] == "present" and not p["alarm_actions"]:

@@ -356,7 +356,7 @@ changes:
   sample: ["notifier_function:code", "notifier_function:configuration"]
 """
 
-from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
+from ansible_collections.trailwatch.aws.plugins.module_utils._run import TrailWatchModule
 
 from ansible_collections.trailwatch.aws.plugins.module_utils._dynamodb import ensure_state_table_absent
 from ansible_collections.trailwatch.aws.plugins.module_utils._dynamodb import ensure_state_table_present
@@ -959,7 +959,7 @@ def main():
         purge_data=dict(type="bool", default=False),
         **TAG_OPTIONS,
     )
-    module = AnsibleAWSModule(
+    module = TrailWatchModule(
         argument_spec=argument_spec,
         supports_check_mode=True,
         mutually_exclusive=[["code_dir", "code_zip"], ["topic_name", "topic_arn"]],

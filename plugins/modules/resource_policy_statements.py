@@ -164,7 +164,7 @@ root_statement_guarded:
   sample: false
 """
 
-from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
+from ansible_collections.trailwatch.aws.plugins.module_utils._run import TrailWatchModule
 
 from ansible_collections.trailwatch.aws.plugins.module_utils._common import TrailWatchError
 from ansible_collections.trailwatch.aws.plugins.module_utils._policy_merge import PolicyMergeError
@@ -232,7 +232,7 @@ def main():
         statements=dict(type="list", elements="dict"),
         statement_prefix=dict(default="TrailWatch"),
     )
-    module = AnsibleAWSModule(
+    module = TrailWatchModule(
         argument_spec=argument_spec,
         required_if=[("state", "present", ["statements"])],
         supports_check_mode=True,

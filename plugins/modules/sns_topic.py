@@ -147,7 +147,7 @@ topic:
 
 import json
 
-from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
+from ansible_collections.trailwatch.aws.plugins.module_utils._run import TrailWatchModule
 
 from ansible_collections.trailwatch.aws.plugins.module_utils._kms import resolve_key_arn
 from ansible_collections.trailwatch.aws.plugins.module_utils._policies import TOPIC_KEY_ROLES
@@ -335,7 +335,7 @@ def main():
         purge_subscriptions=dict(type="bool", default=True),
         **TAG_OPTIONS,
     )
-    module = AnsibleAWSModule(
+    module = TrailWatchModule(
         argument_spec=argument_spec,
         supports_check_mode=True,
         mutually_exclusive=[["name", "arn"]],

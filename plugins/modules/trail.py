@@ -211,7 +211,7 @@ objects_deleted:
   type: int
 """
 
-from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
+from ansible_collections.trailwatch.aws.plugins.module_utils._run import TrailWatchModule
 
 from ansible_collections.trailwatch.aws.plugins.module_utils._cloudtrail import ensure_trail_absent
 from ansible_collections.trailwatch.aws.plugins.module_utils._cloudtrail import ensure_trail_present
@@ -261,10 +261,22 @@ class _Run(ModuleRun):
     def __init__(self, module):
         super().__init__(module)
         self.extra = {}
-        organizations = self.clients["organizations"] if self.p["organization_trail"] else None
-        self.org_id = organization_trail_id(organizations, self.account) if organizations else None
-        self.trail_arn = trail_arn(self.partition, self.region, self.account, self.p["name"])
-        self.group_arn = log_group_arn(self.partition, self.region, self.account, self.p["log_group_name"])
+        self._org_id = None
+
+    # The account is known only once the first read has answered (learn_identity), hence properties.
+    @property
+    def org_id(self):
+        if self._org_id is None and self.p["organization_trail"]:
+            self._org_id = organization_trail_id(self.clients["organizations"], self.account)
+        return self._org_id
+
+    @property
+    def trail_arn(self):
+        return trail_arn(self.partition, self.region, self.account, self.p["name"])
+
+    @property
+    def group_arn(self):
+        return log_group_arn(self.partition, self.region, self.account, self.p["log_group_name"])
 
     def owner(self, roles, legacy_roles=None):
         """This trail's statements in a bucket or key policy shared with other TrailWatch installs."""
@@ -277,11 +289,17 @@ class _Run(ModuleRun):
 
 
 def _read(run):
+    """Everything the trail module converges. The key behind our alias and the role read by name are the caller's
+    own account's, so their ARNs give the account the bucket name and the policies need without a
+    GetCallerIdentity call on a re-run (ModuleRun.learn_identity); a key given by ARN may be another account's."""
     p = run.p
     if p["kms_key_alias"]:
         key = read_managed_key(run.clients["kms"], p["kms_key_alias"])
+        run.learn_identity(key and key["key_arn"])
     else:
         key = read_resource(run.clients["kms"], "kms_key", p["kms_key_id"]) if p["kms_key_id"] else None
+    role = read_role(run.clients["iam"], p["role_name"])
+    run.learn_identity(role and role["arn"])
     if not _bucket_named(p):
         bucket = None
     elif p["manage_s3_bucket"]:
@@ -292,7 +310,7 @@ def _read(run):
         "kms_key": key,
         "s3_bucket": bucket,
         "log_group": read_log_group(run.clients["logs"], p["log_group_name"]),
-        "role": read_role(run.clients["iam"], p["role_name"]),
+        "role": role,
         "trail": read_trail(run.clients["cloudtrail"], p["name"]),
     }
 
@@ -498,7 +516,7 @@ def main():
         purge_data=dict(type="bool", default=False),
         **TAG_OPTIONS,
     )
-    module = AnsibleAWSModule(
+    module = TrailWatchModule(
         argument_spec=argument_spec,
         supports_check_mode=True,
         mutually_exclusive=[["kms_key_alias", "kms_key_id"], ["s3_bucket_name", "s3_bucket_name_prefix"]],

@@ -112,7 +112,7 @@ objects_deleted:
   sample: 42
 """
 
-from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
+from ansible_collections.trailwatch.aws.plugins.module_utils._run import TrailWatchModule
 
 from ansible_collections.trailwatch.aws.plugins.module_utils._kms import resolve_key_arn
 from ansible_collections.trailwatch.aws.plugins.module_utils._policies import log_bucket_policy
@@ -165,7 +165,7 @@ def main():
         kms_key_id=dict(),
         **TAG_OPTIONS,
     )
-    module = AnsibleAWSModule(
+    module = TrailWatchModule(
         argument_spec=argument_spec,
         supports_check_mode=True,
         mutually_exclusive=[["name", "name_prefix"]],

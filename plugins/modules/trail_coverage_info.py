@@ -133,7 +133,7 @@ caveats:
   elements: str
 """
 
-from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
+from ansible_collections.trailwatch.aws.plugins.module_utils._run import TrailWatchModule
 
 from ansible_collections.trailwatch.aws.plugins.module_utils._cloudtrail import describe_trails
 from ansible_collections.trailwatch.aws.plugins.module_utils._cloudtrail import get_selector_lists
@@ -168,7 +168,7 @@ def main():
         log_group_name=dict(required=True),
         watches=dict(type="list", elements="dict", required=True),
     )
-    module = AnsibleAWSModule(argument_spec=argument_spec, supports_check_mode=True)
+    module = TrailWatchModule(argument_spec=argument_spec, supports_check_mode=True)
     name = module.params["log_group_name"]
     region = module.region
     try:

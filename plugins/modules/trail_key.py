@@ -106,7 +106,7 @@ key:
       type: dict
 """
 
-from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
+from ansible_collections.trailwatch.aws.plugins.module_utils._run import TrailWatchModule
 
 from ansible_collections.trailwatch.aws.plugins.module_utils._kms import ensure_key_absent
 from ansible_collections.trailwatch.aws.plugins.module_utils._kms import ensure_key_present
@@ -143,7 +143,7 @@ def main():
         deletion_window_days=dict(type="int", default=30),
         **TAG_OPTIONS,
     )
-    module = AnsibleAWSModule(argument_spec=argument_spec, supports_check_mode=True)
+    module = TrailWatchModule(argument_spec=argument_spec, supports_check_mode=True)
     params = module.params
     if not params["alias"].startswith("alias/") or params["alias"].startswith("alias/aws/"):
         module.fail_json(msg="alias must start with 'alias/' and must not be an AWS managed alias (alias/aws/...)")

@@ -7,7 +7,7 @@ from ansible.module_utils.common import warnings as ansible_warnings
 from moto import mock_aws
 from ansible.module_utils.testing import patch_module_args
 
-from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
+from ansible_collections.trailwatch.aws.plugins.module_utils._run import TrailWatchModule
 
 REGION = "us-east-1"
 
@@ -57,14 +57,14 @@ def module_calls(monkeypatch):
             if names is None or model.name in names:
                 calls.append(model.name)
 
-    original = AnsibleAWSModule.client
+    original = TrailWatchModule.client
 
     def client(self, *args, **kwargs):
         conn = original(self, *args, **kwargs)
         conn.meta.events.register("before-parameter-build.*.*", record)
         return conn
 
-    monkeypatch.setattr(AnsibleAWSModule, "client", client)
+    monkeypatch.setattr(TrailWatchModule, "client", client)
 
     def start(names=None):
         calls = []

@@ -16,7 +16,7 @@ from moto import mock_aws
 # inside this directory, so run it here too (it is idempotent).
 runpy.run_path(str(Path(__file__).resolve().parent.parent / "conftest.py"))
 
-from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
+from ansible_collections.trailwatch.aws.plugins.module_utils._run import TrailWatchModule
 from ansible_collections.trailwatch.aws.plugins.modules import resource_policy_statements
 
 REGION = "us-east-1"
@@ -303,7 +303,7 @@ def no_aws(monkeypatch):
     def refuse(*_args, **_kwargs):
         raise AssertionError("no AWS client may be created")
 
-    monkeypatch.setattr(AnsibleAWSModule, "client", refuse)
+    monkeypatch.setattr(TrailWatchModule, "client", refuse)
 
 
 @pytest.mark.parametrize(

@@ -10,7 +10,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
+from ansible_collections.trailwatch.aws.plugins.module_utils._run import TrailWatchModule
 from ansible_collections.trailwatch.aws.plugins.modules import trail
 
 REGION = "us-east-1"
@@ -36,7 +36,7 @@ def calls(module_calls):
 
 def _aws_managed(monkeypatch):
     """Every DescribeKey answer of the module's KMS clients says KeyManager AWS."""
-    original = AnsibleAWSModule.client
+    original = TrailWatchModule.client
 
     def set_manager(parsed, **_kwargs):
         if "KeyMetadata" in parsed:
@@ -48,7 +48,7 @@ def _aws_managed(monkeypatch):
             conn.meta.events.register("after-call.kms.DescribeKey", set_manager)
         return conn
 
-    monkeypatch.setattr(AnsibleAWSModule, "client", client)
+    monkeypatch.setattr(TrailWatchModule, "client", client)
 
 
 @pytest.mark.parametrize("check_mode", [False, True])

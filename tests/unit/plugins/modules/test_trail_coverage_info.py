@@ -18,7 +18,7 @@ from moto import mock_aws
 
 runpy.run_path(str(Path(__file__).resolve().parent.parent / "conftest.py"))
 
-from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule  # noqa: E402
+from ansible_collections.trailwatch.aws.plugins.module_utils._run import TrailWatchModule  # noqa: E402
 from ansible_collections.trailwatch.aws.plugins.modules import trail_coverage_info  # noqa: E402
 
 REGION = "us-east-1"  # tests/unit/plugins/modules/conftest.py
@@ -39,14 +39,14 @@ def aws():
 def operations(monkeypatch):
     """Every API operation the module's clients perform."""
     calls = []
-    original = AnsibleAWSModule.client
+    original = TrailWatchModule.client
 
     def client(self, *args, **kwargs):
         conn = original(self, *args, **kwargs)
         conn.meta.events.register("before-parameter-build.*.*", lambda model, **_kw: calls.append(model.name))
         return conn
 
-    monkeypatch.setattr(AnsibleAWSModule, "client", client)
+    monkeypatch.setattr(TrailWatchModule, "client", client)
     return calls
 
 
@@ -183,7 +183,7 @@ def test_no_trail_and_no_log_group(aws, run):
 def test_unreadable_selectors_are_a_caveat(aws, run, monkeypatch):
     """An organization trail seen from a member account, or a denied GetEventSelectors: TrailWatch cannot tell."""
     make_trail(selectors=[{"ReadWriteType": "All", "IncludeManagementEvents": True}])
-    original = AnsibleAWSModule.client
+    original = TrailWatchModule.client
 
     def client(self, service, *args, **kwargs):
         conn = original(self, service, *args, **kwargs)
@@ -195,7 +195,7 @@ def test_unreadable_selectors_are_a_caveat(aws, run, monkeypatch):
         conn.meta.events.register("before-call.*.*", deny)
         return conn
 
-    monkeypatch.setattr(AnsibleAWSModule, "client", client)
+    monkeypatch.setattr(TrailWatchModule, "client", client)
     result = run(watches=PRESETS["s3_bucket_created"])
     assert result["errors"] == []
     assert result["watches"]["s3-bucket-created"]["status"] == "unknown"
