@@ -701,7 +701,25 @@ def watch_errors(watches, catalog=None, presets=None):
         return [str(e)]
     if not effective:
         return ["trailwatch_watches: no watch is left (give a watch or a preset in trailwatch_watch_presets)"]
-    return [f"trailwatch_watches: {error}" for error in _watches().validation_errors(effective)]
+    return [
+        f"trailwatch_watches: {error}"
+        for error in _watches().validation_errors(effective, _places(effective, watches, catalog, presets))
+    ]
+
+
+def _places(effective, watches, catalog, presets):
+    """Where each effective watch comes from, as the user wrote it: its index in trailwatch_watches (which may
+    override a preset's watch of that name), else ``of preset NAME``; the merged list's own order means nothing to
+    the user (the always-on bucket watch comes first)."""
+    given = {w.get("name"): index for index, w in reversed(list(enumerate(watches or [])))}
+    origin = {}
+    for preset in dict.fromkeys([ALWAYS_ON_PRESET, *(presets or [])]):
+        for member in (catalog or {}).get(preset, []):
+            origin.setdefault(member.get("name"), preset)
+    return [
+        given[w.get("name")] if w.get("name") in given else f"of preset {origin.get(w.get('name'), '?')}"
+        for w in effective
+    ]
 
 
 def _checked_watches(watches, catalog, presets):

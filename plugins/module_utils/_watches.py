@@ -86,14 +86,20 @@ def metric_name_for(watch_name):
     return "".join(part[:1].upper() + part[1:] for part in watch_name.split("-") if part)
 
 
-def validation_errors(watches):
-    """Every problem in the watch list, each naming the watch; empty when the list is usable."""
+def validation_errors(watches, places=None):
+    """Every problem in the watch list, each naming the watch; empty when the list is usable.
+
+    A problem starts with ``watch PLACE (NAME)``: PLACE is the watch's index in ``watches``, or ``places[index]``
+    when given (the roles merge presets and trailwatch_watches, and name the place in what the user wrote).
+    """
     errors = []
     seen = set()
+    labels = []
     for index, watch in enumerate(watches):
         name = watch.get("name") or ""
         shown = name if str(name).isprintable() else str(name).encode("unicode_escape").decode("ascii")
-        label = f"watch {index} ({shown or 'no name'})"
+        label = f"watch {index if places is None else places[index]} ({shown or 'no name'})"
+        labels.append(label)
         if not WATCH_NAME.fullmatch(name):
             errors.append(
                 f"{label}: name must match {WATCH_NAME.pattern} (1-63 lowercase letters, digits or hyphens, the first"
@@ -126,24 +132,23 @@ def validation_errors(watches):
             )
         if not _is_bool(_field(watch, "accept_blind_spots")):
             errors.append(f"{label}: accept_blind_spots must be true or false")
-    return errors + _log_group_quota_errors(watches)
+    return errors + _log_group_quota_errors(watches, labels)
 
 
-def _log_group_quota_errors(watches: List[Dict[str, Any]]) -> List[str]:
+def _log_group_quota_errors(watches: List[Dict[str, Any]], labels: List[str]) -> List[str]:
     """The watches past a per-log-group quota of CloudWatch Logs, each named; PutMetricFilter would refuse them."""
     errors = []
     if len(watches) > MAX_METRIC_FILTERS:
-        first = watches[MAX_METRIC_FILTERS].get("name") or "no name"
         errors.append(
-            f"watch {MAX_METRIC_FILTERS} ({first}): a log group holds at most {MAX_METRIC_FILTERS} metric filters "
+            f"{labels[MAX_METRIC_FILTERS]}: a log group holds at most {MAX_METRIC_FILTERS} metric filters "
             f"(CloudWatch Logs quota) and there are {len(watches)} watches; drop or disable "
             f"{len(watches) - MAX_METRIC_FILTERS}"
         )
     with_regex = [(i, w.get("name") or "no name") for i, w in enumerate(watches) if regex_count(w.get("pattern") or "")]
     allowed = ", ".join(entry[1] for entry in with_regex[:MAX_REGEX_PATTERNS])
-    for index, name in with_regex[MAX_REGEX_PATTERNS:]:
+    for index, _name in with_regex[MAX_REGEX_PATTERNS:]:
         errors.append(
-            f"watch {index} ({name}): pattern: a log group holds at most {MAX_REGEX_PATTERNS} filter patterns with "
+            f"{labels[index]}: pattern: a log group holds at most {MAX_REGEX_PATTERNS} filter patterns with "
             f"a regular expression (CloudWatch Logs quota) and {allowed} already have one; "
             "use terms or * wildcards instead of %regex%"
         )

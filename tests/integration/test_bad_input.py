@@ -25,7 +25,7 @@ CASES = [
     (
         "sixth pattern with a regular expression in the log group",
         {"trailwatch_watches": [{"name": f"re{n}", "pattern": "{ $.eventName = %^Delete% }"} for n in range(6)]},
-        "watch 6 (re5): pattern: a log group holds at most 5 filter patterns with a regular expression",
+        "watch 5 (re5): pattern: a log group holds at most 5 filter patterns with a regular expression",
     ),
     (
         "no watches",

@@ -436,3 +436,41 @@ def test_the_bucket_watch_is_always_on_unless_turned_off(presets, watches, has_b
     assert len(names) == len(set(names))
     if "cis" in presets:
         assert "root-account-used" in names
+
+
+_CATALOG = {
+    "s3_bucket_created": [{"name": "s3-bucket-created", "pattern": '{ ($.eventName = "CreateBucket") }'}],
+    "cis": [{"name": "root-usage", "pattern": '{ $.userIdentity.type = "Root" }'}],
+}
+
+
+@pytest.mark.parametrize(
+    "watches, presets, problem",
+    [
+        # The user's first watch is watch 0 of trailwatch_watches, though the always-on bucket watch comes first.
+        ([{"name": "mine", "pattern": "{ $.a = 1 }", "threshold": 0}], [], "watch 0 (mine): threshold"),
+        (
+            [{"name": "ok", "pattern": "{ $.a = 1 }"}, {"name": "bad", "pattern": "{ $.a = 1 }", "period": 7}],
+            ["cis"],
+            "watch 1 (bad): period",
+        ),
+        # Overriding a preset's watch: its index in trailwatch_watches.
+        (
+            [{"name": "ok", "pattern": "{ $.a = 1 }"}, {"name": "root-usage", "threshold": -1}],
+            ["cis"],
+            "watch 1 (root-usage)",
+        ),
+        ([{"name": "s3-bucket-created", "period": 7}], [], "watch 0 (s3-bucket-created): period"),
+    ],
+)
+def test_a_watch_problem_names_the_place_the_user_wrote_it(watches, presets, problem):
+    problems = tw.watch_errors(watches, _CATALOG, presets)
+    assert len(problems) == 1 and problems[0].startswith(f"trailwatch_watches: {problem}"), problems
+
+
+def test_a_preset_watch_is_named_by_its_preset():
+    catalog = dict(_CATALOG, cis=[{"name": "root-usage", "pattern": "{ $.a = }"}])
+    problems = tw.watch_errors([], catalog, ["cis"])
+    assert problems and problems[0].startswith("trailwatch_watches: watch of preset cis (root-usage): pattern:"), (
+        problems
+    )

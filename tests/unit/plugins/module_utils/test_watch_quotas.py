@@ -100,7 +100,7 @@ def test_the_alerts_role_filter_reports_the_quotas_before_any_aws_call():
     catalog = {"s3_bucket_created": [{"name": "s3-bucket-created", "pattern": PLAIN}]}
     errors = watch_errors(watches(6, REGEX), catalog, ["s3_bucket_created"])
     assert errors == [
-        "trailwatch_watches: watch 6 (w5): pattern: a log group holds at most 5 filter patterns with a regular "
+        "trailwatch_watches: watch 5 (w5): pattern: a log group holds at most 5 filter patterns with a regular "
         "expression (CloudWatch Logs quota) and w0, w1, w2, w3, w4 already have one; use terms or * wildcards "
         "instead of %regex%"
     ]
