@@ -762,12 +762,28 @@ def _alarm_arn(spec: dict, watch: dict, alarm_state: Optional[dict]) -> str:
     return f"arn:{spec['partition']}:cloudwatch:{spec['region']}:{spec['account']}:alarm:{watch['alarm']['AlarmName']}"
 
 
+def _missing_topic(name: str, spec: dict) -> dict:
+    """The link ``name`` broken because the topic did not answer: absent, or (a topic of another account or region)
+    not visible with the credentials the doctor reads with (it reads a topic in the topic's own region)."""
+    arn = spec["topic_arn"]
+    if _arn_part(arn, 4) != spec["account"]:
+        return _link(
+            name,
+            BROKEN,
+            f"topic {arn} (account {_arn_part(arn, 4)}) does not exist or is not visible from account"
+            f" {spec['account']}",
+            "check that the topic exists, and that its policy lets this account read it (sns:GetTopicAttributes)"
+            " or run the doctor with credentials of the topic's account",
+        )
+    return _link(name, BROKEN, f"topic {arn} does not exist", "re-run playbooks/site.yml")
+
+
 def _topic_policy_link(state: dict, spec: dict, alarm_arn: str) -> dict:
     topic = state["topic"]
     if topic is FAILED:
         return _unverified("topic-policy", state, "topic")
     if topic is None:
-        return _link("topic-policy", BROKEN, f"topic {spec['topic_arn']} does not exist", "re-run playbooks/site.yml")
+        return _missing_topic("topic-policy", spec)
     policy = json.loads(topic["Policy"]) if topic.get("Policy") else None
     decision = evaluate(policy, cloudwatch_publish_request(spec["topic_arn"], alarm_arn, spec["account"]))
     if not decision.allowed:
@@ -793,7 +809,7 @@ def _topic_key_link(state: dict, spec: dict, alarm_arn: str) -> dict:
     if topic is FAILED:
         return _unverified("topic-key", state, "topic")
     if topic is None:
-        return _link("topic-key", BROKEN, f"topic {spec['topic_arn']} does not exist", "re-run playbooks/site.yml")
+        return _missing_topic("topic-key", spec)
     key_id = topic.get("KmsMasterKeyId")
     if not key_id:
         return _link("topic-key", OK, "topic is not encrypted with a KMS key")

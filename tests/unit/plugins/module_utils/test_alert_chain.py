@@ -460,3 +460,27 @@ def test_with_nothing_deployed_the_key_is_not_called_ok():
     _watch, found = links(state)
     assert found["key"]["status"] == "unverified", found["key"]
     assert "AWS owned encryption" not in found["key"]["detail"]
+
+
+@pytest.mark.parametrize(
+    "topic_arn, detail, fix",
+    [
+        (TOPIC, f"topic {TOPIC} does not exist", "re-run playbooks/site.yml"),
+        (
+            "arn:aws:sns:us-east-1:444455556666:org-alerts",
+            f"topic arn:aws:sns:us-east-1:444455556666:org-alerts (account 444455556666) does not exist or is not"
+            f" visible from account {ACCOUNT}",
+            "run the doctor with credentials of the topic's account",
+        ),
+    ],
+)
+def test_a_topic_that_does_not_answer_is_missing_only_when_it_is_this_accounts(topic_arn, detail, fix):
+    """A topic of another account (trailwatch_topic_arn) may exist and merely not be readable by the doctor's
+    credentials: 'does not exist' and 're-run site.yml' would send the user the wrong way."""
+    state = healthy_state()
+    state["topic"] = None
+    _watch, found = links(state, topic_arn=topic_arn)
+    for name in ("topic-policy", "topic-key"):
+        assert found[name]["status"] == "broken", found[name]
+        assert found[name]["detail"] == detail, found[name]
+        assert fix in found[name]["fix"], found[name]
