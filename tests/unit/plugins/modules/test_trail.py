@@ -34,21 +34,27 @@ def calls(module_calls):
     return module_calls()
 
 
-def _aws_managed(monkeypatch):
-    """Every DescribeKey answer of the module's KMS clients says KeyManager AWS."""
+def _edit_answers(monkeypatch, service, operation, edit):
+    """edit(parsed) changes every parsed answer of operation on the module's clients of service, as AWS answers."""
     original = TrailWatchModule.client
 
-    def set_manager(parsed, **_kwargs):
-        if "KeyMetadata" in parsed:
-            parsed["KeyMetadata"]["KeyManager"] = "AWS"
-
-    def client(self, service, *args, **kwargs):
-        conn = original(self, service, *args, **kwargs)
-        if service == "kms":
-            conn.meta.events.register("after-call.kms.DescribeKey", set_manager)
+    def client(self, name, *args, **kwargs):
+        conn = original(self, name, *args, **kwargs)
+        if name == service:
+            conn.meta.events.register(f"after-call.{service}.{operation}", lambda parsed, **_kwargs: edit(parsed))
         return conn
 
     monkeypatch.setattr(TrailWatchModule, "client", client)
+
+
+def _aws_managed(monkeypatch):
+    """Every DescribeKey answer of the module's KMS clients says KeyManager AWS."""
+
+    def set_manager(parsed):
+        if "KeyMetadata" in parsed:
+            parsed["KeyMetadata"]["KeyManager"] = "AWS"
+
+    _edit_answers(monkeypatch, "kms", "DescribeKey", set_manager)
 
 
 @pytest.mark.parametrize("check_mode", [False, True])
@@ -124,19 +130,12 @@ EMPTY_ACCOUNT_READS = [
 def _home_region(monkeypatch):
     """GetTrail answers with the trail's HomeRegion on the module's clients, as AWS does (moto leaves it out); it is
     the part of a new trail that CreateTrail's answer does not give."""
-    original = TrailWatchModule.client
 
-    def add_home_region(parsed, **_kwargs):
+    def add_home_region(parsed):
         if "Trail" in parsed:
             parsed["Trail"].setdefault("HomeRegion", REGION)
 
-    def client(self, service, *args, **kwargs):
-        conn = original(self, service, *args, **kwargs)
-        if service == "cloudtrail":
-            conn.meta.events.register("after-call.cloudtrail.GetTrail", add_home_region)
-        return conn
-
-    monkeypatch.setattr(TrailWatchModule, "client", client)
+    _edit_answers(monkeypatch, "cloudtrail", "GetTrail", add_home_region)
 
 
 def test_a_created_trail_is_reported_as_aws_holds_it(aws, run_module, calls, monkeypatch):
