@@ -677,7 +677,7 @@ def _lock(run, before, code, secret_key_arn, table_arn):
 
 
 def _state_table(run, before):
-    _changed, table, parts = ensure_state_table_present(
+    result = ensure_state_table_present(
         run.clients["dynamodb"],
         before["state_table"],
         run.table_name,
@@ -686,8 +686,14 @@ def _state_table(run, before):
         run.purge_tags,
         run.check,
     )
-    run.changed_parts("state_table", parts)
-    return table
+    run.changed_parts("state_table", result.parts)
+    if result.changed and not run.check:
+        # Re-read after a write (docs/architecture.md, "The ensure_* contract"): AWS decides part of the table.
+        # KMS encryption without a key of ours uses the AWS managed key aws/dynamodb, whose ARN only AWS knows, and
+        # the encryption and Time to Live statuses settle after the call. (Should the read not find the table yet,
+        # the prediction stands.)
+        return read_state_table(run.clients["dynamodb"], run.table_name) or result.after
+    return result.after
 
 
 def _queue(run, before):
@@ -763,6 +769,17 @@ def _notifier(run, before, after, code, topic, topic_key, secret_key_arn):
 
 
 def _present(run, before):
+    """Converges everything in dependency order and returns the state after the run.
+
+    After a write, what AWS decides is re-read (docs/architecture.md, "The ensure_* contract"): the state table
+    (_state_table) and the secret parameter once created. Everything else is reported as written, because the write
+    with its answer determines every field its reader reports: the roles (CreateRole answers the ARN; IAM keeps the
+    documents as sent), the functions' log groups (the ARN follows from the name), the functions (CreateFunction
+    answers the ARN, CodeSha256 is computed here as Lambda computes it, updates are waited on until applied), the
+    lock URL (CreateFunctionUrlConfig answers it), the grants (compared in read_permissions' form), the asynchronous
+    invocation settings and the alarms (each put whole), the queue (CreateQueue answers the URL, the ARN follows
+    from the name) and the subscription filter.
+    """
     filters = run.filters
     p = run.p
     room = subscription_filter_room(filters, run.filter_name)
@@ -786,7 +803,7 @@ def _present(run, before):
 
     secret_key_arn = None
     if p["lock_link"]:
-        changed, after["secret_parameter"], _parts = ensure_secret_present(
+        secret = ensure_secret_present(
             run.clients["ssm"],
             before["secret_parameter"],
             run.secret_name,
@@ -795,7 +812,13 @@ def _present(run, before):
             run.purge_tags,
             run.check,
         )
-        run.changed("secret_parameter", changed)
+        run.changed("secret_parameter", secret)
+        after["secret_parameter"] = secret.after
+        if "created" in secret.parts and not run.check:
+            # Re-read after the creation (docs/architecture.md, "The ensure_* contract"): PutParameter without a
+            # key ID encrypts with the account's default key, which AWS names (alias/aws/ssm); a tag change is
+            # fully determined by its write. (Should the read not find the parameter yet, the prediction stands.)
+            after["secret_parameter"] = read_secret_parameter(run.clients["ssm"], run.secret_name) or secret.after
         key_id = after["secret_parameter"].get("key_id")
         # The default aws/ssm key needs no statement; a customer managed key does.
         if key_id and key_id not in ("alias/aws/ssm",) and not key_id.endswith(":alias/aws/ssm"):

@@ -420,7 +420,7 @@ def _present(run, before):
         p["name"], run.bucket_name, p["s3_key_prefix"], key_arn, run.group_arn, role["arn"], p["organization_trail"]
     )
     selectors = event_selectors(p["read_write_type"], p["exclude_management_event_sources"])
-    _changed, trail, parts = ensure_trail_present(
+    result = ensure_trail_present(
         run.clients["cloudtrail"],
         before["trail"],
         settings,
@@ -430,7 +430,18 @@ def _present(run, before):
         run.purge_tags,
         run.check,
     )
-    run.changes.extend(f"trail:{part}" for part in parts)
+    run.changes.extend(f"trail:{part}" for part in result.parts)
+    trail = result.after
+    if result.changed and not run.check:
+        # Re-read after a write (docs/architecture.md, "The ensure_* contract"): AWS decides part of the trail.
+        # CreateTrail's answer has no home region, and CloudTrail keeps the settings in its own form (an
+        # S3KeyPrefix removed with UpdateTrail reads back as ''); the logging status and the event selectors come
+        # with the one reader. (Should the read not find the trail yet, the prediction stands.)
+        # The key, log group and role are reported as written: their writes, with CreateKey's and CreateRole's
+        # answers (key ID, key ARN, role ARN), determine every field their readers report. So is the bucket: a new
+        # bucket's object ownership is AWS's documented default (BucketOwnerEnforced), and S3 bucket configuration
+        # is eventually consistent, so a bucket read right after its writes could report less than was written.
+        trail = read_trail(run.clients["cloudtrail"], p["name"]) or trail
     return {"trail": trail, "kms_key": key, "s3_bucket": bucket, "log_group": log_group, "role": role}
 
 

@@ -240,6 +240,83 @@ def test_check_mode_after_apply_predicts_no_change(stack, run):
     assert result["changed"] is False and writes(ops) == []
 
 
+# --- re-read after write (docs/architecture.md, "The ensure_* contract") ------------------------------------------
+
+# The reads of a no-op run and of a check run on an empty account, as they were before the state table and the secret
+# were re-read after a write: a re-read happens only after a write, so neither may grow.
+NO_OP_READS = [
+    "GetCallerIdentity",
+    "DescribeLogGroups",
+    "ListTagsForResource",
+    "ListTagsForResource",
+    "DescribeSubscriptionFilters",
+    "GetRole",
+    "GetRolePolicy",
+    "GetRole",
+    "GetRolePolicy",
+    "DescribeParameters",
+    "ListTagsForResource",
+    "DescribeTable",
+    "DescribeTimeToLive",
+    "ListTagsOfResource",
+    "GetQueueUrl",
+    "GetQueueAttributes",
+    "ListQueueTags",
+    "DescribeAlarms",
+    "ListTagsForResource",
+    "ListTagsForResource",
+    "GetFunction",
+    "GetPolicy",
+    "GetFunctionEventInvokeConfig",
+    "GetFunction",
+    "GetPolicy",
+    "GetFunctionUrlConfig",
+    "GetTopicAttributes",
+]
+EMPTY_ACCOUNT_READS = [
+    "GetCallerIdentity",
+    "DescribeLogGroups",
+    "DescribeSubscriptionFilters",
+    "GetRole",
+    "GetRole",
+    "DescribeParameters",
+    "DescribeTable",
+    "GetQueueUrl",
+    "DescribeAlarms",
+    "GetFunction",
+    "GetFunction",
+    "GetTopicAttributes",
+]
+
+
+def test_what_aws_decides_on_creation_is_reported(stack, run):
+    """The state table's KMS key (the AWS managed aws/dynamodb, whose ARN only AWS knows) and the secret's key
+    (PutParameter without a key ID: the account's default, alias/aws/ssm) are read back, not predicted."""
+    created, _ops = run(args())
+    fresh, _ops = run(args(), check_mode=True)
+    assert fresh["changed"] is False, fresh["changes"]
+    assert created["state_table"]["kms_key_arn"].startswith(f"arn:aws:kms:{REGION}:{ACCOUNT}:key/")
+    assert created["secret_parameter"]["key_id"] == "alias/aws/ssm"
+    assert created["diff"]["after"] == fresh["diff"]["before"]
+
+
+def test_a_no_op_run_reads_what_it_read_before_and_writes_nothing(stack, run):
+    run(args())
+    result, ops = run(args())
+    assert result["changed"] is False, result["changes"]
+    assert ops == NO_OP_READS
+
+
+@pytest.mark.parametrize("deployed", [False, True], ids=["empty-account", "deployed-with-changes"])
+def test_check_mode_reads_nothing_more(stack, run, deployed):
+    """Check mode predicts: where a run would write (and then re-read), it only makes the module's reads."""
+    if deployed:
+        run(args())
+    result, ops = run(args(tags={"team": "audit"}), check_mode=True)
+    assert "state_table" in result["changes"] or "state_table:tags" in result["changes"]
+    assert ops == (NO_OP_READS if deployed else EMPTY_ACCOUNT_READS)
+
+
 # --- changes -----------------------------------------------------------------------------------------------------
 
 
