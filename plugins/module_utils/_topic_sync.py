@@ -258,4 +258,3 @@ def converge_topic(run: ModuleRun, p: Dict[str, Any], present: bool, where: str 
     """
     topic = _Topic(run, p, where)
     return _existing_topic(topic, present) if p["arn"] else _managed_topic(topic, present)
-

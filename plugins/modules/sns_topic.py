@@ -35,57 +35,13 @@ options:
     type: str
     choices: [present, absent]
     default: present
-  name:
-    description: Name of the topic TrailWatch manages. One of O(name) and O(arn) is required.
-    type: str
-  arn:
-    description: ARN of an existing topic to use (bring your own topic).
-    type: str
-  display_name:
-    description: Display name, used as the sender name of e-mails.
-    type: str
-    default: ""
-  kms_master_key_id:
-    description:
-      - Customer managed KMS key (key id, key ARN, alias or alias ARN) that encrypts the topic TrailWatch manages
-        (Security Hub SNS.1). The topic is set to the key's ARN. An AWS managed key (C(alias/aws/sns)) is refused.
-        Empty means unencrypted. Ignored with O(arn), since an existing topic keeps its own encryption.
-      - Whoever publishes to an encrypted topic needs C(kms:GenerateDataKey*) and C(kms:Decrypt) on the key (the
-        notifier's role gets them); subscribers such as e-mail and unencrypted SQS queues need nothing.
-    type: str
-    default: ""
-  install_name:
-    description:
-      - Name of the TrailWatch install (C(trailwatch_name)) whose statements this is. It is part of their C(Sid),
-        so that installs sharing a topic or a key keep each other's statements, and O(state=absent) removes only
-        its own.
-    type: str
-    default: trailwatch
-  subscriptions:
-    description: Subscriptions the topic must have.
-    type: list
-    elements: dict
-    default: []
-    suboptions:
-      protocol:
-        description: Delivery protocol.
-        type: str
-        required: true
-        choices: [email, email-json, sqs, https, http, lambda, sms, application, firehose]
-      endpoint:
-        description: Address, URL or ARN for the protocol.
-        type: str
-        required: true
-  purge_subscriptions:
-    description: Remove confirmed subscriptions that are not listed in O(subscriptions).
-    type: bool
-    default: true
 extends_documentation_fragment:
   - amazon.aws.common.modules
   - amazon.aws.region.modules
   - amazon.aws.tags.modules
   - amazon.aws.boto3
   - trailwatch.aws._attributes
+  - trailwatch.aws._sns_topic
 """
 
 EXAMPLES = r"""
@@ -145,7 +101,6 @@ topic:
       type: dict
 """
 
-import json
 
 from ansible_collections.trailwatch.aws.plugins.module_utils._run import TrailWatchModule
 
