@@ -142,7 +142,8 @@ def test_absent_removes_the_alarms_before_the_topic_they_notify(aws, run, calls)
     assert "topic" in gone["changes"] and "watch:s3-bucket-created" in gone["changes"]
     assert writes(calls).index("DeleteAlarms") < writes(calls).index("DeleteTopic"), calls
     assert topics() == [] and alarms() == []
-    policy = json.loads(boto3.client("kms", region_name=REGION).get_key_policy(KeyId=aws, PolicyName="default")["Policy"])
+    kms = boto3.client("kms", region_name=REGION)
+    policy = json.loads(kms.get_key_policy(KeyId=aws, PolicyName="default")["Policy"])
     assert "TrailWatchCloudWatchAlarmsForTrailwatch" not in [s.get("Sid") for s in policy["Statement"]]
     calls.clear()
     assert not run(args("absent"))["changed"] and writes(calls) == []
