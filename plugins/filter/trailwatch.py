@@ -830,6 +830,8 @@ def created_parts(result, parts):
 def created_watches(result, name_prefix):
     """The watches a trailwatch.aws.metric_watches run created (or would create): no filter and no alarm before."""
     before = ((result or {}).get("diff") or {}).get("before") or {}
+    if "topic" in (result or {}):
+        before = before.get("watches") or {}  # with its topic option, the diff holds the topic and the watches
     created = []
     for name in (result or {}).get("changed_watches") or []:
         found = before.get(f"{name_prefix}{name}") or {}

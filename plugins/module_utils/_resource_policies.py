@@ -187,12 +187,17 @@ def ensure_topic_key(client, key_id, statements, owner, check_mode):
       no install may take away already grants as much (the key policy TrailWatch writes whole, the owner's own);
       when the key policy cannot be read or written, ResourcePolicyError naming the statement to add by hand.
 
+    statements may also be a function of the key's ARN (None when the key could not be read) returning them: the
+    caller can then learn its account from the key first (ModuleRun.learn_identity).
+
     Returns {key_arn, key_manager, changed, policy, statements_added, statements_updated, statements_removed}.
     """
     try:
         meta = _kms.describe_key(client, key_id)
         if meta is None:
             return None
+        if callable(statements):
+            statements = statements(meta["Arn"])
         unchanged = {"key_arn": meta["Arn"], "key_manager": meta.get("KeyManager"), "changed": False, "policy": None}
         unchanged.update(statements_added=[], statements_updated=[], statements_removed=[])
         reason = _kms.unusable({"key_manager": meta.get("KeyManager"), "key_state": meta.get("KeyState")})
@@ -218,6 +223,8 @@ def ensure_topic_key(client, key_id, statements, owner, check_mode):
     except ResourcePolicyError:
         raise
     except TrailWatchError as e:
+        if callable(statements):
+            statements = statements(None)
         if statements and is_ansible_aws_error_code(list(_ACCESS_DENIED), e):
             raise ResourcePolicyError(
                 message=f"{e}; CloudWatch alarms can only publish to the topic when its key {key_id} lets them: add"

@@ -12,6 +12,7 @@ from ._cloudwatch import get_tags as get_alarm_tags
 from ._cloudwatch import put_metric_alarm
 from ._cloudwatch import tag_alarm
 from ._cloudwatch import untag_alarm
+from ._common import Ensured
 from ._common import converge_tags
 from ._logs import delete_metric_filter
 from ._logs import describe_metric_filters
@@ -69,7 +70,8 @@ def read_watches(logs, cloudwatch, log_group_name, names, owned=None, with_tags=
 
 
 def ensure_watches_present(logs, cloudwatch, log_group_name, desired, current, tags, purge_tags, check_mode):
-    """Converges every watch; returns (changed names, after view)."""
+    """Converges every watch; an Ensured whose after is {watch name: {filter, alarm, tags}} (predicted in check mode)
+    and whose parts are the names of the watches created or changed."""
     changed = []
     after = {}
     for watch in desired:
@@ -104,11 +106,15 @@ def ensure_watches_present(logs, cloudwatch, log_group_name, desired, current, t
         if not (filter_ok and alarm_ok and tags_ok):
             changed.append(watch["name"])
         after[watch["name"]] = {"filter": watch["filter"], "alarm": watch["alarm"], "tags": after_tags}
-    return changed, after
+    return Ensured(bool(changed), after, changed)
 
 
 def ensure_watches_absent(logs, cloudwatch, log_group_name, current, check_mode, keep=()):
-    """Deletes the filters and alarms in current except those named in keep; returns the full names removed."""
+    """Deletes the filters and alarms in current except those named in keep.
+
+    An Ensured whose parts are the full names removed (deleted, or to be deleted in check mode) and whose after is
+    what remains of current (read_watches' shape).
+    """
     removed = sorted(name for name, have in current.items() if name not in keep and (have["filters"] or have["alarm"]))
     if removed and not check_mode:
         for name in removed:
@@ -117,4 +123,4 @@ def ensure_watches_absent(logs, cloudwatch, log_group_name, current, check_mode,
         alarms = [name for name in removed if current[name]["alarm"]]
         if alarms:
             delete_alarms(cloudwatch, alarms)
-    return removed
+    return Ensured(bool(removed), {name: have for name, have in current.items() if name not in removed}, removed)

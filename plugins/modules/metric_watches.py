@@ -49,7 +49,9 @@ options:
     type: bool
     default: false
   alarm_actions:
-    description: ARNs notified when an alarm goes to ALARM (usually one SNS topic). Required with O(state=present).
+    description:
+      - ARNs notified when an alarm goes to ALARM (usually one SNS topic). Required with O(state=present) unless
+        O(topic) is given.
     type: list
     elements: str
     default: []
@@ -98,6 +100,7 @@ extends_documentation_fragment:
   - amazon.aws.tags.modules
   - amazon.aws.boto3
   - trailwatch.aws._attributes
+  - trailwatch.aws._sns_topic.watches_topic
 """
 
 EXAMPLES = r"""
@@ -110,6 +113,27 @@ EXAMPLES = r"""
       - name: s3-bucket-created
         pattern: '{ ($.eventName = "CreateBucket") }'
         metric_name: S3BucketCreated
+
+- name: The topic and its subscribers, then the watches that alarm it, in one invocation
+  trailwatch.aws.metric_watches:
+    log_group_name: aws-cloudtrail-logs-trailwatch
+    name_prefix: trailwatch-
+    topic:
+      name: trailwatch-alerts
+      kms_master_key_id: alias/trailwatch
+      install_name: trailwatch
+      subscriptions:
+        - protocol: email
+          endpoint: platform@example.com
+    watches:
+      - name: s3-bucket-created
+        pattern: '{ ($.eventName = "CreateBucket") }'
+  register: alerts
+
+- name: Someone still has to click the confirmation link
+  ansible.builtin.debug:
+    msg: "Waiting for {{ alerts.topic.pending_confirmations | join(', ') }}"
+  when: alerts.topic.pending_confirmations | length > 0
 """
 
 RETURN = r"""
@@ -136,17 +160,94 @@ removed_watches:
   type: list
   elements: str
   sample: [trailwatch-old-watch]
+changes:
+  description:
+    - The parts that changed (or would, in check mode). C(watch:<name>) a watch created, changed or (with
+      O(state=absent)) deleted, C(removed:<full name>) a filter or alarm removed by O(purge_watches); with O(topic),
+      C(topic) the topic created (or deleted) and C(topic:<part>) a part of it converged (C(attributes), C(policy),
+      C(subscriptions), C(key) for the key policy's statement).
+  returned: always
+  type: list
+  elements: str
+  sample: [topic, "topic:key", "watch:s3-bucket-created"]
+topic:
+  description:
+    - With O(topic), the topic after the run (as predicted in check mode), null once deleted, exactly as
+      M(trailwatch.aws.sns_topic) returns it as C(topic) (arn, name, display_name, policy, kms_master_key_id,
+      subscriptions, pending_confirmations, unlisted_subscriptions, tags).
+    - With O(topic), the diff's C(before) and C(after) are C({topic, watches}) instead of the watches alone.
+  returned: when O(topic) is given
+  type: dict
+  sample:
+    arn: arn:aws:sns:eu-west-1:123456789012:trailwatch-alerts
+    name: trailwatch-alerts
+    pending_confirmations: [platform@example.com]
+    unlisted_subscriptions: []
 """
 
 from ansible_collections.trailwatch.aws.plugins.module_utils._run import TrailWatchModule
 
-from ansible_collections.trailwatch.aws.plugins.module_utils._common import TrailWatchError
+from ansible_collections.trailwatch.aws.plugins.module_utils._run import TAG_OPTIONS
+from ansible_collections.trailwatch.aws.plugins.module_utils._run import ModuleRun
+from ansible_collections.trailwatch.aws.plugins.module_utils._run import run_module
+from ansible_collections.trailwatch.aws.plugins.module_utils._topic_sync import MERGE_FAILURE
+from ansible_collections.trailwatch.aws.plugins.module_utils._topic_sync import TOPIC_MUTUALLY_EXCLUSIVE
+from ansible_collections.trailwatch.aws.plugins.module_utils._topic_sync import TOPIC_REQUIRED_ONE_OF
+from ansible_collections.trailwatch.aws.plugins.module_utils._topic_sync import converge_topic
+from ansible_collections.trailwatch.aws.plugins.module_utils._topic_sync import topic_options
+from ansible_collections.trailwatch.aws.plugins.module_utils._topic_sync import topic_problems
 from ansible_collections.trailwatch.aws.plugins.module_utils._watch_sync import ensure_watches_absent
 from ansible_collections.trailwatch.aws.plugins.module_utils._watch_sync import ensure_watches_present
 from ansible_collections.trailwatch.aws.plugins.module_utils._watch_sync import read_watches
 from ansible_collections.trailwatch.aws.plugins.module_utils._watches import desired_watches
 from ansible_collections.trailwatch.aws.plugins.module_utils._watches import validation_errors
 from ansible_collections.trailwatch.aws.plugins.module_utils._watches import watch_options
+
+
+def _converge(run):
+    """The topic (when given) before the watches, whose alarms notify it; on removal the alarms go first.
+
+    Returns the module's result without changed and changes (run.changes holds them).
+    """
+    p, present = run.p, run.p["state"] == "present"
+    topic_before = topic = None
+    if p["topic"] and present:
+        topic_before, topic = converge_topic(run, p["topic"], True, "topic.")
+        run.changed_parts("topic", topic.parts)
+    actions = [topic.after["arn"]] if topic else p["alarm_actions"]
+    desired = desired_watches(p["watches"], p["name_prefix"], p["namespace"], actions)
+    names = [w["filter"]["filterName"] for w in desired]
+    owned = (p["name_prefix"], p["namespace"]) if p["purge_watches"] else None
+    logs, cloudwatch = run.clients["logs"], run.clients["cloudwatch"]
+    before = read_watches(logs, cloudwatch, p["log_group_name"], names, owned=owned)
+    if present:
+        result = ensure_watches_present(
+            logs, cloudwatch, p["log_group_name"], desired, before, run.tags, run.purge_tags, run.check
+        )
+        changed_watches, after = list(result.parts), result.after
+        removed = ensure_watches_absent(logs, cloudwatch, p["log_group_name"], before, run.check, names).parts
+    else:
+        removed = ensure_watches_absent(logs, cloudwatch, p["log_group_name"], before, run.check).parts
+        changed_watches = [w["name"] for w in desired if w["filter"]["filterName"] in removed]
+        after = {}
+    stale = [name for name in removed if name not in names]
+    run.changed_parts("watch", changed_watches)
+    run.changed_parts("removed", stale)
+    if p["topic"] and not present:
+        # Alarms go before the topic they notify.
+        topic_before, topic = converge_topic(run, p["topic"], False, "topic.")
+        run.changed_parts("topic", topic.parts)
+    result = {"changed_watches": changed_watches, "removed_watches": stale, "watches": after}
+    if not p["topic"]:
+        return dict(result, diff={"before": before, "after": after})
+    return dict(
+        result,
+        topic=topic.after,
+        diff={
+            "before": {"topic": topic_before or {}, "watches": before},
+            "after": {"topic": topic.after or {}, "watches": after},
+        },
+    )
 
 
 def main():
@@ -156,6 +257,12 @@ def main():
         name_prefix=dict(default=""),
         namespace=dict(default="TrailWatch"),
         alarm_actions=dict(type="list", elements="str", default=[]),
+        topic=dict(
+            type="dict",
+            options=topic_options(),
+            mutually_exclusive=TOPIC_MUTUALLY_EXCLUSIVE,
+            required_one_of=TOPIC_REQUIRED_ONE_OF,
+        ),
         watches=dict(
             type="list",
             elements="dict",
@@ -163,50 +270,24 @@ def main():
             options=watch_options(),
         ),
         purge_watches=dict(type="bool", default=False),
-        tags=dict(type="dict", aliases=["resource_tags"]),
-        purge_tags=dict(type="bool", default=True),
+        **TAG_OPTIONS,
     )
-    module = TrailWatchModule(argument_spec=argument_spec, supports_check_mode=True)
+    module = TrailWatchModule(
+        argument_spec=argument_spec, supports_check_mode=True, mutually_exclusive=[["alarm_actions", "topic"]]
+    )
     p = module.params
+    problems = topic_problems(p["topic"], "topic.") if p["topic"] else []
+    if problems:
+        module.fail_json(msg="; ".join(problems), errors=problems)
     errors = validation_errors(p["watches"])
-    if p["state"] == "present" and not p["alarm_actions"]:
+    if p["state"] == "present" and not p["alarm_actions"] and not p["topic"]:
         errors.append("alarm_actions: at least one ARN (the SNS topic) is needed, or the alarms notify nobody")
     if errors:
         module.fail_json(msg="watches: " + "; ".join(errors), errors=errors)
 
-    logs = module.client("logs")
-    cloudwatch = module.client("cloudwatch")
-    desired = desired_watches(p["watches"], p["name_prefix"], p["namespace"], p["alarm_actions"])
-    names = [w["filter"]["filterName"] for w in desired]
-    owned = (p["name_prefix"], p["namespace"]) if p["purge_watches"] else None
-    try:
-        before = read_watches(logs, cloudwatch, p["log_group_name"], names, owned=owned)
-        if p["state"] == "absent":
-            removed = ensure_watches_absent(logs, cloudwatch, p["log_group_name"], before, module.check_mode)
-            changed_watches = [w["name"] for w in desired if w["filter"]["filterName"] in removed]
-            after = {}
-        else:
-            changed_watches, after = ensure_watches_present(
-                logs,
-                cloudwatch,
-                p["log_group_name"],
-                desired,
-                before,
-                p["tags"] or {},
-                p["purge_tags"] if p["tags"] is not None else False,
-                module.check_mode,
-            )
-            removed = ensure_watches_absent(logs, cloudwatch, p["log_group_name"], before, module.check_mode, names)
-    except TrailWatchError as e:
-        module.fail_json_aws_error(e)
-
-    module.exit_json(
-        changed=bool(changed_watches or removed),
-        changed_watches=changed_watches,
-        removed_watches=[name for name in removed if name not in names],
-        watches=after,
-        diff={"before": before, "after": after},
-    )
+    run = ModuleRun(module)
+    result = run_module(module, lambda: _converge(run), MERGE_FAILURE)
+    module.exit_json(changed=bool(run.changes), changes=run.changes, **result)
 
 
 if __name__ == "__main__":

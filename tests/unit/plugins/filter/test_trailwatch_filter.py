@@ -334,6 +334,9 @@ def test_created_parts_are_changed_parts_that_did_not_exist():
         "diff": {"before": {"tw-new": {"filters": [], "alarm": None}, "tw-old": {"filters": [{}], "alarm": None}}},
     }
     assert tw.created_watches(watches, "tw-") == ["new"]
+    # metric_watches with its topic option: the diff holds the topic and the watches.
+    with_topic = dict(watches, topic={}, diff={"before": {"topic": {}, "watches": watches["diff"]["before"]}})
+    assert tw.created_watches(with_topic, "tw-") == ["new"]
 
 
 # --- once per run: what an earlier validation checked with the same value is taken over -----------------------------

@@ -288,7 +288,7 @@ def test_read_watches_of_an_up_to_date_watch_then_converge_makes_no_write_call(d
     assert current[name]["tags"] == tags
 
     # Nothing more is queued: any write call would fail the test.
-    changed, after = _watch_sync.ensure_watches_present(
+    _changed, after, changed = _watch_sync.ensure_watches_present(
         logs, cloudwatch, LOG_GROUP, desired, current, tags, True, check_mode=False
     )
     assert changed == []
@@ -316,7 +316,7 @@ def test_read_watches_on_a_missing_log_group_reads_no_filters(clients):
 def test_unchanged_watch_makes_no_write_call(desired, clients):
     logs, _unused, cloudwatch, _unused = clients
     current = current_state(desired[0], tags={"team": "security"})
-    changed, after = _watch_sync.ensure_watches_present(
+    _changed, after, changed = _watch_sync.ensure_watches_present(
         logs, cloudwatch, LOG_GROUP, desired, current, {"team": "security"}, True, check_mode=False
     )
     assert changed == []
@@ -346,7 +346,7 @@ def test_changed_filter_is_replaced_in_place_never_deleted_first(desired, client
             "metricTransformations": desired[0]["filter"]["metricTransformations"],
         },
     )
-    changed, _unused = _watch_sync.ensure_watches_present(
+    _changed, _unused, changed = _watch_sync.ensure_watches_present(
         logs, cloudwatch, LOG_GROUP, desired, current, {}, True, False
     )
     assert changed == ["s3-bucket-created"]
@@ -366,7 +366,9 @@ def test_refused_put_leaves_the_old_filter_in_place(desired, clients, record_ope
 def test_changed_filter_in_check_mode_makes_no_call(desired, clients):
     logs, _unused, cloudwatch, _unused = clients
     current = current_state(desired[0], filterPattern="{ $.x = 1 }")
-    changed, after = _watch_sync.ensure_watches_present(logs, cloudwatch, LOG_GROUP, desired, current, {}, True, True)
+    _changed, after, changed = _watch_sync.ensure_watches_present(
+        logs, cloudwatch, LOG_GROUP, desired, current, {}, True, True
+    )
     assert changed == ["s3-bucket-created"]
     assert after["s3-bucket-created"]["filter"] == desired[0]["filter"]
 
@@ -385,7 +387,7 @@ def test_new_watch_puts_filter_then_alarm_with_tags(desired, clients):
         },
     )
     cw_stub.add_response("put_metric_alarm", {}, dict(desired[0]["alarm"], Tags=[{"Key": "team", "Value": "security"}]))
-    changed, after = _watch_sync.ensure_watches_present(
+    _changed, after, changed = _watch_sync.ensure_watches_present(
         logs, cloudwatch, LOG_GROUP, desired, current, {"team": "security"}, True, False
     )
     assert changed == ["s3-bucket-created"]
@@ -395,7 +397,7 @@ def test_new_watch_puts_filter_then_alarm_with_tags(desired, clients):
 def test_new_watch_in_check_mode_makes_no_call(desired, clients):
     logs, _unused, cloudwatch, _unused = clients
     current = current_state(desired[0], filters=False, alarm=False)
-    changed, _unused = _watch_sync.ensure_watches_present(
+    _changed, _unused, changed = _watch_sync.ensure_watches_present(
         logs, cloudwatch, LOG_GROUP, desired, current, {"a": "b"}, True, True
     )
     assert changed == ["s3-bucket-created"]
@@ -411,7 +413,7 @@ def test_changed_alarm_is_put_without_tags_and_tags_converge_separately(desired,
         "tag_resource", {}, {"ResourceARN": alarm_arn(name), "Tags": [{"Key": "team", "Value": "security"}]}
     )
     cw_stub.add_response("untag_resource", {}, {"ResourceARN": alarm_arn(name), "TagKeys": ["old"]})
-    changed, after = _watch_sync.ensure_watches_present(
+    _changed, after, changed = _watch_sync.ensure_watches_present(
         logs, cloudwatch, LOG_GROUP, desired, current, {"team": "security"}, True, False
     )
     assert changed == ["s3-bucket-created"]
@@ -423,7 +425,7 @@ def test_only_tags_differ(desired, clients):
     name = "trailwatch-s3-bucket-created"
     current = current_state(desired[0], tags={})
     cw_stub.add_response("tag_resource", {}, {"ResourceARN": alarm_arn(name), "Tags": [{"Key": "a", "Value": "b"}]})
-    changed, _unused = _watch_sync.ensure_watches_present(
+    _changed, _unused, changed = _watch_sync.ensure_watches_present(
         logs, cloudwatch, LOG_GROUP, desired, current, {"a": "b"}, True, False
     )
     assert changed == ["s3-bucket-created"]
@@ -452,7 +454,7 @@ def test_absent_deletes_only_what_exists(clients, record_operations):
         "delete_metric_filter", {}, {"logGroupName": LOG_GROUP, "filterName": "trailwatch-only-filter"}
     )
     cw_stub.add_response("delete_alarms", {}, {"AlarmNames": ["trailwatch-both", "trailwatch-only-alarm"]})
-    removed = _watch_sync.ensure_watches_absent(logs, cloudwatch, LOG_GROUP, current, check_mode=False)
+    removed = _watch_sync.ensure_watches_absent(logs, cloudwatch, LOG_GROUP, current, check_mode=False).parts
     assert removed == ["trailwatch-both", "trailwatch-only-alarm", "trailwatch-only-filter"]
     assert logs_calls == ["DeleteMetricFilter", "DeleteMetricFilter"]
     assert cw_calls == ["DeleteAlarms"]
@@ -461,13 +463,13 @@ def test_absent_deletes_only_what_exists(clients, record_operations):
 def test_absent_when_nothing_exists_makes_no_call(clients):
     logs, _unused, cloudwatch, _unused = clients
     current = {"trailwatch-missing": {"filters": [], "alarm": None, "alarm_arn": None, "tags": {}}}
-    assert _watch_sync.ensure_watches_absent(logs, cloudwatch, LOG_GROUP, current, check_mode=False) == []
+    assert _watch_sync.ensure_watches_absent(logs, cloudwatch, LOG_GROUP, current, check_mode=False).parts == []
 
 
 def test_absent_in_check_mode_makes_no_call(desired, clients):
     logs, _unused, cloudwatch, _unused = clients
     current = current_state(desired[0])
-    removed = _watch_sync.ensure_watches_absent(logs, cloudwatch, LOG_GROUP, current, check_mode=True)
+    removed = _watch_sync.ensure_watches_absent(logs, cloudwatch, LOG_GROUP, current, check_mode=True).parts
     assert removed == ["trailwatch-s3-bucket-created"]
 
 
@@ -476,6 +478,6 @@ def test_absent_ignores_a_filter_that_is_already_gone(desired, clients):
     current = current_state(desired[0])
     logs_stub.add_client_error("delete_metric_filter", "ResourceNotFoundException", http_status_code=400)
     cw_stub.add_response("delete_alarms", {}, {"AlarmNames": ["trailwatch-s3-bucket-created"]})
-    assert _watch_sync.ensure_watches_absent(logs, cloudwatch, LOG_GROUP, current, check_mode=False) == [
+    assert _watch_sync.ensure_watches_absent(logs, cloudwatch, LOG_GROUP, current, check_mode=False).parts == [
         "trailwatch-s3-bucket-created"
     ]
