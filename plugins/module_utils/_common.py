@@ -8,6 +8,7 @@ key prefix as CloudTrail spells it. The policy builders (``_policies``) and the 
 both use them; neither imports the other's names.
 """
 
+import contextlib
 import functools
 import hashlib
 import random
@@ -17,6 +18,7 @@ from typing import Any
 from typing import Callable
 from typing import Dict
 from typing import Iterable
+from typing import Iterator
 from typing import NamedTuple
 from typing import Optional
 from typing import Sequence
@@ -184,6 +186,17 @@ def retry_while(
                 raise
         sleep(min(random.uniform(delay / 2, delay), max(0.0, deadline - clock())))
         delay = min(delay * 2, 16.0)
+
+
+@contextlib.contextmanager
+def aws_errors(doing: str) -> Iterator[None]:
+    """A botocore error of a call made outside the service wrappers (a module's own reads) becomes a TrailWatchError
+    that says what was being done, so that ``_run.run_module`` reports it like any service error
+    (``fail_json_aws``: the message, the AWS error code and the response)."""
+    try:
+        yield
+    except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as e:
+        raise TrailWatchError(doing, exception=e) from e
 
 
 def error_code(error: BaseException) -> Optional[str]:
