@@ -78,7 +78,7 @@ THROTTLING_CODES = [
 T = TypeVar("T")
 
 
-def retry():
+def retry() -> Callable[[Callable[..., T]], Callable[..., T]]:
     """The jittered backoff every TrailWatch API wrapper runs under.
 
     AWSRetry retries error answers; a connection dropped or reset on every one of botocore's own attempts
@@ -88,11 +88,11 @@ def retry():
         retries=8, delay=1, max_delay=20, catch_extra_error_codes=_EXTRA_RETRY_CODES
     )
 
-    def decorator(func):
+    def decorator(func: Callable[..., T]) -> Callable[..., T]:
         retrying = on_error_codes(func)
 
         @functools.wraps(func)
-        def wrapper(*args, **kwargs):
+        def wrapper(*args: Any, **kwargs: Any) -> T:
             for attempt in range(_CONNECTION_ATTEMPTS):
                 try:
                     return retrying(*args, **kwargs)
@@ -100,7 +100,7 @@ def retry():
                     if attempt == _CONNECTION_ATTEMPTS - 1:
                         raise
                 time.sleep(random.uniform(0.5, 2.0**attempt))
-            return None  # not reached: the last attempt returns or raises
+            raise AssertionError("not reached: the last attempt returns or raises")
 
         return wrapper
 
