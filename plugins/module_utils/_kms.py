@@ -218,7 +218,7 @@ def ensure_key_present(
     purge_tags: bool,
     check_mode: bool,
     tagging: Any = None,
-) -> Any:
+) -> Ensured:
     """Creates (or adopts an orphan of) the key and converges it: Ensured with the parts policy, rotation, tags."""
     tags = dict(tags, **{ALIAS_TAG: alias})
     if current is not None:

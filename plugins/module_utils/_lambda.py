@@ -332,7 +332,7 @@ _CONFIG_FIELDS = {
 }
 
 
-def read_function(client: Any, name: str) -> Any:
+def read_function(client: Any, name: str) -> Optional[Dict[str, Any]]:
     """The function as TrailWatch compares it; None when it does not exist. One GetFunction call."""
     response = get_function(client, name)
     if response is None:

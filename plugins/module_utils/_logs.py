@@ -174,7 +174,7 @@ def _view(client: Any, group: Dict[str, Any]) -> Dict[str, Any]:
     }
 
 
-def read_log_group(client: Any, name: str) -> Any:
+def read_log_group(client: Any, name: str) -> Optional[Dict[str, Any]]:
     """The log group (see _view), or None."""
     group = describe_log_group(client, name)
     return None if group is None else _view(client, group)
@@ -320,7 +320,7 @@ def ensure_subscription_filter_present(
     pattern: str,
     destination_arn: str,
     check_mode: bool,
-) -> Any:
+) -> Ensured:
     """Ensured: created, or the part filter when the pattern or destination changed."""
     desired = {
         "name": name,

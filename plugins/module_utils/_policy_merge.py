@@ -23,6 +23,7 @@ order of condition keys make no difference; a different value does.
 import copy
 import fnmatch
 from typing import Any
+from typing import Tuple
 from typing import Dict
 from typing import List
 from typing import Iterable
@@ -203,7 +204,9 @@ def as_ownership(prefix: str) -> Any:
     return prefix if isinstance(prefix, PrefixOwnership) else PrefixOwnership(prefix)
 
 
-def merge_statements(current_policy: Dict[str, Any], ours: Any, prefix: str = SID_PREFIX) -> Any:
+def merge_statements(
+    current_policy: Dict[str, Any], ours: Any, prefix: str = SID_PREFIX
+) -> Tuple[Dict[str, Any], List[str], List[str], List[str]]:
     """Merges our statements into current_policy; returns (new policy, added, updated, removed Sids).
 
     - foreign statements are kept unchanged, in their order;
@@ -244,7 +247,7 @@ def merge_statements(current_policy: Dict[str, Any], ours: Any, prefix: str = SI
     return _document(current_policy, result), added, _once(updated), _once(removed)
 
 
-def remove_statements(current_policy: Dict[str, Any], prefix: str = SID_PREFIX) -> Any:
+def remove_statements(current_policy: Dict[str, Any], prefix: str = SID_PREFIX) -> Tuple[Dict[str, Any], List[str]]:
     """Drops our statements only; returns (new policy, removed Sids).
 
     When nothing remains the policy has an empty Statement list: the caller decides what that means for the

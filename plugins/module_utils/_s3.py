@@ -4,6 +4,7 @@
 """Private to trailwatch.aws: S3 wrappers and the hardened CloudTrail log bucket."""
 
 from typing import Any
+from typing import Tuple
 from typing import Dict
 from typing import Optional
 
@@ -283,7 +284,9 @@ def ensure_bucket_present(
     return converged(desired, [part for part, _step in steps])
 
 
-def ensure_bucket_absent(client: Any, current: Optional[Dict[str, Any]], bucket: str, check_mode: bool) -> Any:
+def ensure_bucket_absent(
+    client: Any, current: Optional[Dict[str, Any]], bucket: str, check_mode: bool
+) -> Tuple[Ensured, Optional[int]]:
     """Only called when the user asked to purge log data: empties the versioned bucket and deletes it.
 
     The TLS-only statement is removed first, so emptying works whatever the transport of the endpoint.

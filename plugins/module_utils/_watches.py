@@ -82,12 +82,12 @@ def _field(watch: Dict[str, Any], name: str) -> Any:
     return WATCH_OPTIONS[name].get("default") if value is None else value
 
 
-def metric_name_for(watch_name: str) -> Any:
+def metric_name_for(watch_name: str) -> str:
     """s3-bucket-created -> S3BucketCreated: a metric name that says what it counts."""
     return "".join(part[:1].upper() + part[1:] for part in watch_name.split("-") if part)
 
 
-def validation_errors(watches: List[Any], places: Optional[List[Any]] = None) -> Any:
+def validation_errors(watches: List[Any], places: Optional[List[Any]] = None) -> List[str]:
     """Every problem in the watch list, each naming the watch; empty when the list is usable.
 
     A problem starts with ``watch PLACE (NAME)``: PLACE is the watch's index in ``watches``, or ``places[index]``
@@ -164,7 +164,7 @@ def _is_bool(value: Any) -> bool:
     return True
 
 
-def desired_watches(watches: List[Any], name_prefix: str, namespace: str, alarm_actions: Any) -> Any:
+def desired_watches(watches: List[Any], name_prefix: str, namespace: str, alarm_actions: Any) -> List[Dict[str, Any]]:
     """The filter and alarm each watch stands for."""
     result = []
     for watch in watches:
