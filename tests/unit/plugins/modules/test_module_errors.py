@@ -49,7 +49,7 @@ CASES = [
 def test_an_aws_error_of_the_modules_own_calls_fails_with_what_was_done_and_the_code(
     run_module, mocked_aws, monkeypatch, module, target, args, doing
 ):
-    owner, _, name = target.rpartition(".")
+    owner, _dot, name = target.rpartition(".")
     monkeypatch.setattr(getattr(module, owner) if owner else module, name, _refused)
     if module is drill_probe:  # the drill reads the alarm once the topic exists
         boto3.client("sns", region_name="us-east-1").create_topic(Name="trailwatch-alerts")
