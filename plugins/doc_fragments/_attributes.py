@@ -27,3 +27,16 @@ attributes:
     membership:
       - trailwatch.aws.aws
 """
+
+    # A read-only (_info) module: listed BEFORE trailwatch.aws._attributes, whose check_mode and diff_mode it
+    # replaces (when two fragments document the same attribute, ansible-doc keeps the first one's fields).
+    INFO_MODULE = r"""
+options: {}
+attributes:
+  check_mode:
+    description: Reads only; runs the same in check mode.
+    support: full
+  diff_mode:
+    description: Changes nothing, so there is no diff.
+    support: none
+"""

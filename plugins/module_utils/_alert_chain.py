@@ -199,16 +199,16 @@ FAILED = _Failed()
 
 
 class _Reader:
-    def __init__(self, clients: Callable, region: str):
+    def __init__(self, clients: Callable, region: str) -> None:
         self.clients = clients
         self.region = region
         self.errors: dict = {}
         self.calls = 0
 
-    def client(self, service: str, region: Optional[str] = None):
+    def client(self, service: str, region: Optional[str] = None) -> Any:
         return self.clients(service, region or self.region)
 
-    def read(self, key: str, func: Callable, *args):
+    def read(self, key: str, func: Callable, *args: Any) -> Any:
         try:
             return func(*args)
         except TrailWatchError as e:
@@ -343,7 +343,7 @@ def _queue_state(reader: _Reader, name: str) -> Any:
     return {"arn": attributes.get("QueueArn"), "messages": int(attributes.get("ApproximateNumberOfMessages") or 0)}
 
 
-def _notifier_state(reader: _Reader, spec: dict, logs) -> dict:
+def _notifier_state(reader: _Reader, spec: dict, logs: Any) -> dict:
     name = spec["notifier_function_name"]
     notifier: dict = {}
     notifier["filters"] = reader.read("notifier:filter", describe_subscription_filters, logs, spec["log_group_name"])

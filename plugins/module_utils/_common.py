@@ -8,6 +8,7 @@ key prefix as CloudTrail spells it. The policy builders (``_policies``) and the 
 both use them; neither imports the other's names.
 """
 
+import contextlib
 import functools
 import hashlib
 import random
@@ -17,6 +18,7 @@ from typing import Any
 from typing import Callable
 from typing import Dict
 from typing import Iterable
+from typing import Iterator
 from typing import NamedTuple
 from typing import Optional
 from typing import Sequence
@@ -76,7 +78,7 @@ THROTTLING_CODES = [
 T = TypeVar("T")
 
 
-def retry():
+def retry() -> Callable[[Callable[..., T]], Callable[..., T]]:
     """The jittered backoff every TrailWatch API wrapper runs under.
 
     AWSRetry retries error answers; a connection dropped or reset on every one of botocore's own attempts
@@ -86,11 +88,11 @@ def retry():
         retries=8, delay=1, max_delay=20, catch_extra_error_codes=_EXTRA_RETRY_CODES
     )
 
-    def decorator(func):
+    def decorator(func: Callable[..., T]) -> Callable[..., T]:
         retrying = on_error_codes(func)
 
         @functools.wraps(func)
-        def wrapper(*args, **kwargs):
+        def wrapper(*args: Any, **kwargs: Any) -> T:
             for attempt in range(_CONNECTION_ATTEMPTS):
                 try:
                     return retrying(*args, **kwargs)
@@ -98,7 +100,7 @@ def retry():
                     if attempt == _CONNECTION_ATTEMPTS - 1:
                         raise
                 time.sleep(random.uniform(0.5, 2.0**attempt))
-            return None  # not reached: the last attempt returns or raises
+            raise AssertionError("not reached: the last attempt returns or raises")
 
         return wrapper
 
@@ -184,6 +186,17 @@ def retry_while(
                 raise
         sleep(min(random.uniform(delay / 2, delay), max(0.0, deadline - clock())))
         delay = min(delay * 2, 16.0)
+
+
+@contextlib.contextmanager
+def aws_errors(doing: str) -> Iterator[None]:
+    """A botocore error of a call made outside the service wrappers (a module's own reads) becomes a TrailWatchError
+    that says what was being done, so that ``_run.run_module`` reports it like any service error
+    (``fail_json_aws``: the message, the AWS error code and the response)."""
+    try:
+        yield
+    except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as e:
+        raise TrailWatchError(doing, exception=e) from e
 
 
 def error_code(error: BaseException) -> Optional[str]:

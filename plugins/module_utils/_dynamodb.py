@@ -47,7 +47,7 @@ class DynamoDbErrorHandler(AWSErrorHandler):
     _CUSTOM_EXCEPTION = DynamoDbError
 
     @classmethod
-    def _is_missing(cls):
+    def _is_missing(cls) -> Any:
         return is_boto3_error_code("ResourceNotFoundException")
 
 
@@ -67,19 +67,19 @@ def state_table_spec(name: str) -> Dict[str, Any]:
 
 @DynamoDbErrorHandler.list_error_handler("describe the DynamoDB table")
 @retry()
-def describe_table(client, name: str) -> Optional[Dict[str, Any]]:
+def describe_table(client: Any, name: str) -> Optional[Dict[str, Any]]:
     return client.describe_table(TableName=name)["Table"]
 
 
 @DynamoDbErrorHandler.common_error_handler("read the DynamoDB table's Time to Live")
 @retry()
-def describe_ttl(client, name: str) -> Dict[str, Any]:
+def describe_ttl(client: Any, name: str) -> Dict[str, Any]:
     return client.describe_time_to_live(TableName=name).get("TimeToLiveDescription") or {}
 
 
 @DynamoDbErrorHandler.list_error_handler("read the DynamoDB table's tags", {})
 @retry()
-def get_tags(client, arn: str) -> Dict[str, str]:
+def get_tags(client: Any, arn: str) -> Dict[str, str]:
     tags: Dict[str, str] = {}
     kwargs = {"ResourceArn": arn}
     while True:
@@ -92,43 +92,43 @@ def get_tags(client, arn: str) -> Dict[str, str]:
 
 @DynamoDbErrorHandler.common_error_handler("create the DynamoDB table")
 @retry()
-def create_table(client, params: Dict[str, Any]) -> Dict[str, Any]:
+def create_table(client: Any, params: Dict[str, Any]) -> Dict[str, Any]:
     return client.create_table(**params)["TableDescription"]
 
 
 @DynamoDbErrorHandler.common_error_handler("wait for the DynamoDB table to become active")
-def wait_active(client, name: str) -> None:
+def wait_active(client: Any, name: str) -> None:
     # DescribeTable every 5 s for up to 5 minutes: an on-demand table with no index is ACTIVE within seconds.
     client.get_waiter("table_exists").wait(TableName=name, WaiterConfig={"Delay": 5, "MaxAttempts": 60})
 
 
 @DynamoDbErrorHandler.common_error_handler("turn on the DynamoDB table's Time to Live")
 @retry()
-def enable_ttl(client, name: str, attribute: str) -> None:
+def enable_ttl(client: Any, name: str, attribute: str) -> None:
     client.update_time_to_live(TableName=name, TimeToLiveSpecification={"Enabled": True, "AttributeName": attribute})
 
 
 @DynamoDbErrorHandler.common_error_handler("update the DynamoDB table")
 @retry()
-def update_table(client, name: str, **params: Any) -> None:
+def update_table(client: Any, name: str, **params: Any) -> None:
     client.update_table(TableName=name, **params)
 
 
 @DynamoDbErrorHandler.common_error_handler("tag the DynamoDB table")
 @retry()
-def tag_table(client, arn: str, tags: Dict[str, str]) -> None:
+def tag_table(client: Any, arn: str, tags: Dict[str, str]) -> None:
     client.tag_resource(ResourceArn=arn, Tags=ansible_dict_to_boto3_tag_list(tags))
 
 
 @DynamoDbErrorHandler.common_error_handler("untag the DynamoDB table")
 @retry()
-def untag_table(client, arn: str, keys: List[str]) -> None:
+def untag_table(client: Any, arn: str, keys: List[str]) -> None:
     client.untag_resource(ResourceArn=arn, TagKeys=keys)
 
 
 @DynamoDbErrorHandler.deletion_error_handler("delete the DynamoDB table")
 @retry()
-def delete_table(client, name: str) -> bool:
+def delete_table(client: Any, name: str) -> bool:
     client.delete_table(TableName=name)
     return True
 
@@ -136,7 +136,7 @@ def delete_table(client, name: str) -> bool:
 # --- the state table --------------------------------------------------------------------------------------------
 
 
-def read_state_table(client, name: str) -> Optional[Dict[str, Any]]:
+def read_state_table(client: Any, name: str) -> Optional[Dict[str, Any]]:
     """The table as TrailWatch compares it; None when it does not exist. Three reads."""
     table = describe_table(client, name)
     if table is None:
@@ -156,7 +156,7 @@ def read_state_table(client, name: str) -> Optional[Dict[str, Any]]:
 
 
 def ensure_state_table_present(
-    client,
+    client: Any,
     current: Optional[Dict[str, Any]],
     name: str,
     arn: str,
@@ -221,7 +221,7 @@ def ensure_state_table_present(
     return converged(after, parts)
 
 
-def ensure_state_table_absent(client, current: Optional[Dict[str, Any]], name: str, check_mode: bool) -> Ensured:
+def ensure_state_table_absent(client: Any, current: Optional[Dict[str, Any]], name: str, check_mode: bool) -> Ensured:
     if current is None:
         return deleted(False)
     if not check_mode:

@@ -4,6 +4,7 @@
 """Private to trailwatch.aws: IAM wrappers and the role CloudTrail assumes to write to CloudWatch Logs."""
 
 import json
+from typing import Optional
 from typing import Any
 from typing import Dict
 from typing import List
@@ -14,6 +15,7 @@ from ansible_collections.amazon.aws.plugins.module_utils.errors import AWSErrorH
 from ansible_collections.amazon.aws.plugins.module_utils.tagging import ansible_dict_to_boto3_tag_list
 from ansible_collections.amazon.aws.plugins.module_utils.policy import compare_policies
 
+from ._common import Ensured
 from ._common import TrailWatchError
 from ._common import converge_tags
 from ._common import converged
@@ -34,36 +36,36 @@ class IamErrorHandler(AWSErrorHandler):
     _CUSTOM_EXCEPTION = IamError
 
     @classmethod
-    def _is_missing(cls):
+    def _is_missing(cls) -> Any:
         return is_boto3_error_code("NoSuchEntity")
 
 
-def _document(value):
+def _document(value: Any) -> Any:
     # boto3 decodes IAM policy documents into dicts; raw API answers are URL-encoded JSON.
     return json.loads(unquote(value)) if isinstance(value, str) else value
 
 
 @IamErrorHandler.list_error_handler("read the IAM role")
 @retry()
-def get_role(client, name):
+def get_role(client: Any, name: str) -> Any:
     return client.get_role(RoleName=name)["Role"]
 
 
 @IamErrorHandler.list_error_handler("read the IAM role's inline policy")
 @retry()
-def get_role_policy(client, role, policy_name):
+def get_role_policy(client: Any, role: str, policy_name: str) -> Any:
     return _document(client.get_role_policy(RoleName=role, PolicyName=policy_name)["PolicyDocument"])
 
 
 @IamErrorHandler.common_error_handler("list the IAM role's inline policies")
 @retry()
-def list_role_policies(client, role: str) -> List[str]:
+def list_role_policies(client: Any, role: str) -> List[str]:
     return client.get_paginator("list_role_policies").paginate(RoleName=role).build_full_result()["PolicyNames"]
 
 
 @IamErrorHandler.common_error_handler("list the IAM role's attached policies")
 @retry()
-def list_attached_role_policies(client, role: str) -> List[str]:
+def list_attached_role_policies(client: Any, role: str) -> List[str]:
     """The ARNs of the managed policies attached to the role."""
     pages = client.get_paginator("list_attached_role_policies").paginate(RoleName=role).build_full_result()
     return [p["PolicyArn"] for p in pages.get("AttachedPolicies", [])]
@@ -71,7 +73,7 @@ def list_attached_role_policies(client, role: str) -> List[str]:
 
 @IamErrorHandler.common_error_handler("read a managed IAM policy")
 @retry()
-def get_managed_policy_document(client, arn: str) -> Dict[str, Any]:
+def get_managed_policy_document(client: Any, arn: str) -> Dict[str, Any]:
     """The default version's document of a managed policy (GetPolicy, then GetPolicyVersion)."""
     version = client.get_policy(PolicyArn=arn)["Policy"]["DefaultVersionId"]
     return _document(client.get_policy_version(PolicyArn=arn, VersionId=version)["PolicyVersion"]["Document"])
@@ -79,7 +81,7 @@ def get_managed_policy_document(client, arn: str) -> Dict[str, Any]:
 
 @IamErrorHandler.common_error_handler("create the IAM role")
 @retry()
-def create_role(client, name, trust, description, tags):
+def create_role(client: Any, name: str, trust: Any, description: str, tags: Dict[str, Any]) -> Any:
     return client.create_role(
         RoleName=name,
         AssumeRolePolicyDocument=json.dumps(trust),
@@ -90,43 +92,43 @@ def create_role(client, name, trust, description, tags):
 
 @IamErrorHandler.common_error_handler("update the IAM role's trust policy")
 @retry()
-def update_trust(client, name, trust):
+def update_trust(client: Any, name: str, trust: Any) -> None:
     client.update_assume_role_policy(RoleName=name, PolicyDocument=json.dumps(trust))
 
 
 @IamErrorHandler.common_error_handler("set the IAM role's inline policy")
 @retry()
-def put_role_policy(client, role, policy_name, document):
+def put_role_policy(client: Any, role: str, policy_name: str, document: Dict[str, Any]) -> None:
     client.put_role_policy(RoleName=role, PolicyName=policy_name, PolicyDocument=json.dumps(document))
 
 
 @IamErrorHandler.common_error_handler("tag the IAM role")
 @retry()
-def tag_role(client, name, tags):
+def tag_role(client: Any, name: str, tags: Dict[str, Any]) -> None:
     client.tag_role(RoleName=name, Tags=ansible_dict_to_boto3_tag_list(tags))
 
 
 @IamErrorHandler.common_error_handler("untag the IAM role")
 @retry()
-def untag_role(client, name, keys):
+def untag_role(client: Any, name: str, keys: List[Any]) -> None:
     client.untag_role(RoleName=name, TagKeys=keys)
 
 
 @IamErrorHandler.deletion_error_handler("delete the IAM role's inline policy")
 @retry()
-def delete_role_policy(client, role, policy_name):
+def delete_role_policy(client: Any, role: str, policy_name: str) -> bool:
     client.delete_role_policy(RoleName=role, PolicyName=policy_name)
     return True
 
 
 @IamErrorHandler.deletion_error_handler("delete the IAM role")
 @retry()
-def delete_role(client, name):
+def delete_role(client: Any, name: str) -> bool:
     client.delete_role(RoleName=name)
     return True
 
 
-def read_role(client, name, policy_name=INLINE_POLICY_NAME):
+def read_role(client: Any, name: str, policy_name: str = INLINE_POLICY_NAME) -> Optional[Dict[str, Any]]:
     """The role with its trust policy and the one inline policy TrailWatch manages; None when it does not exist."""
     role = get_role(client, name)
     if role is None:
@@ -141,18 +143,18 @@ def read_role(client, name, policy_name=INLINE_POLICY_NAME):
 
 
 def ensure_role_present(
-    client,
-    current,
-    name,
-    arn,
-    trust,
-    permissions,
-    tags,
-    purge_tags,
-    check_mode,
-    policy_name=INLINE_POLICY_NAME,
-    description=CLOUDTRAIL_ROLE_DESCRIPTION,
-):
+    client: Any,
+    current: Optional[Dict[str, Any]],
+    name: str,
+    arn: str,
+    trust: Any,
+    permissions: Any,
+    tags: Dict[str, Any],
+    purge_tags: bool,
+    check_mode: bool,
+    policy_name: str = INLINE_POLICY_NAME,
+    description: str = CLOUDTRAIL_ROLE_DESCRIPTION,
+) -> Ensured:
     """Ensured with the parts trust_policy, permissions_policy, tags, or created (a created role needs time
     before CloudTrail or Lambda can assume it)."""
     desired = {"name": name, "arn": arn, "trust_policy": trust, "permissions_policy": permissions, "tags": dict(tags)}
@@ -187,7 +189,9 @@ def ensure_role_present(
     return converged(desired, parts)
 
 
-def ensure_role_absent(client, current, name, check_mode, policy_name=INLINE_POLICY_NAME):
+def ensure_role_absent(
+    client: Any, current: Optional[Dict[str, Any]], name: str, check_mode: bool, policy_name: str = INLINE_POLICY_NAME
+) -> Ensured:
     if current is None:
         return deleted(False)
     if not check_mode:

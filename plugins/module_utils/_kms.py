@@ -4,6 +4,7 @@
 """Private to trailwatch.aws: KMS wrappers and the customer managed key TrailWatch encrypts with."""
 
 import json
+from typing import List
 from typing import Any
 from typing import Dict
 from typing import Optional
@@ -13,6 +14,7 @@ from ansible_collections.amazon.aws.plugins.module_utils.errors import AWSErrorH
 from ansible_collections.amazon.aws.plugins.module_utils.tagging import ansible_dict_to_boto3_tag_list
 from ansible_collections.amazon.aws.plugins.module_utils.policy import compare_policies
 
+from ._common import Ensured
 from ._common import TrailWatchError
 from ._common import converge_tags
 from ._common import deleted
@@ -30,38 +32,38 @@ class KmsErrorHandler(AWSErrorHandler):
     _CUSTOM_EXCEPTION = KmsError
 
     @classmethod
-    def _is_missing(cls):
+    def _is_missing(cls) -> Any:
         return is_boto3_error_code("NotFoundException")
 
 
 @KmsErrorHandler.list_error_handler("describe the KMS key")
 @retry()
-def describe_key(client, key_id):
+def describe_key(client: Any, key_id: str) -> Any:
     return client.describe_key(KeyId=key_id)["KeyMetadata"]
 
 
 @KmsErrorHandler.common_error_handler("read the KMS key policy")
 @retry()
-def get_key_policy(client, key_id):
+def get_key_policy(client: Any, key_id: str) -> Any:
     return json.loads(client.get_key_policy(KeyId=key_id, PolicyName="default")["Policy"])
 
 
 @KmsErrorHandler.common_error_handler("read the KMS key rotation status")
 @retry()
-def get_rotation_enabled(client, key_id):
+def get_rotation_enabled(client: Any, key_id: str) -> Any:
     return client.get_key_rotation_status(KeyId=key_id)["KeyRotationEnabled"]
 
 
 @KmsErrorHandler.common_error_handler("read the KMS key tags")
 @retry()
-def get_tags(client, key_id):
+def get_tags(client: Any, key_id: str) -> Dict[str, Any]:
     pages = client.get_paginator("list_resource_tags").paginate(KeyId=key_id).build_full_result()
     return {t["TagKey"]: t["TagValue"] for t in pages.get("Tags", [])}
 
 
 @KmsErrorHandler.common_error_handler("create the KMS key (is kms:CreateKey allowed?)")
 @retry()
-def create_key(client, description, policy, tags):
+def create_key(client: Any, description: str, policy: Dict[str, Any], tags: Dict[str, Any]) -> Any:
     return client.create_key(
         Description=description,
         KeyUsage="ENCRYPT_DECRYPT",
@@ -73,50 +75,50 @@ def create_key(client, description, policy, tags):
 
 @KmsErrorHandler.common_error_handler("create the KMS alias")
 @retry()
-def create_alias(client, alias, key_id):
+def create_alias(client: Any, alias: str, key_id: str) -> None:
     client.create_alias(AliasName=alias, TargetKeyId=key_id)
 
 
 @KmsErrorHandler.common_error_handler("point the KMS alias at the new key")
 @retry()
-def update_alias(client, alias, key_id):
+def update_alias(client: Any, alias: str, key_id: str) -> None:
     client.update_alias(AliasName=alias, TargetKeyId=key_id)
 
 
 @KmsErrorHandler.deletion_error_handler("delete the KMS alias")
 @retry()
-def delete_alias(client, alias):
+def delete_alias(client: Any, alias: str) -> bool:
     client.delete_alias(AliasName=alias)
     return True
 
 
 @KmsErrorHandler.common_error_handler("update the KMS key policy")
 @retry()
-def put_key_policy(client, key_id, policy):
+def put_key_policy(client: Any, key_id: str, policy: Dict[str, Any]) -> None:
     client.put_key_policy(KeyId=key_id, PolicyName="default", Policy=json.dumps(policy))
 
 
 @KmsErrorHandler.common_error_handler("enable KMS key rotation")
 @retry()
-def enable_rotation(client, key_id):
+def enable_rotation(client: Any, key_id: str) -> None:
     client.enable_key_rotation(KeyId=key_id)
 
 
 @KmsErrorHandler.common_error_handler("tag the KMS key")
 @retry()
-def tag_key(client, key_id, tags):
+def tag_key(client: Any, key_id: str, tags: Dict[str, Any]) -> None:
     client.tag_resource(KeyId=key_id, Tags=ansible_dict_to_boto3_tag_list(tags, "TagKey", "TagValue"))
 
 
 @KmsErrorHandler.common_error_handler("untag the KMS key")
 @retry()
-def untag_key(client, key_id, keys):
+def untag_key(client: Any, key_id: str, keys: List[Any]) -> None:
     client.untag_resource(KeyId=key_id, TagKeys=keys)
 
 
 @KmsErrorHandler.common_error_handler("schedule the KMS key deletion")
 @retry()
-def schedule_deletion(client, key_id, days):
+def schedule_deletion(client: Any, key_id: str, days: int) -> Any:
     return client.schedule_key_deletion(KeyId=key_id, PendingWindowInDays=days)
 
 
@@ -127,14 +129,14 @@ ALIAS_TAG = "trailwatch:alias"
 
 @KmsErrorHandler.common_error_handler("look for a TrailWatch key that lost its alias (tag:GetResources)")
 @retry()
-def find_tagged_keys(tagging, alias):
+def find_tagged_keys(tagging: Any, alias: str) -> List[Any]:
     pages = tagging.get_paginator("get_resources").paginate(
         TagFilters=[{"Key": ALIAS_TAG, "Values": [alias]}], ResourceTypeFilters=["kms:key"]
     )
     return [m["ResourceARN"] for page in pages for m in page.get("ResourceTagMappingList", [])]
 
 
-def _orphan(client, tagging, alias):
+def _orphan(client: Any, tagging: Any, alias: str) -> Any:
     """A usable key tagged with the alias but without it, or None."""
     for arn in find_tagged_keys(tagging, alias) if tagging is not None else []:
         meta = describe_key(client, arn)
@@ -143,7 +145,7 @@ def _orphan(client, tagging, alias):
     return None
 
 
-def resolve_key_arn(client, key_id):
+def resolve_key_arn(client: Any, key_id: str) -> Any:
     """The key ARN for a key id, key ARN, alias name or alias ARN; None when nothing answers to it.
 
     CloudTrail, S3 and CloudWatch Logs report the key ARN, so comparisons need the ARN, not the alias.
@@ -206,7 +208,17 @@ def unusable(key: Dict[str, Any]) -> Optional[str]:
     return None
 
 
-def ensure_key_present(client, current, alias, description, policy, tags, purge_tags, check_mode, tagging=None):
+def ensure_key_present(
+    client: Any,
+    current: Optional[Dict[str, Any]],
+    alias: str,
+    description: str,
+    policy: Dict[str, Any],
+    tags: Dict[str, Any],
+    purge_tags: bool,
+    check_mode: bool,
+    tagging: Any = None,
+) -> Ensured:
     """Creates (or adopts an orphan of) the key and converges it: Ensured with the parts policy, rotation, tags."""
     tags = dict(tags, **{ALIAS_TAG: alias})
     if current is not None:
@@ -242,7 +254,14 @@ def ensure_key_present(client, current, alias, description, policy, tags, purge_
     return created(_converge_key(client, current, policy, tags, purge_tags, check_mode).after)
 
 
-def _converge_key(client, current, policy, tags, purge_tags, check_mode):
+def _converge_key(
+    client: Any,
+    current: Dict[str, Any],
+    policy: Dict[str, Any],
+    tags: Dict[str, Any],
+    purge_tags: bool,
+    check_mode: bool,
+) -> Ensured:
     after = dict(current)
     parts = []
     if compare_policies(current["policy"], policy, default_version=None):
@@ -269,7 +288,14 @@ def _converge_key(client, current, policy, tags, purge_tags, check_mode):
     return converged(after, parts)
 
 
-def ensure_key_absent(client, current, alias, deletion_window_days, check_mode, tagging=None):
+def ensure_key_absent(
+    client: Any,
+    current: Optional[Dict[str, Any]],
+    alias: str,
+    deletion_window_days: int,
+    check_mode: bool,
+    tagging: Any = None,
+) -> Ensured:
     """Deleting a key is always a scheduled deletion; the alias goes at once so a new deploy makes a new key.
 
     Without a key behind the alias, a key of TrailWatch's that never got its alias is scheduled instead.

@@ -23,6 +23,7 @@ import os
 import random
 import time
 import zipfile
+from typing import List
 from typing import Any
 from typing import Callable
 from typing import Dict
@@ -72,14 +73,14 @@ class LambdaErrorHandler(AWSErrorHandler):
     _CUSTOM_EXCEPTION = LambdaError
 
     @classmethod
-    def _is_missing(cls):
+    def _is_missing(cls) -> Any:
         return is_boto3_error_code("ResourceNotFoundException")
 
 
 # --- the code ---------------------------------------------------------------------------------------------------
 
 
-def build_zip(code_dir):
+def build_zip(code_dir: Any) -> Any:
     """The handler code as a zip: every ``*.py`` file at the top of ``code_dir``, at the archive's root.
 
     Reproducible: sorted names, a fixed date and mode, no compression (deflate output may differ between zlib
@@ -99,7 +100,7 @@ def build_zip(code_dir):
     return buffer.getvalue()
 
 
-def read_zip(path):
+def read_zip(path: str) -> Any:
     with open(path, "rb") as archive:
         data = archive.read()
     if not zipfile.is_zipfile(io.BytesIO(data)):
@@ -107,7 +108,7 @@ def read_zip(path):
     return data
 
 
-def code_sha256(data):
+def code_sha256(data: Any) -> Any:
     """The CodeSha256 Lambda reports for a zip: base64 of its SHA-256 digest."""
     return base64.b64encode(hashlib.sha256(data).digest()).decode("ascii")
 
@@ -117,23 +118,23 @@ def code_sha256(data):
 
 @LambdaErrorHandler.list_error_handler("read the Lambda function")
 @retry()
-def get_function(client, name):
+def get_function(client: Any, name: str) -> Any:
     return client.get_function(FunctionName=name)
 
 
 @LambdaErrorHandler.list_error_handler("read the Lambda function's resource policy")
 @retry()
-def get_policy(client, name):
+def get_policy(client: Any, name: str) -> Any:
     return json.loads(client.get_policy(FunctionName=name)["Policy"])
 
 
 @LambdaErrorHandler.list_error_handler("read the Lambda function URL")
 @retry()
-def get_url_config(client, name):
+def get_url_config(client: Any, name: str) -> Any:
     return client.get_function_url_config(FunctionName=name)
 
 
-def _retry_role_propagation(call, timeout, throttling=True):
+def _retry_role_propagation(call: Any, timeout: int, throttling: bool = True) -> Any:
     return retry_while_message(call, PROPAGATION_CODE, PROPAGATION_TEXT, timeout, throttling=throttling)
 
 
@@ -143,13 +144,13 @@ def _retry_conflict(call: Callable[[], Any], timeout: float = UPDATE_TIMEOUT) ->
 
 
 @LambdaErrorHandler.common_error_handler("create the Lambda function")
-def create_function(client, params, timeout=PROPAGATION_TIMEOUT):
+def create_function(client: Any, params: Dict[str, Any], timeout: int = PROPAGATION_TIMEOUT) -> Any:
     return _retry_role_propagation(lambda: client.create_function(**params), timeout)
 
 
 @LambdaErrorHandler.common_error_handler("update the Lambda function's configuration")
-def update_function_configuration(client, params, timeout=PROPAGATION_TIMEOUT):
-    def update():
+def update_function_configuration(client: Any, params: Dict[str, Any], timeout: int = PROPAGATION_TIMEOUT) -> Any:
+    def update() -> Any:
         return _retry_conflict(lambda: client.update_function_configuration(**params))
 
     # The conflict loop inside retries throttling; this one only the propagation answer.
@@ -157,13 +158,13 @@ def update_function_configuration(client, params, timeout=PROPAGATION_TIMEOUT):
 
 
 @LambdaErrorHandler.common_error_handler("update the Lambda function's code")
-def update_function_code(client, name, data):
+def update_function_code(client: Any, name: str, data: Any) -> Any:
     return _retry_conflict(lambda: client.update_function_code(FunctionName=name, ZipFile=data))
 
 
 @LambdaErrorHandler.common_error_handler("read the Lambda function's state")
 @retry()
-def get_function_configuration(client, name: str) -> Dict[str, Any]:
+def get_function_configuration(client: Any, name: str) -> Dict[str, Any]:
     return client.get_function_configuration(FunctionName=name)
 
 
@@ -172,7 +173,7 @@ def _busy(config: Dict[str, Any]) -> bool:
 
 
 def wait_idle(
-    client,
+    client: Any,
     name: str,
     timeout: float = UPDATE_TIMEOUT,
     sleep: Optional[Callable[[float], None]] = None,
@@ -198,7 +199,7 @@ def wait_idle(
         delay = min(delay * 2, 10.0)
 
 
-def wait_applied(client, name: str, what: str) -> Dict[str, Any]:
+def wait_applied(client: Any, name: str, what: str) -> Dict[str, Any]:
     """Waits for the update just made and fails when Lambda could not apply it (LastUpdateStatus Failed)."""
     config = wait_idle(client, name)
     if config.get("State") == "Failed" or config.get("LastUpdateStatus") == "Failed":
@@ -210,7 +211,7 @@ def wait_applied(client, name: str, what: str) -> Dict[str, Any]:
 
 
 @LambdaErrorHandler.common_error_handler("set the Lambda function's reserved concurrency")
-def _put_concurrency(client, name: str, value: int) -> None:
+def _put_concurrency(client: Any, name: str, value: int) -> None:
     _retry_conflict(lambda: client.put_function_concurrency(FunctionName=name, ReservedConcurrentExecutions=value))
 
 
@@ -223,7 +224,7 @@ class ConcurrencyRefused(LambdaError):
     pass
 
 
-def put_concurrency(client, name: str, value: int) -> None:
+def put_concurrency(client: Any, name: str, value: int) -> None:
     """Reserves ``value`` concurrent executions; ConcurrencyRefused when the account cannot spare them."""
     try:
         _put_concurrency(client, name, value)
@@ -235,21 +236,23 @@ def put_concurrency(client, name: str, value: int) -> None:
 
 
 @LambdaErrorHandler.deletion_error_handler("remove the Lambda function's reserved concurrency")
-def delete_concurrency(client, name: str) -> bool:
+def delete_concurrency(client: Any, name: str) -> bool:
     _retry_conflict(lambda: client.delete_function_concurrency(FunctionName=name))
     return True
 
 
 @LambdaErrorHandler.list_error_handler("read the Lambda function's asynchronous invocation settings")
 @retry()
-def get_event_invoke_config(client, name: str) -> Optional[Dict[str, Any]]:
+def get_event_invoke_config(client: Any, name: str) -> Optional[Dict[str, Any]]:
     return client.get_function_event_invoke_config(FunctionName=name)
 
 
 @LambdaErrorHandler.common_error_handler(
     "set the Lambda function's asynchronous invocation settings (the execution role must allow the destination)"
 )
-def put_event_invoke_config(client, name: str, config: Dict[str, Any], timeout: float = PROPAGATION_TIMEOUT) -> Any:
+def put_event_invoke_config(
+    client: Any, name: str, config: Dict[str, Any], timeout: float = PROPAGATION_TIMEOUT
+) -> Any:
     params = {
         "FunctionName": name,
         "MaximumRetryAttempts": config["maximum_retry_attempts"],
@@ -257,7 +260,7 @@ def put_event_invoke_config(client, name: str, config: Dict[str, Any], timeout: 
         "DestinationConfig": {"OnFailure": {"Destination": config["on_failure"]}} if config["on_failure"] else {},
     }
 
-    def put():
+    def put() -> Any:
         return _retry_conflict(lambda: client.put_function_event_invoke_config(**params))
 
     return retry_while_message(put, PROPAGATION_CODE, DESTINATION_PERMISSION_TEXT, timeout, throttling=False)
@@ -265,19 +268,19 @@ def put_event_invoke_config(client, name: str, config: Dict[str, Any], timeout: 
 
 @LambdaErrorHandler.common_error_handler("tag the Lambda function")
 @retry()
-def tag_function(client, arn, tags):
+def tag_function(client: Any, arn: str, tags: Dict[str, Any]) -> None:
     client.tag_resource(Resource=arn, Tags=text_tags(tags))
 
 
 @LambdaErrorHandler.common_error_handler("untag the Lambda function")
 @retry()
-def untag_function(client, arn, keys):
+def untag_function(client: Any, arn: str, keys: List[Any]) -> None:
     client.untag_resource(Resource=arn, TagKeys=keys)
 
 
 @LambdaErrorHandler.common_error_handler("add a statement to the Lambda function's resource policy")
 @retry()
-def add_permission(client, name, sid, spec):
+def add_permission(client: Any, name: str, sid: str, spec: Dict[str, Any]) -> None:
     params = {"FunctionName": name, "StatementId": sid, "Action": spec["action"], "Principal": spec["principal"]}
     if spec.get("source_arn"):
         params["SourceArn"] = spec["source_arn"]
@@ -292,26 +295,26 @@ def add_permission(client, name, sid, spec):
 
 @LambdaErrorHandler.deletion_error_handler("remove a statement from the Lambda function's resource policy")
 @retry()
-def remove_permission(client, name, sid):
+def remove_permission(client: Any, name: str, sid: str) -> bool:
     client.remove_permission(FunctionName=name, StatementId=sid)
     return True
 
 
 @LambdaErrorHandler.common_error_handler("create the Lambda function URL")
 @retry()
-def create_url_config(client, name, auth_type):
+def create_url_config(client: Any, name: str, auth_type: Any) -> Any:
     return client.create_function_url_config(FunctionName=name, AuthType=auth_type)
 
 
 @LambdaErrorHandler.common_error_handler("update the Lambda function URL")
 @retry()
-def update_url_config(client, name, auth_type):
+def update_url_config(client: Any, name: str, auth_type: Any) -> Any:
     return client.update_function_url_config(FunctionName=name, AuthType=auth_type)
 
 
 @LambdaErrorHandler.deletion_error_handler("delete the Lambda function")
 @retry()
-def delete_function(client, name):
+def delete_function(client: Any, name: str) -> bool:
     client.delete_function(FunctionName=name)
     return True
 
@@ -329,7 +332,7 @@ _CONFIG_FIELDS = {
 }
 
 
-def read_function(client, name):
+def read_function(client: Any, name: str) -> Optional[Dict[str, Any]]:
     """The function as TrailWatch compares it; None when it does not exist. One GetFunction call."""
     response = get_function(client, name)
     if response is None:
@@ -349,7 +352,7 @@ def read_function(client, name):
     return state
 
 
-def _configuration_params(spec):
+def _configuration_params(spec: Dict[str, Any]) -> Any:
     params = {key: spec[field] for key, field in _CONFIG_FIELDS.items()}
     params["FunctionName"] = spec["name"]
     params["Environment"] = {"Variables": dict(spec["environment"])}
@@ -364,7 +367,16 @@ def _reserved(value: Optional[int]) -> Optional[int]:
     return None if value == NO_RESERVATION else value
 
 
-def ensure_function_present(client, current, spec, code, tags, purge_tags, check_mode, reserved_concurrency=None):
+def ensure_function_present(
+    client: Any,
+    current: Optional[Dict[str, Any]],
+    spec: Dict[str, Any],
+    code: str,
+    tags: Dict[str, Any],
+    purge_tags: bool,
+    check_mode: bool,
+    reserved_concurrency: Any = None,
+) -> Ensured:
     """Creates or converges the function. ``spec`` holds name, arn (predicted), runtime, handler, role, timeout,
     memory_size, description and environment; ``code`` is the zip. ``reserved_concurrency``: a number of concurrent
     executions to reserve, NO_RESERVATION (-1) for none, None to leave it as it is. The reservation is set right after
@@ -430,7 +442,7 @@ def ensure_function_present(client, current, spec, code, tags, purge_tags, check
 # --- asynchronous invocation ------------------------------------------------------------------------------------
 
 
-def read_event_invoke_config(client, name: str) -> Optional[Dict[str, Any]]:
+def read_event_invoke_config(client: Any, name: str) -> Optional[Dict[str, Any]]:
     """The function's asynchronous invocation settings; None when it has none (Lambda's defaults apply)."""
     config = get_event_invoke_config(client, name)
     if config is None:
@@ -457,7 +469,7 @@ def event_invoke_config(
 
 
 def ensure_event_invoke_config(
-    client, name: str, current: Optional[Dict[str, Any]], desired: Dict[str, Any], check_mode: bool
+    client: Any, name: str, current: Optional[Dict[str, Any]], desired: Dict[str, Any], check_mode: bool
 ) -> Ensured:
     """PutFunctionEventInvokeConfig replaces the whole configuration: one call whenever anything differs.
     Returns an Ensured whose after is the settings."""
@@ -468,7 +480,7 @@ def ensure_event_invoke_config(
     return created(dict(desired)) if current is None else converged(dict(desired), ["settings"])
 
 
-def ensure_function_absent(client, current, name, check_mode):
+def ensure_function_absent(client: Any, current: Optional[Dict[str, Any]], name: str, check_mode: bool) -> Any:
     """Deleting the function also deletes its resource policy and its URL."""
     if current is None:
         return deleted(False)
@@ -480,7 +492,14 @@ def ensure_function_absent(client, current, name, check_mode):
 # --- resource policy statements ---------------------------------------------------------------------------------
 
 
-def permission(principal, action, source_arn=None, source_account=None, url_auth_type=None, via_url=False):
+def permission(
+    principal: str,
+    action: str,
+    source_arn: Optional[str] = None,
+    source_account: Optional[str] = None,
+    url_auth_type: Any = None,
+    via_url: bool = False,
+) -> Dict[str, Any]:
     """One AddPermission grant, in the form read_permissions reports existing ones."""
     return {
         "principal": principal,
@@ -492,11 +511,11 @@ def permission(principal, action, source_arn=None, source_account=None, url_auth
     }
 
 
-def _single(value):
+def _single(value: Any) -> Any:
     return value[0] if isinstance(value, list) and len(value) == 1 else value
 
 
-def _condition(statement, operator, key):
+def _condition(statement: Dict[str, Any], operator: str, key: str) -> Any:
     for op, pairs in (statement.get("Condition") or {}).items():
         if op.lower() != operator.lower():
             continue
@@ -506,7 +525,7 @@ def _condition(statement, operator, key):
     return None
 
 
-def normalize_statement(statement):
+def normalize_statement(statement: Dict[str, Any]) -> Dict[str, Any]:
     """An existing resource policy statement as ``permission()`` describes a grant.
 
     Lambda reports AddPermission's parameters as conditions (AWS:SourceArn under ArnLike, AWS:SourceAccount and
@@ -530,13 +549,15 @@ def normalize_statement(statement):
     }
 
 
-def read_permissions(client, name):
+def read_permissions(client: Any, name: str) -> Dict[str, Any]:
     """{Sid: grant} of the function's resource policy ({} when it has none)."""
     policy = get_policy(client, name) or {}
     return {s["Sid"]: normalize_statement(s) for s in policy.get("Statement", []) if s.get("Sid")}
 
 
-def ensure_permissions(client, name, current, desired, check_mode):
+def ensure_permissions(
+    client: Any, name: str, current: Dict[str, Any], desired: Dict[str, Any], check_mode: bool
+) -> Ensured:
     """Adds the grants of ``desired`` ({Sid: grant}) that are missing or different, and removes TrailWatch's
     statements that are no longer wanted; foreign statements stay. Returns an Ensured (parts: the Sids changed)."""
     parts = []
@@ -560,14 +581,16 @@ def ensure_permissions(client, name, current, desired, check_mode):
 # --- function URL -----------------------------------------------------------------------------------------------
 
 
-def read_url(client, name):
+def read_url(client: Any, name: str) -> Optional[Dict[str, Any]]:
     config = get_url_config(client, name)
     if config is None:
         return None
     return {"url": config["FunctionUrl"], "auth_type": config["AuthType"]}
 
 
-def ensure_url_present(client, name, current, auth_type, check_mode):
+def ensure_url_present(
+    client: Any, name: str, current: Optional[Dict[str, Any]], auth_type: Any, check_mode: bool
+) -> Ensured:
     """Ensured whose after is {url, auth_type}; the URL of one created in check mode is not known (None)."""
     if current is None:
         url = None if check_mode else create_url_config(client, name, auth_type)["FunctionUrl"]

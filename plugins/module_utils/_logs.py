@@ -8,11 +8,15 @@ The functions' log groups are not encrypted with the trail key (the key policy a
 trail's log group only): ensure_log_group_present(encrypted=False) leaves their encryption alone.
 """
 
+from typing import Any
+from typing import Dict
+from typing import List
 from typing import Optional
 
 from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
 from ansible_collections.amazon.aws.plugins.module_utils.errors import AWSErrorHandler
 
+from ._common import Ensured
 from ._common import TrailWatchError
 from ._common import converge_tags
 from ._common import converged
@@ -65,33 +69,33 @@ class LogsErrorHandler(AWSErrorHandler):
     _CUSTOM_EXCEPTION = LogsError
 
     @classmethod
-    def _is_missing(cls):
+    def _is_missing(cls) -> Any:
         return is_boto3_error_code("ResourceNotFoundException")
 
 
 @LogsErrorHandler.common_error_handler("describe the log groups")
 @retry()
-def describe_log_groups(client, prefix):
+def describe_log_groups(client: Any, prefix: str) -> Any:
     """Every log group whose name starts with prefix (the API filters by prefix only)."""
     pages = client.get_paginator("describe_log_groups").paginate(logGroupNamePrefix=prefix)
     return pages.build_full_result().get("logGroups", [])
 
 
-def describe_log_group(client, name):
+def describe_log_group(client: Any, name: str) -> Any:
     """The DescribeLogGroups entry of exactly this group (another group may share the prefix), or None."""
     return next((group for group in describe_log_groups(client, name) if group["logGroupName"] == name), None)
 
 
 @LogsErrorHandler.list_error_handler("read the log group tags", {})
 @retry()
-def get_tags(client, group_arn):
+def get_tags(client: Any, group_arn: str) -> Any:
     return client.list_tags_for_resource(resourceArn=group_arn).get("tags", {})
 
 
 @LogsErrorHandler.common_error_handler("create the log group")
 @retry()
-def create_log_group(client, name, key_arn, tags):
-    params = {"logGroupName": name}
+def create_log_group(client: Any, name: str, key_arn: Optional[str], tags: Dict[str, Any]) -> None:
+    params: Dict[str, Any] = {"logGroupName": name}
     if key_arn is not None:
         params["kmsKeyId"] = key_arn
     if tags:
@@ -103,45 +107,45 @@ def create_log_group(client, name, key_arn, tags):
     "encrypt the log group with the KMS key (the key policy must allow the regional logs service principal)"
 )
 @retry()
-def associate_kms_key(client, name, key_arn):
+def associate_kms_key(client: Any, name: str, key_arn: str) -> None:
     client.associate_kms_key(logGroupName=name, kmsKeyId=key_arn)
 
 
 @LogsErrorHandler.common_error_handler("set the log group retention")
 @retry()
-def put_retention(client, name, days):
+def put_retention(client: Any, name: str, days: int) -> None:
     client.put_retention_policy(logGroupName=name, retentionInDays=days)
 
 
 @LogsErrorHandler.common_error_handler("tag the log group")
 @retry()
-def tag_log_group(client, group_arn, tags):
+def tag_log_group(client: Any, group_arn: str, tags: Dict[str, Any]) -> None:
     client.tag_resource(resourceArn=group_arn, tags=text_tags(tags))
 
 
 @LogsErrorHandler.common_error_handler("untag the log group")
 @retry()
-def untag_log_group(client, group_arn, keys):
+def untag_log_group(client: Any, group_arn: str, keys: List[Any]) -> None:
     client.untag_resource(resourceArn=group_arn, tagKeys=keys)
 
 
 @LogsErrorHandler.deletion_error_handler("delete the log group")
 @retry()
-def delete_log_group(client, name):
+def delete_log_group(client: Any, name: str) -> bool:
     client.delete_log_group(logGroupName=name)
     return True
 
 
 @LogsErrorHandler.list_error_handler("describe the metric filters", [])
 @retry()
-def describe_metric_filters(client, log_group_name):
+def describe_metric_filters(client: Any, log_group_name: str) -> Any:
     pages = client.get_paginator("describe_metric_filters").paginate(logGroupName=log_group_name)
     return pages.build_full_result().get("metricFilters", [])
 
 
 @LogsErrorHandler.common_error_handler("create the metric filter (does the log group exist?)")
 @retry()
-def put_metric_filter(client, log_group_name, name, pattern, transformations):
+def put_metric_filter(client: Any, log_group_name: str, name: str, pattern: str, transformations: Any) -> None:
     client.put_metric_filter(
         logGroupName=log_group_name, filterName=name, filterPattern=pattern, metricTransformations=transformations
     )
@@ -149,17 +153,17 @@ def put_metric_filter(client, log_group_name, name, pattern, transformations):
 
 @LogsErrorHandler.deletion_error_handler("delete the metric filter")
 @retry()
-def delete_metric_filter(client, log_group_name, name):
+def delete_metric_filter(client: Any, log_group_name: str, name: str) -> bool:
     client.delete_metric_filter(logGroupName=log_group_name, filterName=name)
     return True
 
 
-def _group_arn(group):
+def _group_arn(group: Dict[str, Any]) -> Any:
     # DescribeLogGroups reports the ARN with a trailing ':*'; the tagging API wants it without.
     return group["arn"][:-2] if group["arn"].endswith(":*") else group["arn"]
 
 
-def _view(client, group):
+def _view(client: Any, group: Dict[str, Any]) -> Dict[str, Any]:
     """The one shape of a log group: {name, arn, kms_key_id, retention_in_days, tags}."""
     return {
         "name": group["logGroupName"],
@@ -170,21 +174,30 @@ def _view(client, group):
     }
 
 
-def read_log_group(client, name):
+def read_log_group(client: Any, name: str) -> Optional[Dict[str, Any]]:
     """The log group (see _view), or None."""
     group = describe_log_group(client, name)
     return None if group is None else _view(client, group)
 
 
-def read_log_groups(client, names, prefix):
+def read_log_groups(client: Any, names: List[Any], prefix: str) -> Dict[str, Any]:
     """{name: state or None} for the given log groups, found with one DescribeLogGroups by their common prefix."""
     found = {g["logGroupName"]: g for g in describe_log_groups(client, prefix) if g["logGroupName"] in names}
     return {name: None if found.get(name) is None else _view(client, found[name]) for name in names}
 
 
 def ensure_log_group_present(
-    client, current, name, arn, key_arn, retention, tags, purge_tags, check_mode, encrypted=True
-):
+    client: Any,
+    current: Optional[Dict[str, Any]],
+    name: str,
+    arn: str,
+    key_arn: str,
+    retention: int,
+    tags: Dict[str, Any],
+    purge_tags: bool,
+    check_mode: bool,
+    encrypted: bool = True,
+) -> Ensured:
     """Creates the group encrypted with the key (moto cannot associate a key later), then converges it.
 
     encrypted=False is a group whose encryption TrailWatch leaves alone (a Lambda function's own logs).
@@ -234,7 +247,7 @@ PERMISSION_TIMEOUT = 60
 
 @LogsErrorHandler.list_error_handler("describe the subscription filters of the trail's log group")
 @retry()
-def describe_subscription_filters(client, log_group_name):
+def describe_subscription_filters(client: Any, log_group_name: str) -> Any:
     """The group's subscription filters; None when the log group does not exist."""
     pages = client.get_paginator("describe_subscription_filters").paginate(logGroupName=log_group_name)
     return pages.build_full_result().get("subscriptionFilters", [])
@@ -243,8 +256,10 @@ def describe_subscription_filters(client, log_group_name):
 @LogsErrorHandler.common_error_handler(
     "put the subscription filter (CloudWatch Logs must be allowed to invoke the function)"
 )
-def _put_subscription_filter(client, log_group_name, name, pattern, destination_arn, timeout=PERMISSION_TIMEOUT):
-    def put():
+def _put_subscription_filter(
+    client: Any, log_group_name: str, name: str, pattern: str, destination_arn: str, timeout: int = PERMISSION_TIMEOUT
+) -> Any:
+    def put() -> Any:
         return client.put_subscription_filter(
             logGroupName=log_group_name, filterName=name, filterPattern=pattern, destinationArn=destination_arn
         )
@@ -254,12 +269,12 @@ def _put_subscription_filter(client, log_group_name, name, pattern, destination_
 
 @LogsErrorHandler.deletion_error_handler("delete the subscription filter")
 @retry()
-def delete_subscription_filter(client, log_group_name, name):
+def delete_subscription_filter(client: Any, log_group_name: str, name: str) -> bool:
     client.delete_subscription_filter(logGroupName=log_group_name, filterName=name)
     return True
 
 
-def subscription_filter(filters, name):
+def subscription_filter(filters: List[Any], name: str) -> Optional[Dict[str, Any]]:
     """Our filter ({name, log_group_name, filter_pattern, destination_arn}) among the group's, or None."""
     for f in filters or []:
         if f["filterName"] == name:
@@ -272,7 +287,7 @@ def subscription_filter(filters, name):
     return None
 
 
-def subscription_filter_room(filters, name):
+def subscription_filter_room(filters: List[Any], name: str) -> Optional[str]:
     """None when the filter can be put, else why not (CloudWatch Logs allows two filters per log group)."""
     others = [f["filterName"] for f in filters or [] if f["filterName"] != name]
     if len(others) >= MAX_SUBSCRIPTION_FILTERS:
@@ -283,7 +298,9 @@ def subscription_filter_room(filters, name):
     return None
 
 
-def put_subscription_filter(client, log_group_name, name, pattern, destination_arn, replacing):
+def put_subscription_filter(
+    client: Any, log_group_name: str, name: str, pattern: str, destination_arn: str, replacing: Any
+) -> None:
     """Puts (or replaces) the filter. Replacing in place is what AWS does; an endpoint that counts the filter being
     replaced against the limit of two gets it deleted and put again."""
     try:
@@ -295,7 +312,15 @@ def put_subscription_filter(client, log_group_name, name, pattern, destination_a
         _put_subscription_filter(client, log_group_name, name, pattern, destination_arn)
 
 
-def ensure_subscription_filter_present(client, current, log_group_name, name, pattern, destination_arn, check_mode):
+def ensure_subscription_filter_present(
+    client: Any,
+    current: Optional[Dict[str, Any]],
+    log_group_name: str,
+    name: str,
+    pattern: str,
+    destination_arn: str,
+    check_mode: bool,
+) -> Ensured:
     """Ensured: created, or the part filter when the pattern or destination changed."""
     desired = {
         "name": name,
@@ -310,7 +335,9 @@ def ensure_subscription_filter_present(client, current, log_group_name, name, pa
     return created(desired) if current is None else converged(desired, ["filter"])
 
 
-def ensure_subscription_filter_absent(client, current, log_group_name, name, check_mode):
+def ensure_subscription_filter_absent(
+    client: Any, current: Optional[Dict[str, Any]], log_group_name: str, name: str, check_mode: bool
+) -> Ensured:
     if current is None:
         return deleted(False)
     if not check_mode:

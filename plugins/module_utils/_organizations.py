@@ -3,6 +3,8 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Private to trailwatch.aws: the AWS Organizations facts an organization trail needs."""
 
+from typing import Any
+
 from ansible_collections.amazon.aws.plugins.module_utils.errors import AWSErrorHandler
 
 from ._common import TrailWatchError
@@ -22,11 +24,11 @@ class OrganizationsErrorHandler(AWSErrorHandler):
     "with organizations:DescribeOrganization allowed)"
 )
 @retry()
-def describe_organization(client):
+def describe_organization(client: Any) -> Any:
     return client.describe_organization()["Organization"]
 
 
-def organization_trail_id(client, account):
+def organization_trail_id(client: Any, account: str) -> Any:
     """o-xxxxxxxxxx of the organization whose management account is ``account``; refuses any other account.
 
     CloudTrail keeps the management account as the owner of an organization trail that a delegated administrator

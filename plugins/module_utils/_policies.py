@@ -13,6 +13,7 @@ functions (trust and least-privilege permissions, as roles/notifier/README-lambd
 failed-events queue's policy. The roles themselves are managed by ``_iam``, the queue by ``_sqs``.
 """
 
+from typing import Optional
 from typing import Any
 from typing import Dict
 from typing import List
@@ -54,24 +55,24 @@ def _for_install(statements: list, install: str) -> list:
     return [dict(s, Sid=sid(s["Sid"][len(SID_PREFIX) :], install)) for s in statements]
 
 
-def trail_arn(partition, region, account, trail_name):
+def trail_arn(partition: str, region: str, account: str, trail_name: str) -> str:
     """CloudTrail always names a trail by its home-region ARN, also for multi-region trails."""
     return f"arn:{partition}:cloudtrail:{region}:{account}:trail/{trail_name}"
 
 
-def topic_arn(partition, region, account, topic_name):
+def topic_arn(partition: str, region: str, account: str, topic_name: str) -> str:
     return f"arn:{partition}:sns:{region}:{account}:{topic_name}"
 
 
-def _document(statements):
+def _document(statements: List[Any]) -> Dict[str, Any]:
     return {"Version": "2012-10-17", "Statement": statements}
 
 
-def _service(name):
+def _service(name: str) -> Dict[str, Any]:
     return {"Service": name}
 
 
-def kms_key_policy(partition, region, account, trail, log_group_name):
+def kms_key_policy(partition: str, region: str, account: str, trail: str, log_group_name: str) -> Dict[str, Any]:
     """Key policy for the key that encrypts the trail's log files, its log group and (optionally) the topic."""
     arn = trail_arn(partition, region, account, trail)
     any_trail = f"arn:{partition}:cloudtrail:*:{account}:trail/*"
@@ -132,7 +133,7 @@ def kms_key_policy(partition, region, account, trail, log_group_name):
     )
 
 
-def _alarms_key_statement(partition, region, account):
+def _alarms_key_statement(partition: str, region: str, account: str) -> Dict[str, Any]:
     """Alarms of this account and region may use the key of an encrypted topic (alias/aws/sns cannot grant this).
 
     Amazon SNS Developer Guide, "Configure AWS KMS permissions" / the knowledge-center article on CloudWatch
@@ -152,7 +153,15 @@ def _alarms_key_statement(partition, region, account):
     }
 
 
-def log_bucket_policy(partition, region, account, trail, bucket, key_prefix=None, org_id=None):
+def log_bucket_policy(
+    partition: str,
+    region: str,
+    account: str,
+    trail: str,
+    bucket: str,
+    key_prefix: Optional[str] = None,
+    org_id: Optional[str] = None,
+) -> Dict[str, Any]:
     """Bucket policy: CloudTrail may check the ACL and write under AWSLogs/ACCOUNT (and o-ORGID); TLS only."""
     arn = trail_arn(partition, region, account, trail)
     bucket_arn = f"arn:{partition}:s3:::{bucket}"
@@ -192,7 +201,7 @@ def log_bucket_policy(partition, region, account, trail, bucket, key_prefix=None
     )
 
 
-def cloudtrail_role_trust_policy():
+def cloudtrail_role_trust_policy() -> Dict[str, Any]:
     """CloudTrail may assume the role, without any condition.
 
     CloudTrail User Guide, "Role policy document for CloudTrail to use CloudWatch Logs for monitoring":
@@ -212,7 +221,9 @@ def cloudtrail_role_trust_policy():
     )
 
 
-def cloudtrail_role_permissions_policy(partition, region, account, log_group_name, org_id=None):
+def cloudtrail_role_permissions_policy(
+    partition: str, region: str, account: str, log_group_name: str, org_id: Optional[str] = None
+) -> Dict[str, Any]:
     """CloudTrail may only create and write its own log streams in the one log group."""
     group = log_group_arn(partition, region, account, log_group_name)
     own = f"{group}:log-stream:{account}_CloudTrail_{region}*"
@@ -249,7 +260,7 @@ def sns_owner_actions(prefix: str = "sns") -> List[str]:
     return [f"{prefix}:{action}" for action in SNS_OWNER_ACTIONS]
 
 
-def topic_policy(partition, region, account, topic):
+def topic_policy(partition: str, region: str, account: str, topic: str) -> Dict[str, Any]:
     """The owner keeps managing the topic; CloudWatch alarms of this account may publish."""
     arn = topic_arn(partition, region, account, topic)
     return _document(
@@ -266,7 +277,7 @@ def topic_policy(partition, region, account, topic):
     )
 
 
-def _alarms_publish_statement(partition, region, account, arn):
+def _alarms_publish_statement(partition: str, region: str, account: str, arn: str) -> Dict[str, Any]:
     """CloudWatch alarms of this account and region may publish to the topic (the default policy does not allow it)."""
     return {
         "Sid": "TrailWatchCloudWatchAlarmsPublish",
@@ -286,24 +297,36 @@ def _alarms_publish_statement(partition, region, account, arn):
 # each with a Sid naming the install (the trail, or trailwatch_name for the topic), so that installs coexist.
 
 
-def byo_bucket_statements(partition, region, account, trail, bucket, key_prefix=None, org_id=None):
+def byo_bucket_statements(
+    partition: str,
+    region: str,
+    account: str,
+    trail: str,
+    bucket: str,
+    key_prefix: Optional[str] = None,
+    org_id: Optional[str] = None,
+) -> List[Dict[str, Any]]:
     policy = log_bucket_policy(partition, region, account, trail, bucket, key_prefix, org_id)
     wanted = {sid(role) for role in BYO_BUCKET_ROLES}
     return _for_install([s for s in policy["Statement"] if s["Sid"] in wanted], trail)
 
 
-def byo_key_statements(partition, region, account, trail, log_group_name):
+def byo_key_statements(
+    partition: str, region: str, account: str, trail: str, log_group_name: str
+) -> List[Dict[str, Any]]:
     policy = kms_key_policy(partition, region, account, trail, log_group_name)
     wanted = {sid(role) for role in BYO_KEY_ROLES}
     return _for_install([s for s in policy["Statement"] if s["Sid"] in wanted], trail)
 
 
-def byo_topic_statements(partition, region, account, existing_topic_arn, install):
+def byo_topic_statements(
+    partition: str, region: str, account: str, existing_topic_arn: str, install: str
+) -> List[Dict[str, Any]]:
     """The CloudWatch publish statement for an existing topic (its owner statement is the owner's business)."""
     return _for_install([_alarms_publish_statement(partition, region, account, existing_topic_arn)], install)
 
 
-def topic_key_statements(partition, region, account, install):
+def topic_key_statements(partition: str, region: str, account: str, install: str) -> List[Dict[str, Any]]:
     """What the customer managed key of an encrypted topic needs so that the alarms can publish to the topic."""
     return _for_install([_alarms_key_statement(partition, region, account)], install)
 
@@ -323,7 +346,7 @@ ANNOUNCED_KEYS = "event#*"
 TOKEN_KEYS = "token#*"
 
 
-def lambda_trust_policy(account):
+def lambda_trust_policy(account: str) -> Dict[str, Any]:
     """Lambda may assume the role, on behalf of this account's functions only (confused deputy)."""
     return _document(
         [
@@ -338,11 +361,11 @@ def lambda_trust_policy(account):
     )
 
 
-def function_log_group_name(function_name):
+def function_log_group_name(function_name: str) -> str:
     return f"/aws/lambda/{function_name}"
 
 
-def _own_logs_statement(partition, region, account, function_name):
+def _own_logs_statement(partition: str, region: str, account: str, function_name: str) -> Dict[str, Any]:
     group = f"arn:{partition}:logs:{region}:{account}:log-group:{function_log_group_name(function_name)}"
     return {
         "Sid": "TrailWatchOwnLogs",
@@ -352,7 +375,7 @@ def _own_logs_statement(partition, region, account, function_name):
     }
 
 
-def parameter_arn(partition, region, account, parameter_name):
+def parameter_arn(partition: str, region: str, account: str, parameter_name: str) -> str:
     return f"arn:{partition}:ssm:{region}:{account}:parameter/{parameter_name.lstrip('/')}"
 
 
@@ -378,7 +401,9 @@ def _state_statement(table_arn: str, sid: str, actions: List[str], keys: str) ->
     }
 
 
-def _secret_statements(partition, region, account, parameter_name, parameter_key_arn):
+def _secret_statements(
+    partition: str, region: str, account: str, parameter_name: str, parameter_key_arn: Optional[str]
+) -> List[Dict[str, Any]]:
     statements = [
         {
             "Sid": "TrailWatchReadLockSecret",
@@ -400,18 +425,18 @@ def _secret_statements(partition, region, account, parameter_name, parameter_key
 
 
 def notifier_permissions_policy(
-    partition,
-    region,
-    account,
-    function_name,
-    topic_arn,
-    table_arn,
-    queue_arn,
-    topic_key_arn=None,
-    tag_new_buckets=False,
-    secret_parameter=None,
-    secret_key_arn=None,
-):
+    partition: str,
+    region: str,
+    account: str,
+    function_name: str,
+    topic_arn: str,
+    table_arn: str,
+    queue_arn: str,
+    topic_key_arn: Optional[str] = None,
+    tag_new_buckets: bool = False,
+    secret_parameter: Any = None,
+    secret_key_arn: Optional[str] = None,
+) -> Dict[str, Any]:
     """Logs to its own group, publishes to the topic, remembers announced events in the state table, sends failed
     events to the failed-events queue (Lambda does that with this role); tags buckets and reads the lock secret only
     when enabled."""
@@ -442,8 +467,14 @@ def notifier_permissions_policy(
 
 
 def lock_permissions_policy(
-    partition, region, account, function_name, secret_parameter, table_arn, secret_key_arn=None
-):
+    partition: str,
+    region: str,
+    account: str,
+    function_name: str,
+    secret_parameter: Any,
+    table_arn: str,
+    secret_key_arn: Optional[str] = None,
+) -> Dict[str, Any]:
     """Logs to its own group, reads the secret, consumes tokens in the state table (claim, read, release after a
     failed lock), turns on versioning and Object Lock on this account's buckets."""
     return _document(

@@ -205,7 +205,7 @@ def _condition_holds(operator: str, key: str, policy_values: Any, context: dict)
     negated = operator in _NEGATED
     base = _NEGATED.get(operator, operator)
 
-    def one(value):
+    def one(value: Any) -> Any:
         hit = any(_value_matches(base, w, value) for w in wanted)
         return not hit if negated else hit
 

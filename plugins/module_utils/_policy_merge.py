@@ -22,6 +22,10 @@ order of condition keys make no difference; a different value does.
 
 import copy
 import fnmatch
+from typing import Any
+from typing import Tuple
+from typing import Dict
+from typing import List
 from typing import Iterable
 
 from ansible_collections.amazon.aws.plugins.module_utils.policy import compare_policies
@@ -38,12 +42,12 @@ class PolicyMergeError(ValueError):
     """The statements given cannot be merged (a Sid without the prefix, a Sid twice...)."""
 
 
-def is_ours(statement, prefix=SID_PREFIX):
+def is_ours(statement: Dict[str, Any], prefix: str = SID_PREFIX) -> Any:
     sid = statement.get("Sid") if isinstance(statement, dict) else None
     return isinstance(sid, str) and sid.startswith(prefix)
 
 
-def statements_of(policy):
+def statements_of(policy: Dict[str, Any]) -> List[Any]:
     """The statements of a policy as a list: none for no policy, one for a ``Statement`` given as a single dict."""
     if not policy:
         return []
@@ -53,11 +57,11 @@ def statements_of(policy):
     return list(statements)
 
 
-def same_statement(a, b):
+def same_statement(a: Any, b: Any) -> bool:
     return not compare_policies(a, b, default_version=None)
 
 
-def validate_statements(statements, prefix=SID_PREFIX):
+def validate_statements(statements: List[Any], prefix: str = SID_PREFIX) -> None:
     """Raises PolicyMergeError unless every statement is a dict with its own Sid starting with prefix."""
     if not isinstance(prefix, str) or not prefix:
         raise PolicyMergeError("the statement prefix must be a non-empty string")
@@ -81,7 +85,7 @@ def validate_statements(statements, prefix=SID_PREFIX):
         seen.add(sid)
 
 
-def _document(current_policy, statements):
+def _document(current_policy: Dict[str, Any], statements: List[Any]) -> Any:
     """The policy with new statements; Version (default 2012-10-17), Id and anything else at the top are kept."""
     document = copy.deepcopy(current_policy) if isinstance(current_policy, dict) else {}
     document.setdefault("Version", DEFAULT_VERSION)
@@ -91,7 +95,7 @@ def _document(current_policy, statements):
     return document
 
 
-def _once(sids):
+def _once(sids: List[Any]) -> List[Any]:
     return list(dict.fromkeys(sids))
 
 
@@ -105,10 +109,10 @@ class PrefixOwnership:
         self.prefix = prefix
         self.root_sid = (prefix + ROOT_SID_SUFFIX) if isinstance(prefix, str) else None
 
-    def validate(self, ours) -> None:
+    def validate(self, ours: Any) -> None:
         validate_statements(ours, self.prefix)
 
-    def owns(self, statement, wanted, statements) -> bool:  # pylint: disable=unused-argument
+    def owns(self, statement: Dict[str, Any], wanted: Any, statements: List[Any]) -> bool:  # pylint: disable=unused-argument
         return is_ours(statement, self.prefix)
 
 
@@ -116,7 +120,7 @@ class PrefixOwnership:
 _IDENTIFYING_KEYS = ("aws:sourcearn", "kms:encryptioncontext:aws:logs:arn")
 
 
-def identifying_values(statement) -> set:
+def identifying_values(statement: Dict[str, Any]) -> set:
     """The trail and log group ARNs a statement is limited to (no wildcard values): {} for a generic statement."""
     values: set = set()
     condition = statement.get("Condition") if isinstance(statement, dict) else None
@@ -150,7 +154,7 @@ class InstallOwnership(PrefixOwnership):
         self.legacy = {statement_sid(role): role for role in legacy_roles}
         self.identities = set(identities)
 
-    def validate(self, ours) -> None:
+    def validate(self, ours: Any) -> None:
         super().validate(ours)
         for statement in ours:
             if statement["Sid"] not in self.roles and statement["Sid"] != self.root_sid:
@@ -158,11 +162,11 @@ class InstallOwnership(PrefixOwnership):
                     f"Sid {statement['Sid']!r} is not one of install {self.install!r}: {sorted(self.roles)}"
                 )
 
-    def _legacy_of_ours(self, statement) -> bool:
+    def _legacy_of_ours(self, statement: Dict[str, Any]) -> bool:
         values = identifying_values(statement)
         return bool(values) and bool(values & self.identities)
 
-    def _another_install(self, statement) -> bool:
+    def _another_install(self, statement: Dict[str, Any]) -> bool:
         """A TrailWatch statement that is neither this install's nor a generic statement of an older version."""
         sid = statement.get("Sid") if isinstance(statement, dict) else None
         if not is_ours(statement, self.prefix) or sid in self.roles or sid == self.root_sid:
@@ -171,7 +175,7 @@ class InstallOwnership(PrefixOwnership):
             return bool(identifying_values(statement)) and not self._legacy_of_ours(statement)
         return True
 
-    def owns(self, statement, wanted, statements) -> bool:
+    def owns(self, statement: Dict[str, Any], wanted: Any, statements: List[Any]) -> bool:
         sid = statement.get("Sid") if isinstance(statement, dict) else None
         if sid in self.roles:
             values = identifying_values(statement)
@@ -195,12 +199,14 @@ class InstallOwnership(PrefixOwnership):
         return not any(self._another_install(other) for other in statements if other is not statement)
 
 
-def as_ownership(prefix):
+def as_ownership(prefix: str) -> Any:
     """An ownership object for a prefix string (or the object itself)."""
     return prefix if isinstance(prefix, PrefixOwnership) else PrefixOwnership(prefix)
 
 
-def merge_statements(current_policy, ours, prefix=SID_PREFIX):
+def merge_statements(
+    current_policy: Dict[str, Any], ours: Any, prefix: str = SID_PREFIX
+) -> Tuple[Dict[str, Any], List[str], List[str], List[str]]:
     """Merges our statements into current_policy; returns (new policy, added, updated, removed Sids).
 
     - foreign statements are kept unchanged, in their order;
@@ -241,7 +247,7 @@ def merge_statements(current_policy, ours, prefix=SID_PREFIX):
     return _document(current_policy, result), added, _once(updated), _once(removed)
 
 
-def remove_statements(current_policy, prefix=SID_PREFIX):
+def remove_statements(current_policy: Dict[str, Any], prefix: str = SID_PREFIX) -> Tuple[Dict[str, Any], List[str]]:
     """Drops our statements only; returns (new policy, removed Sids).
 
     When nothing remains the policy has an empty Statement list: the caller decides what that means for the
@@ -254,11 +260,11 @@ def remove_statements(current_policy, prefix=SID_PREFIX):
 # --- KMS: never lock the account out of its key ----------------------------------------------------------
 
 
-def account_root_arn(account, partition="aws"):
+def account_root_arn(account: str, partition: str = "aws") -> str:
     return f"arn:{partition}:iam::{account}:root"
 
 
-def root_statement(account, partition="aws", prefix=SID_PREFIX):
+def root_statement(account: str, partition: str = "aws", prefix: str = SID_PREFIX) -> Dict[str, Any]:
     """The statement KMS's own default key policy starts with, under our prefix (``TrailWatchAccountRoot``)."""
     return {
         "Sid": prefix + ROOT_SID_SUFFIX,
@@ -269,13 +275,13 @@ def root_statement(account, partition="aws", prefix=SID_PREFIX):
     }
 
 
-def _as_list(value):
+def _as_list(value: Any) -> List[Any]:
     if value is None:
         return []
     return value if isinstance(value, list) else [value]
 
 
-def grants_account_root(statement, account, partition="aws"):
+def grants_account_root(statement: Dict[str, Any], account: str, partition: str = "aws") -> bool:
     """Whether the statement, unconditionally, allows the account root every KMS action on the key.
 
     Deliberately strict: a Condition, NotAction/NotPrincipal/NotResource or a wildcard principal does not
@@ -296,11 +302,13 @@ def grants_account_root(statement, account, partition="aws"):
     return "*" in _as_list(statement.get("Resource"))
 
 
-def policy_grants_account_root(policy, account, partition="aws"):
+def policy_grants_account_root(policy: Dict[str, Any], account: str, partition: str = "aws") -> bool:
     return any(grants_account_root(s, account, partition) for s in statements_of(policy))
 
 
-def merge_kms_statements(current_policy, ours, account, partition="aws", prefix=SID_PREFIX):
+def merge_kms_statements(
+    current_policy: Dict[str, Any], ours: Any, account: str, partition: str = "aws", prefix: str = SID_PREFIX
+) -> Any:
     """merge_statements for a key policy; returns (new policy, added, updated, removed, root_guarded).
 
     When neither a foreign statement nor one of ours grants the account root ``kms:*``, TrailWatch's root
@@ -323,7 +331,9 @@ def merge_kms_statements(current_policy, ours, account, partition="aws", prefix=
     return (*merge_statements(current_policy, ours, prefix), guarded)
 
 
-def remove_kms_statements(current_policy, account, partition="aws", prefix=SID_PREFIX):
+def remove_kms_statements(
+    current_policy: Dict[str, Any], account: str, partition: str = "aws", prefix: str = SID_PREFIX
+) -> Any:
     """remove_statements for a key policy; returns (new policy, added, updated, removed, root_guarded).
 
     Our root statement stays when it is the only one that lets the account manage the key (it is added, or
@@ -332,7 +342,9 @@ def remove_kms_statements(current_policy, account, partition="aws", prefix=SID_P
     return merge_kms_statements(current_policy, [], account, partition, prefix)
 
 
-def ensure_root_statement(policy, account, partition="aws", prefix=SID_PREFIX):
+def ensure_root_statement(
+    policy: Dict[str, Any], account: str, partition: str = "aws", prefix: str = SID_PREFIX
+) -> Any:
     """The key policy with a statement granting the account root kms:*; returns (policy, Sid added or None).
 
     A statement with the root Sid that does not grant it is replaced in place; otherwise the root statement
@@ -357,11 +369,11 @@ def ensure_root_statement(policy, account, partition="aws", prefix=SID_PREFIX):
 # --- does someone else's statement already grant it? ---------------------------------------------------------
 
 
-def _covers(patterns, wanted_action) -> bool:
+def _covers(patterns: Any, wanted_action: Any) -> bool:
     return any(fnmatch.fnmatchcase(wanted_action.lower(), p.lower()) for p in patterns if isinstance(p, str))
 
 
-def grants_as_much(statement, wanted) -> bool:
+def grants_as_much(statement: Dict[str, Any], wanted: Any) -> bool:
     """Whether statement allows, without more conditions, the wanted (Allow, service principal) statement.
 
     Deliberately strict, like grants_account_root: the same service principal(s), every wanted action covered
@@ -386,7 +398,7 @@ def grants_as_much(statement, wanted) -> bool:
     )
 
 
-def granted_elsewhere(policy, wanted) -> bool:
+def granted_elsewhere(policy: Dict[str, Any], wanted: Any) -> bool:
     """Whether a statement that no TrailWatch install may take away (no ``...For<Install>`` Sid) grants wanted.
 
     The owner's own statement, or the one in a key policy TrailWatch writes whole (``TrailWatchCloudWatchAlarms``

@@ -3,6 +3,11 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Private to trailwatch.aws: S3 wrappers and the hardened CloudTrail log bucket."""
 
+from typing import Any
+from typing import Tuple
+from typing import Dict
+from typing import Optional
+
 import json
 
 from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
@@ -11,6 +16,7 @@ from ansible_collections.amazon.aws.plugins.module_utils.tagging import ansible_
 from ansible_collections.amazon.aws.plugins.module_utils.policy import compare_policies
 from ansible_collections.amazon.aws.plugins.module_utils.tagging import compare_aws_tags
 
+from ._common import Ensured
 from ._common import TrailWatchError
 from ._common import deleted
 from ._common import created
@@ -36,11 +42,11 @@ class S3ErrorHandler(AWSErrorHandler):
     _CUSTOM_EXCEPTION = S3Error
 
     @classmethod
-    def _is_missing(cls):
+    def _is_missing(cls) -> Any:
         return is_boto3_error_code(["NoSuchBucket", "404", "NotFound"])
 
 
-def _optional(codes, call):
+def _optional(codes: Any, call: Any) -> Any:
     """Runs call(); None when S3 answers that this optional bucket setting is not configured."""
     try:
         return call()
@@ -50,7 +56,7 @@ def _optional(codes, call):
 
 @S3ErrorHandler.list_error_handler("read the bucket policy")
 @retry()
-def get_bucket_policy(client, bucket):
+def get_bucket_policy(client: Any, bucket: str) -> Any:
     """(exists, policy): NoSuchBucket means no bucket, NoSuchBucketPolicy an empty policy."""
     raw = _optional("NoSuchBucketPolicy", lambda: client.get_bucket_policy(Bucket=bucket)["Policy"])
     return True, (json.loads(raw) if raw else None)
@@ -58,7 +64,7 @@ def get_bucket_policy(client, bucket):
 
 @S3ErrorHandler.common_error_handler("read the bucket's public access block")
 @retry()
-def get_public_access_block(client, bucket):
+def get_public_access_block(client: Any, bucket: str) -> Any:
     conf = _optional(
         "NoSuchPublicAccessBlockConfiguration",
         lambda: client.get_public_access_block(Bucket=bucket)["PublicAccessBlockConfiguration"],
@@ -68,13 +74,13 @@ def get_public_access_block(client, bucket):
 
 @S3ErrorHandler.common_error_handler("read the bucket versioning")
 @retry()
-def get_versioning(client, bucket):
+def get_versioning(client: Any, bucket: str) -> Any:
     return client.get_bucket_versioning(Bucket=bucket).get("Status", "Disabled")
 
 
 @S3ErrorHandler.common_error_handler("read the bucket default encryption")
 @retry()
-def get_encryption(client, bucket):
+def get_encryption(client: Any, bucket: str) -> Dict[str, Any]:
     conf = _optional(
         "ServerSideEncryptionConfigurationNotFoundError",
         lambda: client.get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"],
@@ -90,7 +96,7 @@ def get_encryption(client, bucket):
 
 @S3ErrorHandler.common_error_handler("read the bucket's object ownership")
 @retry()
-def get_ownership(client, bucket):
+def get_ownership(client: Any, bucket: str) -> Any:
     conf = _optional(
         "OwnershipControlsNotFoundError",
         lambda: client.get_bucket_ownership_controls(Bucket=bucket)["OwnershipControls"],
@@ -100,15 +106,15 @@ def get_ownership(client, bucket):
 
 @S3ErrorHandler.common_error_handler("read the bucket tags")
 @retry()
-def get_tags(client, bucket):
+def get_tags(client: Any, bucket: str) -> Any:
     tags = _optional("NoSuchTagSet", lambda: client.get_bucket_tagging(Bucket=bucket)["TagSet"])
     return tag_dict(tags or [])
 
 
 @S3ErrorHandler.common_error_handler("create the bucket (is the name taken by another account?)")
 @retry()
-def create_bucket(client, bucket, region):
-    params = {"Bucket": bucket, "ObjectOwnership": "BucketOwnerEnforced"}
+def create_bucket(client: Any, bucket: str, region: str) -> None:
+    params: Dict[str, Any] = {"Bucket": bucket, "ObjectOwnership": "BucketOwnerEnforced"}
     if region != "us-east-1":
         params["CreateBucketConfiguration"] = {"LocationConstraint": region}
     client.create_bucket(**params)
@@ -118,19 +124,19 @@ def create_bucket(client, bucket, region):
 
 @S3ErrorHandler.common_error_handler("block public access to the bucket")
 @retry()
-def put_public_access_block(client, bucket):
+def put_public_access_block(client: Any, bucket: str) -> None:
     client.put_public_access_block(Bucket=bucket, PublicAccessBlockConfiguration=PUBLIC_ACCESS_BLOCK)
 
 
 @S3ErrorHandler.common_error_handler("enable bucket versioning")
 @retry()
-def enable_versioning(client, bucket):
+def enable_versioning(client: Any, bucket: str) -> None:
     client.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
 
 
 @S3ErrorHandler.common_error_handler("set the bucket default encryption")
 @retry()
-def put_kms_encryption(client, bucket, key_arn):
+def put_kms_encryption(client: Any, bucket: str, key_arn: str) -> None:
     rule = {
         "ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": key_arn},
         "BucketKeyEnabled": True,
@@ -140,7 +146,7 @@ def put_kms_encryption(client, bucket, key_arn):
 
 @S3ErrorHandler.common_error_handler("enforce bucket owner object ownership")
 @retry()
-def put_ownership(client, bucket):
+def put_ownership(client: Any, bucket: str) -> None:
     client.put_bucket_ownership_controls(
         Bucket=bucket, OwnershipControls={"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]}
     )
@@ -148,20 +154,20 @@ def put_ownership(client, bucket):
 
 @S3ErrorHandler.common_error_handler("set the bucket policy")
 @retry()
-def put_bucket_policy(client, bucket, policy):
+def put_bucket_policy(client: Any, bucket: str, policy: Dict[str, Any]) -> None:
     client.put_bucket_policy(Bucket=bucket, Policy=json.dumps(policy))
 
 
 @S3ErrorHandler.deletion_error_handler("delete the bucket policy")
 @retry()
-def delete_bucket_policy(client, bucket):
+def delete_bucket_policy(client: Any, bucket: str) -> bool:
     client.delete_bucket_policy(Bucket=bucket)
     return True
 
 
 @S3ErrorHandler.common_error_handler("tag the bucket")
 @retry()
-def put_tags(client, bucket, tags):
+def put_tags(client: Any, bucket: str, tags: Dict[str, Any]) -> None:
     if tags:
         client.put_bucket_tagging(Bucket=bucket, Tagging={"TagSet": ansible_dict_to_boto3_tag_list(tags)})
     else:
@@ -170,7 +176,7 @@ def put_tags(client, bucket, tags):
 
 @S3ErrorHandler.deletion_error_handler("empty the bucket (all versions and delete markers)")
 @retry()
-def empty_bucket(client, bucket):
+def empty_bucket(client: Any, bucket: str) -> Any:
     """Deletes every object version and delete marker; returns how many were deleted."""
     deleted = 0
     for page in client.get_paginator("list_object_versions").paginate(Bucket=bucket):
@@ -197,12 +203,12 @@ def empty_bucket(client, bucket):
 
 @S3ErrorHandler.deletion_error_handler("delete the bucket")
 @retry()
-def delete_bucket(client, bucket):
+def delete_bucket(client: Any, bucket: str) -> bool:
     client.delete_bucket(Bucket=bucket)
     return True
 
 
-def read_bucket(client, bucket):
+def read_bucket(client: Any, bucket: str) -> Optional[Dict[str, Any]]:
     """The hardened-bucket view of the bucket, or None if it does not exist."""
     found = get_bucket_policy(client, bucket)
     if found is None:
@@ -218,7 +224,17 @@ def read_bucket(client, bucket):
     }
 
 
-def ensure_bucket_present(client, current, bucket, region, key_arn, policy, tags, purge_tags, check_mode):
+def ensure_bucket_present(
+    client: Any,
+    current: Optional[Dict[str, Any]],
+    bucket: str,
+    region: str,
+    key_arn: str,
+    policy: Dict[str, Any],
+    tags: Dict[str, Any],
+    purge_tags: bool,
+    check_mode: bool,
+) -> Ensured:
     """Creates or hardens the log bucket: Ensured (parts: created, or the settings put)."""
     tags = text_tags(tags)
     encryption = {"sse_algorithm": "aws:kms", "kms_key_id": key_arn, "bucket_key_enabled": True}
@@ -268,7 +284,9 @@ def ensure_bucket_present(client, current, bucket, region, key_arn, policy, tags
     return converged(desired, [part for part, _step in steps])
 
 
-def ensure_bucket_absent(client, current, bucket, check_mode):
+def ensure_bucket_absent(
+    client: Any, current: Optional[Dict[str, Any]], bucket: str, check_mode: bool
+) -> Tuple[Ensured, Optional[int]]:
     """Only called when the user asked to purge log data: empties the versioned bucket and deletes it.
 
     The TLS-only statement is removed first, so emptying works whatever the transport of the endpoint.

@@ -48,7 +48,7 @@ class SqsErrorHandler(AWSErrorHandler):
     _CUSTOM_EXCEPTION = SqsError
 
     @classmethod
-    def _is_missing(cls):
+    def _is_missing(cls) -> Any:
         return is_boto3_error_code(_MISSING)
 
 
@@ -57,24 +57,24 @@ class SqsErrorHandler(AWSErrorHandler):
 
 @SqsErrorHandler.list_error_handler("look up the SQS queue")
 @retry()
-def get_queue_url(client, name: str) -> Optional[str]:
+def get_queue_url(client: Any, name: str) -> Optional[str]:
     return client.get_queue_url(QueueName=name)["QueueUrl"]
 
 
 @SqsErrorHandler.common_error_handler("read the SQS queue's attributes")
 @retry()
-def get_queue_attributes(client, url: str) -> Dict[str, str]:
+def get_queue_attributes(client: Any, url: str) -> Dict[str, str]:
     return client.get_queue_attributes(QueueUrl=url, AttributeNames=["All"]).get("Attributes", {})
 
 
 @SqsErrorHandler.list_error_handler("read the SQS queue's tags", {})
 @retry()
-def get_tags(client, url: str) -> Dict[str, str]:
+def get_tags(client: Any, url: str) -> Dict[str, str]:
     return dict(client.list_queue_tags(QueueUrl=url).get("Tags") or {})
 
 
 @SqsErrorHandler.common_error_handler("create the SQS queue")
-def create_queue(client, name: str, attributes: Dict[str, str], tags: Dict[str, str]) -> str:
+def create_queue(client: Any, name: str, attributes: Dict[str, str], tags: Dict[str, str]) -> str:
     params: Dict[str, Any] = {"QueueName": name, "Attributes": attributes}
     if tags:
         params["tags"] = text_tags(tags)
@@ -83,25 +83,25 @@ def create_queue(client, name: str, attributes: Dict[str, str], tags: Dict[str, 
 
 @SqsErrorHandler.common_error_handler("set the SQS queue's attributes")
 @retry()
-def set_queue_attributes(client, url: str, attributes: Dict[str, str]) -> None:
+def set_queue_attributes(client: Any, url: str, attributes: Dict[str, str]) -> None:
     client.set_queue_attributes(QueueUrl=url, Attributes=attributes)
 
 
 @SqsErrorHandler.common_error_handler("tag the SQS queue")
 @retry()
-def tag_queue(client, url: str, tags: Dict[str, str]) -> None:
+def tag_queue(client: Any, url: str, tags: Dict[str, str]) -> None:
     client.tag_queue(QueueUrl=url, Tags=tags)
 
 
 @SqsErrorHandler.common_error_handler("untag the SQS queue")
 @retry()
-def untag_queue(client, url: str, keys: List[str]) -> None:
+def untag_queue(client: Any, url: str, keys: List[str]) -> None:
     client.untag_queue(QueueUrl=url, TagKeys=keys)
 
 
 @SqsErrorHandler.deletion_error_handler("delete the SQS queue")
 @retry()
-def delete_queue(client, url: str) -> bool:
+def delete_queue(client: Any, url: str) -> bool:
     client.delete_queue(QueueUrl=url)
     return True
 
@@ -109,7 +109,7 @@ def delete_queue(client, url: str) -> bool:
 # --- the queue --------------------------------------------------------------------------------------------------
 
 
-def read_queue(client, name: str) -> Optional[Dict[str, Any]]:
+def read_queue(client: Any, name: str) -> Optional[Dict[str, Any]]:
     """The queue as TrailWatch compares it (None when it does not exist): three reads."""
     url = get_queue_url(client, name)
     if url is None:
@@ -128,7 +128,7 @@ def read_queue(client, name: str) -> Optional[Dict[str, Any]]:
 
 
 def ensure_queue_present(
-    client,
+    client: Any,
     current: Optional[Dict[str, Any]],
     name: str,
     arn: str,
@@ -179,7 +179,7 @@ def ensure_queue_present(
     return converged(after, parts)
 
 
-def ensure_queue_absent(client, current: Optional[Dict[str, Any]], check_mode: bool) -> Ensured:
+def ensure_queue_absent(client: Any, current: Optional[Dict[str, Any]], check_mode: bool) -> Ensured:
     if current is None:
         return deleted(False)
     if not check_mode:

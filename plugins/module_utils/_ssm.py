@@ -8,6 +8,11 @@ would invalidate every lock link already mailed). Nothing here ever reads the va
 DescribeParameters, which returns metadata only, so deploying needs no ssm:GetParameter nor kms:Decrypt.
 """
 
+from typing import Any
+from typing import Dict
+from typing import List
+from typing import Optional
+
 import secrets
 
 from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
@@ -35,13 +40,13 @@ class SsmErrorHandler(AWSErrorHandler):
     _CUSTOM_EXCEPTION = SsmError
 
     @classmethod
-    def _is_missing(cls):
+    def _is_missing(cls) -> Any:
         return is_boto3_error_code(["ParameterNotFound", "InvalidResourceId"])
 
 
 @SsmErrorHandler.common_error_handler("describe the SSM parameter")
 @retry()
-def describe_parameter(client, name):
+def describe_parameter(client: Any, name: str) -> Any:
     """The parameter's metadata (Name, Type, KeyId, Version, ...), without its value; None when missing."""
     pages = client.get_paginator("describe_parameters").paginate(
         ParameterFilters=[{"Key": "Name", "Option": "Equals", "Values": [name]}]
@@ -55,14 +60,16 @@ def describe_parameter(client, name):
 
 @SsmErrorHandler.list_error_handler("read the SSM parameter's tags", {})
 @retry()
-def get_tags(client, name):
+def get_tags(client: Any, name: str) -> Any:
     response = client.list_tags_for_resource(ResourceType="Parameter", ResourceId=name)
     return tag_dict(response.get("TagList", []))
 
 
 @SsmErrorHandler.common_error_handler("create the SSM SecureString parameter")
 @retry()
-def create_secure_parameter(client, name, value, description, tags, key_id=None):
+def create_secure_parameter(
+    client: Any, name: str, value: str, description: str, tags: Dict[str, Any], key_id: Optional[str] = None
+) -> Any:
     params = {"Name": name, "Value": value, "Type": SECURE_STRING, "Description": description, "Overwrite": False}
     if key_id:
         params["KeyId"] = key_id
@@ -73,28 +80,28 @@ def create_secure_parameter(client, name, value, description, tags, key_id=None)
 
 @SsmErrorHandler.common_error_handler("tag the SSM parameter")
 @retry()
-def tag_parameter(client, name, tags):
+def tag_parameter(client: Any, name: str, tags: Dict[str, Any]) -> None:
     client.add_tags_to_resource(ResourceType="Parameter", ResourceId=name, Tags=ansible_dict_to_boto3_tag_list(tags))
 
 
 @SsmErrorHandler.common_error_handler("untag the SSM parameter")
 @retry()
-def untag_parameter(client, name, keys):
+def untag_parameter(client: Any, name: str, keys: List[Any]) -> None:
     client.remove_tags_from_resource(ResourceType="Parameter", ResourceId=name, TagKeys=keys)
 
 
 @SsmErrorHandler.deletion_error_handler("delete the SSM parameter")
 @retry()
-def delete_parameter(client, name):
+def delete_parameter(client: Any, name: str) -> bool:
     client.delete_parameter(Name=name)
     return True
 
 
-def new_secret():
+def new_secret() -> str:
     return secrets.token_urlsafe(SECRET_BYTES)
 
 
-def read_secret_parameter(client, name):
+def read_secret_parameter(client: Any, name: str) -> Optional[Dict[str, Any]]:
     """The parameter's name, type, key and tags (never its value); None when it does not exist."""
     parameter = describe_parameter(client, name)
     if parameter is None:
@@ -108,7 +115,16 @@ def read_secret_parameter(client, name):
     }
 
 
-def ensure_secret_present(client, current, name, description, tags, purge_tags, check_mode, key_id=None):
+def ensure_secret_present(
+    client: Any,
+    current: Optional[Dict[str, Any]],
+    name: str,
+    description: str,
+    tags: Dict[str, Any],
+    purge_tags: bool,
+    check_mode: bool,
+    key_id: Optional[str] = None,
+) -> Ensured:
     """Creates the SecureString with a random value once; later runs only converge its tags.
 
     Returns (changed, predicted state). A parameter of that name that is not a SecureString is refused: its value
@@ -134,7 +150,7 @@ def ensure_secret_present(client, current, name, description, tags, purge_tags, 
     return Ensured(changed, dict(current, tags=after_tags), ["tags"] if changed else [])
 
 
-def ensure_secret_absent(client, current, name, check_mode):
+def ensure_secret_absent(client: Any, current: Optional[Dict[str, Any]], name: str, check_mode: bool) -> Ensured:
     if current is None:
         return deleted(False)
     if not check_mode:

@@ -13,6 +13,7 @@ from copy import deepcopy
 from typing import Any
 from typing import Dict
 from typing import List
+from typing import Optional
 
 from ansible.module_utils.parsing.convert_bool import boolean
 
@@ -81,12 +82,12 @@ def _field(watch: Dict[str, Any], name: str) -> Any:
     return WATCH_OPTIONS[name].get("default") if value is None else value
 
 
-def metric_name_for(watch_name):
+def metric_name_for(watch_name: str) -> str:
     """s3-bucket-created -> S3BucketCreated: a metric name that says what it counts."""
     return "".join(part[:1].upper() + part[1:] for part in watch_name.split("-") if part)
 
 
-def validation_errors(watches, places=None):
+def validation_errors(watches: List[Any], places: Optional[List[Any]] = None) -> List[str]:
     """Every problem in the watch list, each naming the watch; empty when the list is usable.
 
     A problem starts with ``watch PLACE (NAME)``: PLACE is the watch's index in ``watches``, or ``places[index]``
@@ -155,7 +156,7 @@ def _log_group_quota_errors(watches: List[Dict[str, Any]], labels: List[str]) ->
     return errors
 
 
-def _is_bool(value):
+def _is_bool(value: Any) -> bool:
     try:
         boolean(value, strict=True)
     except TypeError:
@@ -163,7 +164,7 @@ def _is_bool(value):
     return True
 
 
-def desired_watches(watches, name_prefix, namespace, alarm_actions):
+def desired_watches(watches: List[Any], name_prefix: str, namespace: str, alarm_actions: Any) -> List[Dict[str, Any]]:
     """The filter and alarm each watch stands for."""
     result = []
     for watch in watches:

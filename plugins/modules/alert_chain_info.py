@@ -75,14 +75,8 @@ extends_documentation_fragment:
   - amazon.aws.common.modules
   - amazon.aws.region.modules
   - amazon.aws.boto3
+  - trailwatch.aws._attributes.info_module
   - trailwatch.aws._attributes
-attributes:
-  check_mode:
-    description: Reads only; runs the same in check mode.
-    support: full
-  diff_mode:
-    description: Changes nothing, so there is no diff.
-    support: none
 notes:
   - "IAM actions: C(cloudtrail:GetTrail), C(cloudtrail:DescribeTrails) (without O(trail_name)),
     C(cloudtrail:GetTrailStatus), C(cloudtrail:GetEventSelectors); C(iam:GetRole), C(iam:ListRolePolicies),
@@ -190,18 +184,14 @@ report:
   elements: str
 """
 
-try:
-    import botocore
-except ImportError:
-    pass  # handled by TrailWatchModule (AnsibleAWSModule)
-
 from ansible_collections.trailwatch.aws.plugins.module_utils._run import TrailWatchModule
+from ansible_collections.trailwatch.aws.plugins.module_utils._run import run_module
 
 from ansible_collections.trailwatch.aws.plugins.module_utils._alert_chain import diagnose
 from ansible_collections.trailwatch.aws.plugins.module_utils._alert_chain import notifier_serves
 from ansible_collections.trailwatch.aws.plugins.module_utils._alert_chain import read_chain
 from ansible_collections.trailwatch.aws.plugins.module_utils._alert_chain import report_lines
-from ansible_collections.trailwatch.aws.plugins.module_utils._common import TrailWatchError
+from ansible_collections.trailwatch.aws.plugins.module_utils._common import aws_errors
 from ansible_collections.trailwatch.aws.plugins.module_utils._common import caller_identity
 from ansible_collections.trailwatch.aws.plugins.module_utils._common import retry
 from ansible_collections.trailwatch.aws.plugins.module_utils._policies import topic_arn
@@ -247,29 +237,28 @@ def main():
         problems.append(f"error_window_hours must be at least 1 (got {p['error_window_hours']})")
     if problems:
         module.fail_json(msg="alert_chain_info: " + "; ".join(problems))
-    try:
-        clients = _clients(module)
-        account, partition = caller_identity(clients("sts", None))
-        arn = p["topic_arn"] or topic_arn(partition, module.region, account, p["topic_name"])
-        spec = {
-            "account": account,
-            "partition": partition,
-            "region": module.region,
-            "trail_name": p["trail_name"],
-            "log_group_name": p["log_group_name"],
-            "topic_arn": arn,
-            "watches": desired_watches(p["watches"], p["name_prefix"], p["namespace"], [arn]),
-            "notifier_function_name": p["notifier_function_name"],
-            "inputs": {w["name"]: w for w in p["watches"]},
-            "notifier_watches": [w["name"] for w in p["watches"] if notifier_serves(w["pattern"])],
-            "error_window_hours": p["error_window_hours"],
-        }
-        state = read_chain(clients, spec)
-        result = diagnose(state, spec)
-    except TrailWatchError as e:
-        module.fail_json_aws_error(e)
-    except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as e:
-        module.fail_json_aws(e, msg="TrailWatch doctor: read the alert chain")
+
+    def work():
+        with aws_errors("TrailWatch doctor: read the alert chain"):
+            clients = _clients(module)
+            account, partition = caller_identity(clients("sts", None))
+            arn = p["topic_arn"] or topic_arn(partition, module.region, account, p["topic_name"])
+            spec = {
+                "account": account,
+                "partition": partition,
+                "region": module.region,
+                "trail_name": p["trail_name"],
+                "log_group_name": p["log_group_name"],
+                "topic_arn": arn,
+                "watches": desired_watches(p["watches"], p["name_prefix"], p["namespace"], [arn]),
+                "notifier_function_name": p["notifier_function_name"],
+                "inputs": {w["name"]: w for w in p["watches"]},
+                "notifier_watches": [w["name"] for w in p["watches"] if notifier_serves(w["pattern"])],
+                "error_window_hours": p["error_window_hours"],
+            }
+            return diagnose(read_chain(clients, spec), spec), spec
+
+    result, spec = run_module(module, work)
     broken = [
         {"watch": w["name"], "link": w["first_broken"], "fix": w["fix"]} for w in result["watches"] if not w["ok"]
     ]

@@ -185,8 +185,10 @@ except ImportError:
 
 from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
 from ansible_collections.trailwatch.aws.plugins.module_utils._run import TrailWatchModule
+from ansible_collections.trailwatch.aws.plugins.module_utils._run import run_module
 
 from ansible_collections.trailwatch.aws.plugins.module_utils._common import TrailWatchError
+from ansible_collections.trailwatch.aws.plugins.module_utils._common import aws_errors
 from ansible_collections.trailwatch.aws.plugins.module_utils._common import caller_identity
 from ansible_collections.trailwatch.aws.plugins.module_utils._common import retry
 from ansible_collections.trailwatch.aws.plugins.module_utils._policies import topic_arn
@@ -612,15 +614,20 @@ def main():
         or module.params["ok_wait_seconds"] < 0
     ):
         module.fail_json(msg="timeout_seconds and ok_wait_seconds must be 0 or more and poll_seconds at least 1")
-    try:
-        drill = _Drill(module)
-        result = getattr(drill, module.params["action"])()
-    except DrillFailed as e:
-        module.fail_json(msg=str(e), **e.extra)
-    except TrailWatchError as e:
-        module.fail_json_aws_error(e)
-    except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as e:
-        module.fail_json_aws(e, msg=f"TrailWatch drill, step {module.params['action']}")
+    action = module.params["action"]
+
+    def work():
+        """The step's result; a DrillFailed becomes a failed result that keeps the step's fields (latencies, report,
+        removed). Any other error ends the module through run_module, like every module's."""
+        with aws_errors(f"TrailWatch drill, step {action}"):
+            try:
+                return getattr(_Drill(module), action)()
+            except DrillFailed as e:
+                return dict(e.extra, failed=True, msg=str(e))
+
+    result = run_module(module, work)
+    if result.get("failed"):
+        module.fail_json(**result)
     module.exit_json(**result)
 
 

@@ -382,11 +382,11 @@ from ansible_collections.trailwatch.aws.plugins.module_utils._iam import ensure_
 from ansible_collections.trailwatch.aws.plugins.module_utils._iam import ensure_role_present
 from ansible_collections.trailwatch.aws.plugins.module_utils._iam import read_role
 from ansible_collections.trailwatch.aws.plugins.module_utils._logs import ensure_log_group_present
-from ansible_collections.trailwatch.aws.plugins.module_utils._notifier_alarms import alarm_names
-from ansible_collections.trailwatch.aws.plugins.module_utils._notifier_alarms import ensure_alarms_absent
-from ansible_collections.trailwatch.aws.plugins.module_utils._notifier_alarms import ensure_alarms_present
-from ansible_collections.trailwatch.aws.plugins.module_utils._notifier_alarms import notifier_alarms
-from ansible_collections.trailwatch.aws.plugins.module_utils._notifier_alarms import read_alarms
+from ansible_collections.trailwatch.aws.plugins.module_utils._cloudwatch import alarm_names
+from ansible_collections.trailwatch.aws.plugins.module_utils._cloudwatch import ensure_alarms_absent
+from ansible_collections.trailwatch.aws.plugins.module_utils._cloudwatch import ensure_alarms_present
+from ansible_collections.trailwatch.aws.plugins.module_utils._cloudwatch import notifier_alarms
+from ansible_collections.trailwatch.aws.plugins.module_utils._cloudwatch import read_alarms
 from ansible_collections.trailwatch.aws.plugins.module_utils._policies import LOCK_POLICY_NAME
 from ansible_collections.trailwatch.aws.plugins.module_utils._policies import NOTIFIER_POLICY_NAME
 from ansible_collections.trailwatch.aws.plugins.module_utils._policies import failed_events_queue_policy

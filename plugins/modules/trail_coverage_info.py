@@ -39,13 +39,8 @@ extends_documentation_fragment:
   - amazon.aws.common.modules
   - amazon.aws.region.modules
   - amazon.aws.boto3
+  - trailwatch.aws._attributes.info_module
   - trailwatch.aws._attributes
-attributes:
-  check_mode:
-    description: Reads only; runs the same in check mode.
-  diff_mode:
-    description: Changes nothing, so there is no diff.
-    support: none
 """
 
 EXAMPLES = r"""
