@@ -205,7 +205,8 @@ def _settings_of(trail: Dict[str, Any]) -> Dict[str, Any]:
         "CloudWatchLogsLogGroupArn": trail.get("CloudWatchLogsLogGroupArn"),
         "CloudWatchLogsRoleArn": trail.get("CloudWatchLogsRoleArn"),
         "IsOrganizationTrail": trail.get("IsOrganizationTrail", False),
-        "S3KeyPrefix": trail.get("S3KeyPrefix"),
+        # No prefix: AWS omits S3KeyPrefix, moto answers '' once UpdateTrail removed it; trail_settings says None.
+        "S3KeyPrefix": trail.get("S3KeyPrefix") or None,
     }
 
 

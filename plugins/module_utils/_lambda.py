@@ -480,13 +480,13 @@ def ensure_event_invoke_config(
     return created(dict(desired)) if current is None else converged(dict(desired), ["settings"])
 
 
-def ensure_function_absent(client: Any, current: Optional[Dict[str, Any]], name: str, check_mode: bool) -> Any:
-    """Deleting the function also deletes its resource policy and its URL."""
+def ensure_function_absent(client: Any, current: Optional[Dict[str, Any]], name: str, check_mode: bool) -> Ensured:
+    """Deleting the function also deletes its resource policy and its URL; an Ensured (parts: deleted)."""
     if current is None:
         return deleted(False)
     if not check_mode:
         delete_function(client, name)
-    return True
+    return deleted()
 
 
 # --- resource policy statements ---------------------------------------------------------------------------------

@@ -27,6 +27,7 @@ from typing import Tuple
 from typing import Dict
 from typing import List
 from typing import Iterable
+from typing import Union
 
 from ansible_collections.amazon.aws.plugins.module_utils.policy import compare_policies
 
@@ -199,13 +200,17 @@ class InstallOwnership(PrefixOwnership):
         return not any(self._another_install(other) for other in statements if other is not statement)
 
 
-def as_ownership(prefix: str) -> Any:
+# What decides which statements are ours: a Sid prefix, or an ownership object.
+Ownership = Union[str, PrefixOwnership]
+
+
+def as_ownership(prefix: Ownership) -> PrefixOwnership:
     """An ownership object for a prefix string (or the object itself)."""
     return prefix if isinstance(prefix, PrefixOwnership) else PrefixOwnership(prefix)
 
 
 def merge_statements(
-    current_policy: Dict[str, Any], ours: Any, prefix: str = SID_PREFIX
+    current_policy: Dict[str, Any], ours: Any, prefix: Ownership = SID_PREFIX
 ) -> Tuple[Dict[str, Any], List[str], List[str], List[str]]:
     """Merges our statements into current_policy; returns (new policy, added, updated, removed Sids).
 
@@ -247,7 +252,9 @@ def merge_statements(
     return _document(current_policy, result), added, _once(updated), _once(removed)
 
 
-def remove_statements(current_policy: Dict[str, Any], prefix: str = SID_PREFIX) -> Tuple[Dict[str, Any], List[str]]:
+def remove_statements(
+    current_policy: Dict[str, Any], prefix: Ownership = SID_PREFIX
+) -> Tuple[Dict[str, Any], List[str]]:
     """Drops our statements only; returns (new policy, removed Sids).
 
     When nothing remains the policy has an empty Statement list: the caller decides what that means for the
@@ -307,7 +314,7 @@ def policy_grants_account_root(policy: Dict[str, Any], account: str, partition: 
 
 
 def merge_kms_statements(
-    current_policy: Dict[str, Any], ours: Any, account: str, partition: str = "aws", prefix: str = SID_PREFIX
+    current_policy: Dict[str, Any], ours: Any, account: str, partition: str = "aws", prefix: Ownership = SID_PREFIX
 ) -> Any:
     """merge_statements for a key policy; returns (new policy, added, updated, removed, root_guarded).
 

@@ -9,6 +9,13 @@ policy locking the account out of its key (real KMS refuses one, moto accepts it
 """
 
 import json
+from typing import Any
+from typing import Callable
+from typing import Dict
+from typing import List
+from typing import Optional
+from typing import Tuple
+from typing import Union
 
 from ansible_collections.amazon.aws.plugins.module_utils.exceptions import is_ansible_aws_error_code
 
@@ -17,6 +24,7 @@ from . import _s3
 from . import _sns
 from ._common import TrailWatchError
 from ._policies import sns_owner_actions
+from ._policy_merge import Ownership
 from ._policy_merge import account_root_arn
 from ._policy_merge import granted_elsewhere
 from ._policy_merge import merge_kms_statements
@@ -31,14 +39,14 @@ class ResourcePolicyError(TrailWatchError):
     pass
 
 
-def bucket_name(resource):
+def bucket_name(resource: str) -> str:
     """A bucket name, also from an S3 bucket ARN (arn:aws:s3:::NAME)."""
     if resource.startswith("arn:") and ":s3:::" in resource:
         return resource.split(":::", 1)[1].split("/", 1)[0]
     return resource
 
 
-def parse_topic_arn(resource):
+def parse_topic_arn(resource: str) -> Optional[Tuple[str, str, str]]:
     """(partition, region, account) of a topic ARN; None when resource is not one."""
     parts = resource.split(":")
     if len(parts) != 6 or parts[0] != "arn" or parts[2] != "sns" or not all(parts[1:]):
@@ -46,7 +54,7 @@ def parse_topic_arn(resource):
     return parts[1], parts[3], parts[4]
 
 
-def key_region(resource):
+def key_region(resource: str) -> Optional[str]:
     """The region of a key or alias ARN; None for a key id or alias name (the module's region applies)."""
     parts = resource.split(":")
     if len(parts) == 6 and parts[0] == "arn" and parts[2] == "kms" and parts[3]:
@@ -54,11 +62,19 @@ def key_region(resource):
     return None
 
 
-def default_topic_policy(topic_arn):
+def _topic_arn_parts(topic_arn: str) -> Tuple[str, str, str]:
+    """parse_topic_arn of an ARN the caller has already checked (the modules validate a given ARN first)."""
+    parts = parse_topic_arn(topic_arn)
+    if parts is None:
+        raise ResourcePolicyError(message=f"{topic_arn!r} is not an SNS topic ARN")
+    return parts
+
+
+def default_topic_policy(topic_arn: str) -> Dict[str, Any]:
     """What a new topic is allowed by default (SNS spells its actions SNS:...), granted to the account root instead of
     SNS's Principal "*" with an AWS:SourceOwner condition: the same account keeps managing, subscribing and
     publishing, with no wildcard."""
-    partition, _region, account = parse_topic_arn(topic_arn)
+    partition, _region, account = _topic_arn_parts(topic_arn)
     return {
         "Version": "2012-10-17",
         "Id": "__default_policy_ID",
@@ -77,7 +93,7 @@ def default_topic_policy(topic_arn):
 # --- reading ----------------------------------------------------------------------------------------------
 
 
-def read_bucket(client, bucket):
+def read_bucket(client: Any, bucket: str) -> Optional[Dict[str, Any]]:
     """{resource_id, policy (None when the bucket has none)}, or None when there is no such bucket."""
     found = _s3.get_bucket_policy(client, bucket)
     if found is None:
@@ -85,11 +101,11 @@ def read_bucket(client, bucket):
     return {"resource_id": bucket, "policy": found[1]}
 
 
-def read_topic(client, topic_arn):
+def read_topic(client: Any, topic_arn: str) -> Optional[Dict[str, Any]]:
     attributes = _sns.get_topic_attributes(client, topic_arn)
     if attributes is None:
         return None
-    partition, _region, account = parse_topic_arn(topic_arn)
+    partition, _region, account = _topic_arn_parts(topic_arn)
     return {
         "resource_id": topic_arn,
         "account": account,
@@ -98,7 +114,7 @@ def read_topic(client, topic_arn):
     }
 
 
-def read_resource(client, resource_type, resource):
+def read_resource(client: Any, resource_type: str, resource: str) -> Optional[Dict[str, Any]]:
     if resource_type == "s3_bucket":
         return read_bucket(client, bucket_name(resource))
     if resource_type == "kms_key":
@@ -110,13 +126,13 @@ def read_resource(client, resource_type, resource):
 # --- writing ----------------------------------------------------------------------------------------------
 
 
-def write_key_policy(client, key_id, policy, account, partition):
+def write_key_policy(client: Any, key_id: str, policy: Optional[Dict[str, Any]], account: str, partition: str) -> None:
     """PutKeyPolicy, but only for a policy that lets the account root manage the key.
 
     KMS refuses a policy that would lock the caller out (MalformedPolicyDocumentException) unless told to
     bypass the check, which TrailWatch never does; moto accepts anything, so the check is made here.
     """
-    if not policy_grants_account_root(policy, account, partition):
+    if policy is None or not policy_grants_account_root(policy, account, partition):
         raise ResourcePolicyError(
             message=f"Refusing to write a key policy for {key_id} that does not allow"
             f" {account_root_arn(account, partition)} kms:* on '*': nobody could manage the key any more"
@@ -124,7 +140,13 @@ def write_key_policy(client, key_id, policy, account, partition):
     _kms.put_key_policy(client, key_id, policy)
 
 
-def write_policy(client, resource_type, current, before, after):
+def write_policy(
+    client: Any,
+    resource_type: str,
+    current: Dict[str, Any],
+    before: Optional[Dict[str, Any]],
+    after: Optional[Dict[str, Any]],
+) -> None:
     """Writes after; for S3, after None deletes the bucket policy."""
     if resource_type == "s3_bucket":
         if after is not None:
@@ -137,7 +159,14 @@ def write_policy(client, resource_type, current, before, after):
         _sns.set_topic_attribute(client, current["resource_id"], "Policy", json.dumps(after))
 
 
-def ensure_statements(client, resource_type, current, statements, prefix, check_mode):
+def ensure_statements(
+    client: Any,
+    resource_type: str,
+    current: Dict[str, Any],
+    statements: List[Dict[str, Any]],
+    prefix: Ownership,
+    check_mode: bool,
+) -> Dict[str, Any]:
     """Merges statements (ours; [] removes all of ours) into the resource's policy; writes only on a change.
 
     Returns {changed, policy (after; None when an S3 bucket is left without policy), statements_added,
@@ -174,7 +203,13 @@ def ensure_statements(client, resource_type, current, statements, prefix, check_
 _ACCESS_DENIED = ("AccessDeniedException", "AccessDenied")
 
 
-def ensure_topic_key(client, key_id, statements, owner, check_mode):
+def ensure_topic_key(
+    client: Any,
+    key_id: str,
+    statements: Union[List[Dict[str, Any]], Callable[[Optional[str]], List[Dict[str, Any]]]],
+    owner: Ownership,
+    check_mode: bool,
+) -> Optional[Dict[str, Any]]:
     """The key that encrypts a topic lets CloudWatch alarms use it (statements; [] takes ours out again).
 
     CloudWatch alarms publish to an encrypted topic only when the topic's key allows the CloudWatch service

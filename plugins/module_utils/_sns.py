@@ -4,6 +4,11 @@
 """Private to trailwatch.aws: SNS wrappers: a topic with its attributes, policy, tags and subscriptions."""
 
 import json
+from typing import Any
+from typing import Dict
+from typing import List
+from typing import Optional
+from typing import Tuple
 
 from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
 from ansible_collections.amazon.aws.plugins.module_utils.errors import AWSErrorHandler
@@ -30,33 +35,33 @@ class SnsErrorHandler(AWSErrorHandler):
     _CUSTOM_EXCEPTION = SnsError
 
     @classmethod
-    def _is_missing(cls):
+    def _is_missing(cls) -> Any:
         return is_boto3_error_code("NotFound")
 
 
 @SnsErrorHandler.list_error_handler("read the topic attributes")
 @retry()
-def get_topic_attributes(client, arn):
+def get_topic_attributes(client: Any, arn: str) -> Any:
     return client.get_topic_attributes(TopicArn=arn)["Attributes"]
 
 
 @SnsErrorHandler.list_error_handler("list the topic's subscriptions", [])
 @retry()
-def list_subscriptions(client, arn):
+def list_subscriptions(client: Any, arn: str) -> Any:
     pages = client.get_paginator("list_subscriptions_by_topic").paginate(TopicArn=arn)
     return pages.build_full_result().get("Subscriptions", [])
 
 
 @SnsErrorHandler.list_error_handler("read the topic tags", {})
 @retry()
-def get_tags(client, arn):
+def get_tags(client: Any, arn: str) -> Dict[str, str]:
     return tag_dict(client.list_tags_for_resource(ResourceArn=arn).get("Tags", []))
 
 
 @SnsErrorHandler.common_error_handler("create the topic")
 @retry()
-def create_topic(client, name, attributes, tags):
-    params = {"Name": name, "Attributes": attributes}
+def create_topic(client: Any, name: str, attributes: Dict[str, str], tags: Dict[str, Any]) -> Any:
+    params: Dict[str, Any] = {"Name": name, "Attributes": attributes}
     if tags:
         params["Tags"] = ansible_dict_to_boto3_tag_list(tags)
     return client.create_topic(**params)["TopicArn"]
@@ -64,13 +69,13 @@ def create_topic(client, name, attributes, tags):
 
 @SnsErrorHandler.common_error_handler("set a topic attribute")
 @retry()
-def set_topic_attribute(client, arn, name, value):
+def set_topic_attribute(client: Any, arn: str, name: str, value: str) -> None:
     client.set_topic_attributes(TopicArn=arn, AttributeName=name, AttributeValue=value)
 
 
 @SnsErrorHandler.common_error_handler("subscribe to the topic")
 @retry()
-def subscribe(client, arn, protocol, endpoint):
+def subscribe(client: Any, arn: str, protocol: str, endpoint: str) -> Any:
     return client.subscribe(TopicArn=arn, Protocol=protocol, Endpoint=endpoint, ReturnSubscriptionArn=True)[
         "SubscriptionArn"
     ]
@@ -78,31 +83,31 @@ def subscribe(client, arn, protocol, endpoint):
 
 @SnsErrorHandler.deletion_error_handler("unsubscribe from the topic")
 @retry()
-def unsubscribe(client, subscription_arn):
+def unsubscribe(client: Any, subscription_arn: str) -> bool:
     client.unsubscribe(SubscriptionArn=subscription_arn)
     return True
 
 
 @SnsErrorHandler.common_error_handler("tag the topic")
 @retry()
-def tag_topic(client, arn, tags):
+def tag_topic(client: Any, arn: str, tags: Dict[str, Any]) -> None:
     client.tag_resource(ResourceArn=arn, Tags=ansible_dict_to_boto3_tag_list(tags))
 
 
 @SnsErrorHandler.common_error_handler("untag the topic")
 @retry()
-def untag_topic(client, arn, keys):
+def untag_topic(client: Any, arn: str, keys: List[str]) -> None:
     client.untag_resource(ResourceArn=arn, TagKeys=keys)
 
 
 @SnsErrorHandler.deletion_error_handler("delete the topic")
 @retry()
-def delete_topic(client, arn):
+def delete_topic(client: Any, arn: str) -> bool:
     client.delete_topic(TopicArn=arn)
     return True
 
 
-def _subscription(sub):
+def _subscription(sub: Dict[str, Any]) -> Dict[str, Any]:
     return {
         "protocol": sub["Protocol"],
         "endpoint": sub["Endpoint"],
@@ -111,7 +116,7 @@ def _subscription(sub):
     }
 
 
-def read_topic(client, arn):
+def read_topic(client: Any, arn: str) -> Optional[Dict[str, Any]]:
     attributes = get_topic_attributes(client, arn)
     if attributes is None:
         return None
@@ -126,12 +131,19 @@ def read_topic(client, arn):
     }
 
 
-def _key(protocol, endpoint):
+def _key(protocol: str, endpoint: str) -> Tuple[str, str]:
     # SNS keeps e-mail endpoints as given but matches them case-insensitively.
     return protocol, endpoint.lower() if protocol in ("email", "email-json") else endpoint
 
 
-def ensure_subscriptions(client, arn, current, wanted, purge, check_mode):
+def ensure_subscriptions(
+    client: Any,
+    arn: str,
+    current: List[Dict[str, Any]],
+    wanted: List[Dict[str, Any]],
+    purge: bool,
+    check_mode: bool,
+) -> Ensured:
     """Subscribes what is missing, never re-subscribing a pending one; an Ensured whose after is the subscriptions."""
     have = {_key(s["protocol"], s["endpoint"]): s for s in current}
     want = {_key(w["protocol"], w["endpoint"]): w for w in wanted}
@@ -165,8 +177,17 @@ def ensure_subscriptions(client, arn, current, wanted, purge, check_mode):
 
 
 def ensure_topic_present(
-    client, current, arn, name, attributes, tags, purge_tags, subscriptions, purge_subscriptions, check_mode
-):
+    client: Any,
+    current: Optional[Dict[str, Any]],
+    arn: str,
+    name: str,
+    attributes: Dict[str, str],
+    tags: Dict[str, Any],
+    purge_tags: bool,
+    subscriptions: List[Dict[str, Any]],
+    purge_subscriptions: bool,
+    check_mode: bool,
+) -> Ensured:
     """Creates or converges the topic; an Ensured (parts: created, attributes)."""
     after = {
         "arn": arn,
@@ -219,7 +240,7 @@ def ensure_topic_present(
     return converged(after, (["attributes"] if changed else []) + list(subs.parts))
 
 
-def ensure_topic_absent(client, current, check_mode):
+def ensure_topic_absent(client: Any, current: Optional[Dict[str, Any]], check_mode: bool) -> Ensured:
     """Deleting the topic also removes its subscriptions."""
     if current is None:
         return deleted(False)

@@ -145,12 +145,13 @@ def _existing_topic(topic: _Topic, present: bool) -> Tuple[Any, Ensured]:
     """Someone else's topic: merge our publish statement and our subscriptions in, or take them out again."""
     run, p, sns = topic.run, topic.p, topic.sns
     arn = p["arn"]
+    missing = (
+        f"{topic.where}arn: topic {arn} does not exist or is not readable; create it first or let "
+        "TrailWatch create one (give name instead of arn)"
+    )
     before = _with_pending(read_topic(sns, arn), p["subscriptions"])
     if before is None:
-        raise UsageError(
-            f"{topic.where}arn: topic {arn} does not exist or is not readable; create it first or let "
-            "TrailWatch create one (give name instead of arn)"
-        )
+        raise UsageError(missing)
     parts = []
     if before["kms_master_key_id"]:
         key = topic.topic_key(before["kms_master_key_id"], present)
@@ -164,7 +165,10 @@ def _existing_topic(topic: _Topic, present: bool) -> Tuple[Any, Ensured]:
     install = p["install_name"]
     statements = byo_topic_statements(run.partition, run.region, run.account, arn, install) if present else []
     owner = InstallOwnership(install, TOPIC_ROLES, TOPIC_ROLES)
-    merged = ensure_statements(sns, "sns_topic", read_resource(sns, "sns_topic", arn), statements, owner, run.check)
+    current = read_resource(sns, "sns_topic", arn)
+    if current is None:
+        raise UsageError(missing)
+    merged = ensure_statements(sns, "sns_topic", current, statements, owner, run.check)
     if merged["changed"]:
         parts.append("policy")
     if present:
@@ -175,7 +179,7 @@ def _existing_topic(topic: _Topic, present: bool) -> Tuple[Any, Ensured]:
         keep = [s for s in listed if not _listed(s, p["subscriptions"])]
         subs = ensure_subscriptions(sns, arn, listed, keep, True, run.check)
     parts.extend(subs.parts)
-    after = dict(before, policy=merged["policy"], subscriptions=subs.after)
+    after: Optional[Dict[str, Any]] = dict(before, policy=merged["policy"], subscriptions=subs.after)
     if parts and not run.check:
         after = read_topic(sns, arn)
     return before, converged(_with_pending(after, p["subscriptions"]), parts)

@@ -4,6 +4,13 @@
 """Private to trailwatch.aws: reads and converges the metric filters and alarms of watches (_watches.py describes
 them: desired_watches)."""
 
+from typing import Any
+from typing import Collection
+from typing import Dict
+from typing import List
+from typing import Optional
+from typing import Tuple
+
 from ._cloudwatch import alarm_spec
 from ._cloudwatch import delete_alarms
 from ._cloudwatch import describe_alarms
@@ -19,7 +26,7 @@ from ._logs import describe_metric_filters
 from ._logs import put_metric_filter
 
 
-def _filter_spec(found):
+def _filter_spec(found: Dict[str, Any]) -> Dict[str, Any]:
     transformations = [
         {
             "metricName": t.get("metricName"),
@@ -36,11 +43,18 @@ def _filter_spec(found):
     }
 
 
-def _empty():
+def _empty() -> Dict[str, Any]:
     return {"filters": [], "alarm": None, "alarm_arn": None, "tags": {}}
 
 
-def read_watches(logs, cloudwatch, log_group_name, names, owned=None, with_tags=True):
+def read_watches(
+    logs: Any,
+    cloudwatch: Any,
+    log_group_name: str,
+    names: Collection[str],
+    owned: Optional[Tuple[str, str]] = None,
+    with_tags: bool = True,
+) -> Dict[str, Dict[str, Any]]:
     """{full name: {"filters": [...], "alarm": spec or None, "alarm_arn", "tags"}} for the given names.
 
     With owned=(name_prefix, namespace), also every filter and alarm TrailWatch created earlier: named with
@@ -49,7 +63,7 @@ def read_watches(logs, cloudwatch, log_group_name, names, owned=None, with_tags=
     """
     state = {name: _empty() for name in names}
 
-    def ours(name, namespace):
+    def ours(name: str, namespace: Optional[str]) -> bool:
         return name in state or (owned is not None and name.startswith(owned[0]) and namespace == owned[1])
 
     for found in describe_metric_filters(logs, log_group_name):
@@ -69,11 +83,20 @@ def read_watches(logs, cloudwatch, log_group_name, names, owned=None, with_tags=
     return state
 
 
-def ensure_watches_present(logs, cloudwatch, log_group_name, desired, current, tags, purge_tags, check_mode):
+def ensure_watches_present(
+    logs: Any,
+    cloudwatch: Any,
+    log_group_name: str,
+    desired: List[Dict[str, Any]],
+    current: Dict[str, Dict[str, Any]],
+    tags: Dict[str, Any],
+    purge_tags: bool,
+    check_mode: bool,
+) -> Ensured:
     """Converges every watch; an Ensured whose after is {watch name: {filter, alarm, tags}} (predicted in check mode)
     and whose parts are the names of the watches created or changed."""
-    changed = []
-    after = {}
+    changed: List[str] = []
+    after: Dict[str, Any] = {}
     for watch in desired:
         name = watch["filter"]["filterName"]
         have = current[name]
@@ -109,7 +132,14 @@ def ensure_watches_present(logs, cloudwatch, log_group_name, desired, current, t
     return Ensured(bool(changed), after, changed)
 
 
-def ensure_watches_absent(logs, cloudwatch, log_group_name, current, check_mode, keep=()):
+def ensure_watches_absent(
+    logs: Any,
+    cloudwatch: Any,
+    log_group_name: str,
+    current: Dict[str, Dict[str, Any]],
+    check_mode: bool,
+    keep: Collection[str] = (),
+) -> Ensured:
     """Deletes the filters and alarms in current except those named in keep.
 
     An Ensured whose parts are the full names removed (deleted, or to be deleted in check mode) and whose after is

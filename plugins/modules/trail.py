@@ -434,9 +434,9 @@ def _present(run, before):
     trail = result.after
     if result.changed and not run.check:
         # Re-read after a write (docs/architecture.md, "The ensure_* contract"): AWS decides part of the trail.
-        # CreateTrail's answer has no home region, and CloudTrail keeps the settings in its own form (an
-        # S3KeyPrefix removed with UpdateTrail reads back as ''); the logging status and the event selectors come
-        # with the one reader. (Should the read not find the trail yet, the prediction stands.)
+        # CreateTrail's answer has no home region, and CloudTrail keeps the settings in its own form (read_trail
+        # reads an S3KeyPrefix removed with UpdateTrail as None, however it comes back); the logging status and the
+        # event selectors come with the one reader. (Should the read not find the trail yet, the prediction stands.)
         # The key, log group and role are reported as written: their writes, with CreateKey's and CreateRole's
         # answers (key ID, key ARN, role ARN), determine every field their readers report. So is the bucket: a new
         # bucket's object ownership is AWS's documented default (BucketOwnerEnforced), and S3 bucket configuration

@@ -302,6 +302,24 @@ def test_read_trail(cloudtrail):
     }
 
 
+@pytest.mark.parametrize(
+    "answered, expected",
+    [(None, None), ("", None), ("audit", "audit")],
+    ids=["omitted-by-aws", "empty-after-removal", "set"],
+)
+def test_read_trail_key_prefix_compares_with_what_trail_settings_wants(cloudtrail, answered, expected):
+    """No prefix reads as None however GetTrail says it (omitted, or '' once UpdateTrail removed it): no update."""
+    client, stub = cloudtrail
+    stub_read(stub, trail=aws_trail(S3KeyPrefix=answered))
+    current = _cloudtrail.read_trail(client, NAME)
+    assert current["settings"]["S3KeyPrefix"] == expected
+    # Nothing more is queued: a write call would fail the test.
+    result = _cloudtrail.ensure_trail_present(
+        client, current, settings(expected), selectors(), ARN, TAGS, True, check_mode=False
+    )
+    assert (result.changed, result.parts) == (False, [])
+
+
 def test_read_trail_other_errors_raise(cloudtrail):
     client, stub = cloudtrail
     stub.add_client_error("get_trail", "AccessDeniedException", "no", 403)

@@ -295,6 +295,24 @@ def test_new_function_is_created_with_its_tags_and_waited_for(lam, propagation):
     assert after["arn"] == ARN
 
 
+@pytest.mark.parametrize(
+    "current, check_mode, calls, expected",
+    [
+        (None, False, 0, (False, None, [])),
+        (spec(), True, 0, (True, None, ["deleted"])),
+        (spec(), False, 1, (True, None, ["deleted"])),
+    ],
+    ids=["absent", "check-mode", "deletes"],
+)
+def test_function_absent_returns_the_ensured_contract(lam, current, check_mode, calls, expected):
+    client, stub = lam
+    for _ in range(calls):
+        stub.add_response("delete_function", {}, {"FunctionName": NAME})
+    result = _lambda.ensure_function_absent(client, current, NAME, check_mode)
+    assert isinstance(result, _common.Ensured)
+    assert result == expected
+
+
 # --- updates in progress: Lambda's update state machine (AWS Lambda Developer Guide, "Lambda function states") ----
 
 

@@ -159,6 +159,19 @@ def test_an_updated_trail_is_reported_as_aws_holds_it(aws, run_module):
     assert updated["trail"] == fresh["diff"]["before"]["trail"]
 
 
+def test_a_trail_whose_key_prefix_was_removed_converges(aws, run_module, calls):
+    """A prefix removed with UpdateTrail (S3KeyPrefix '') reads back as '' (moto) or not at all (AWS): the reader
+    treats both as no prefix, so the next run neither updates the trail again nor reports a change."""
+    run_module(trail.main, dict(MANAGED, s3_key_prefix="logs"))
+    removed = run_module(trail.main, MANAGED)
+    assert "trail:settings" in removed["changes"]
+    assert removed["trail"]["settings"]["S3KeyPrefix"] is None
+    calls.clear()
+    again = run_module(trail.main, MANAGED)
+    assert again["changed"] is False, again["changes"]
+    assert calls == NO_OP_READS
+
+
 def test_a_no_op_run_reads_what_it_read_before_and_writes_nothing(aws, run_module, calls):
     run_module(trail.main, MANAGED)
     calls.clear()
