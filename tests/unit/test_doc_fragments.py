@@ -42,3 +42,25 @@ def test_info_modules_document_read_only_attributes(attributes, module):
 def test_writing_modules_keep_the_shared_attributes(attributes):
     assert attributes["sns_topic"]["diff_mode"]["support"] == "full"
     assert "prediction" in attributes["sns_topic"]["check_mode"]["description"]
+
+
+def test_the_topic_options_read_the_same_in_sns_topic_and_in_metric_watches_topic():
+    """plugins/doc_fragments/_sns_topic.py writes the topic's options twice (a doc fragment must be plain strings):
+    sns_topic's own and metric_watches' topic sub-options say the same, but for the O(topic.) prefix."""
+    import importlib.util
+    import json
+    from pathlib import Path
+
+    import yaml
+
+    path = Path(__file__).resolve().parents[2] / "plugins" / "doc_fragments" / "_sns_topic.py"
+    spec = importlib.util.spec_from_file_location("sns_topic_fragment", path)
+    fragment = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(fragment)
+    ModuleDocFragment = fragment.ModuleDocFragment  # noqa: N806
+
+    own = yaml.safe_load(ModuleDocFragment.DOCUMENTATION)["options"]
+    nested = yaml.safe_load(ModuleDocFragment.WATCHES_TOPIC)["options"]["topic"]["suboptions"]
+    text = json.dumps({k: v for k, v in nested.items() if k not in ("tags", "purge_tags")}, sort_keys=True)
+    assert json.loads(text.replace("O(topic.", "O(")) == own
+    assert set(nested) == set(own) | {"tags", "purge_tags"}

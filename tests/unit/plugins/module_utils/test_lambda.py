@@ -306,7 +306,7 @@ def test_new_function_is_created_with_its_tags_and_waited_for(lam, propagation):
 )
 def test_function_absent_returns_the_ensured_contract(lam, current, check_mode, calls, expected):
     client, stub = lam
-    for _ in range(calls):
+    for _call in range(calls):
         stub.add_response("delete_function", {}, {"FunctionName": NAME})
     result = _lambda.ensure_function_absent(client, current, NAME, check_mode)
     assert isinstance(result, _common.Ensured)
