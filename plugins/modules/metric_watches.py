@@ -279,11 +279,13 @@ def main():
     problems = topic_problems(p["topic"], "topic.") if p["topic"] else []
     if problems:
         module.fail_json(msg="; ".join(problems), errors=problems)
-    errors = validation_errors(p["watches"])
+    errors = [f"watches: {error}" for error in validation_errors(p["watches"])]
     if p["state"] == "present" and not p["alarm_actions"] and not p["topic"]:
-        errors.append("alarm_actions: at least one ARN (the SNS topic) is needed, or the alarms notify nobody")
+        errors.append(
+            "alarm_actions: at least one ARN (the SNS topic) is needed, or give topic; else the alarms notify nobody"
+        )
     if errors:
-        module.fail_json(msg="watches: " + "; ".join(errors), errors=errors)
+        module.fail_json(msg="; ".join(errors), errors=errors)
 
     run = ModuleRun(module)
     result = run_module(module, lambda: _converge(run), MERGE_FAILURE)
