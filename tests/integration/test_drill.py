@@ -31,11 +31,11 @@ def _env(endpoint):
     return moto_stand.playbook_env(endpoint, REGION, AWS_DEFAULT_REGION=REGION)
 
 
-def _playbook(endpoint, playbook, extra_vars, timeout=300):
+def _playbook(endpoint, playbook, extra_vars, timeout=300, options=()):
     """Runs a playbook against the moto_server as it is (no reset), with the API calls recorded."""
     moto_stand.record_start(endpoint)
     proc = subprocess.run(
-        [str(Path(sys.executable).parent / "ansible-playbook"), str(REPO / playbook), "-e", extra_vars],
+        [str(Path(sys.executable).parent / "ansible-playbook"), str(REPO / playbook), "-e", extra_vars, *options],
         cwd=REPO,
         env=_env(endpoint),
         capture_output=True,
@@ -229,6 +229,20 @@ def test_drill_cleanup_only_removes_what_an_interrupted_drill_left(deployed, mot
     assert proc.returncode == 0, output
     assert "canary bucket trailwatch-canary-abcd1234" in output
     assert "s3:PUT" not in calls["write_operations"]
+    _assert_nothing_left(account, before)
+
+
+@pytest.mark.integration
+def test_drill_in_check_mode_says_what_it_would_create_and_writes_nothing(deployed, moto_endpoint):
+    """Found by a fresh-user rehearsal: --check crashed in the wait step (no canary, no created_at)."""
+    account, before = deployed
+    proc, calls = _playbook(
+        moto_endpoint, "playbooks/drill.yml", json.dumps({"trailwatch_drill_timeout_seconds": 60}), options=["--check"]
+    )
+    output = proc.stdout + proc.stderr
+    assert proc.returncode == 0, output
+    assert "CHECK MODE, nothing was created: the drill would create" in output
+    assert calls["writes"] == 0, calls["write_operations"]
     _assert_nothing_left(account, before)
 
 
