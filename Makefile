@@ -76,7 +76,7 @@ test: lint sanity unit integration build ee molecule
 
 # A throwaway moto_server on a free loopback port; stopped whatever happens.
 demo: venv
-	@state=$$(mktemp -d); \
+	@set -o pipefail; state=$$(mktemp -d); \
 	trap '$(BIN)/python tests/helpers/moto_stand.py stop --state-dir '"$$state"'; rm -rf '"$$state" EXIT; \
 	endpoint=$$($(BIN)/python tests/helpers/moto_stand.py start --state-dir "$$state") || exit 1; \
 	echo "moto_server at $$endpoint (a local AWS stand-in; nothing reaches AWS)"; \
@@ -86,7 +86,8 @@ demo: venv
 	$(BIN)/ansible-playbook playbooks/site.yml -e '{"trailwatch_notify_emails": ["me@example.com"]}' || exit 1; \
 	echo "== second run: nothing changes"; \
 	$(BIN)/ansible-playbook playbooks/site.yml -e '{"trailwatch_notify_emails": ["me@example.com"]}' | tee "$$state/second.log" || exit 1; \
-	grep -q 'changed=0 ' "$$state/second.log" && echo "== second run changed nothing"
+	grep -q 'changed=0 ' "$$state/second.log" || { echo "== the second run changed something: not idempotent"; exit 1; }; \
+	echo "== second run changed nothing"
 
 # Not part of `make test`: about ten minutes on a quiet machine; rewrites docs/benchmarks.md. BASELINE=main measures
 # that commit side by side in the same run (twice as long); NOTES=file adds its text under the tables.
